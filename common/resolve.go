@@ -32,14 +32,14 @@ type resolved struct {
 
 // layer is one source of settings: the template, the environment or clouds.yaml.
 type layer struct {
-	auth      clientconfig.AuthInfo
-	authType  string
-	region    string
-	iface     string
-	insecure  *bool
-	cacert    string
-	cert      string
-	key       string
+	auth     clientconfig.AuthInfo
+	authType string
+	region   string
+	iface    string
+	insecure *bool
+	cacert   string
+	cert     string
+	key      string
 }
 
 // getenv is swapped in tests; it reads the process environment otherwise.
