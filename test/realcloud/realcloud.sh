@@ -60,7 +60,7 @@ rc_up() {
   rc_register
   # Glance checks tokens with its service user, so a token-carrying request proves the whole chain.
   rc_check
-  echo "realcloud ready: keystone $RC_KEYSTONE/v3, glance $RC_GLANCE, clouds realcloud realcloud-admin realcloud-appcred in $RC_OUT/clouds.yaml ($(($(now_ms) - t0)) ms)"
+  echo "realcloud ready: keystone $RC_KEYSTONE/v3, glance $RC_GLANCE, clouds realcloud realcloud-admin realcloud-alt realcloud-appcred in $RC_OUT/clouds.yaml ($(($(now_ms) - t0)) ms)"
 }
 
 # rc_check: Keystone issues a token and Glance accepts it on GET /v2/info/import (which needs one).
