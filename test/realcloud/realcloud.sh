@@ -9,7 +9,13 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 source "$here/lib.sh"
 
 cmd=${1:-up}
-profile=${2:-${PROFILE:-base}}
+# "down" without a profile stops the profile that was brought up last (recorded machine-wide), so a
+# plain "make realcloud-down" also stops a fuller profile.
+if [[ $cmd == down && -z ${2:-} && -s $RC_STATE/profile ]]; then
+  profile=$(cat "$RC_STATE/profile")
+else
+  profile=${2:-${PROFILE:-base}}
+fi
 [[ -f $here/profiles/$profile.sh ]] || die "unknown profile '$profile' (have: $(cd "$here/profiles" && ls | sed 's/\.sh$//' | tr '\n' ' '))"
 # shellcheck source=/dev/null
 source "$here/profiles/$profile.sh"
@@ -51,6 +57,7 @@ rc_up() {
   t0=$(now_ms)
   rc_dirs
   rc_install
+  echo "$profile" >"$RC_STATE/profile"
   for s in "${RC_STAGES[@]}"; do
     t=$(now_ms)
     "${s}_configure"
@@ -98,6 +105,17 @@ rc_purge() {
   find /var/lib/glance/images /var/lib/glance/staging -mindepth 1 -delete 2>/dev/null || true
   log "purged"
 }
+
+# One run at a time per machine (CI and a developer's shell, or two checkouts): a bounded wait.
+rc_lock() {
+  mkdir -p "$RC_STATE"
+  exec 9>"$RC_STATE/lock"
+  flock -w 900 9 || die "another realcloud run holds $RC_STATE/lock for 15 minutes"
+}
+
+case $cmd in
+up | down | purge | install) rc_lock ;;
+esac
 
 case $cmd in
 install) rc_dirs; rc_install ;;
