@@ -74,7 +74,9 @@ start_daemon() {
   local -a pre=()
   if [[ $user != root ]]; then pre=(setpriv "--reuid=$user" "--regid=$user" --init-groups); fi
   # setsid makes the child the leader of a new process group, so stopping can signal the whole group.
-  setsid nohup "${pre[@]}" "$@" >>"$RC_LOGS/$name.out" 2>&1 </dev/null &
+  # 9>&- : the daemon must not inherit the run lock (realcloud.sh holds it on fd 9), or the lock
+  # would stay held for as long as the daemon lives.
+  setsid nohup "${pre[@]}" "$@" >>"$RC_LOGS/$name.out" 2>&1 </dev/null 9>&- &
   echo $! >"$RC_RUN/$name.pid"
 }
 

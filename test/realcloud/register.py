@@ -18,6 +18,9 @@ GLANCE = os.environ.get("RC_GLANCE", "http://127.0.0.1:9292")
 REGION = os.environ.get("RC_REGION", "RegionOne")
 ADMIN_PW = os.environ["RC_ADMIN_PASSWORD"]
 DEMO_PW = os.environ["RC_DEMO_PASSWORD"]
+# A second non-admin project and user: image members need a project that is not the owner's and
+# is not admin (admins see every image, whatever its member status).
+ALT_PW = os.environ.get("RC_ALT_PASSWORD", "alt-secret")
 SERVICE_PW = os.environ["RC_SERVICE_PASSWORD"]
 STATE = os.environ["RC_STATE"]
 OUT = os.environ["RC_OUT"]
@@ -91,11 +94,18 @@ def main():
     demo_u = note(*ensure(admin_token, "users", "user",
                           {"name": "demo", "domain_id": "default", "password": DEMO_PW,
                            "default_project_id": demo_p["id"]}, name="demo"), "user demo")
+    alt_p = note(*ensure(admin_token, "projects", "project",
+                         {"name": "alt", "domain_id": "default", "description": "second non-admin test project"},
+                         name="alt"), "project alt")
+    alt_u = note(*ensure(admin_token, "users", "user",
+                         {"name": "alt", "domain_id": "default", "password": ALT_PW,
+                          "default_project_id": alt_p["id"]}, name="alt"), "user alt")
     glance_u = note(*ensure(admin_token, "users", "user",
                             {"name": "glance", "domain_id": "default", "password": SERVICE_PW}, name="glance"),
                     "user glance")
     # PUT on a role assignment is idempotent (204 whether or not it existed).
     call("PUT", f"/projects/{demo_p['id']}/users/{demo_u['id']}/roles/{role_member['id']}", admin_token)
+    call("PUT", f"/projects/{alt_p['id']}/users/{alt_u['id']}/roles/{role_member['id']}", admin_token)
     call("PUT", f"/projects/{service_p['id']}/users/{glance_u['id']}/roles/{role_admin['id']}", admin_token)
 
     svc = note(*ensure(admin_token, "services", "service",
@@ -154,6 +164,7 @@ def write_outputs(appcred):
             "clouds:\n"
             "  realcloud:\n" + pw_cloud("demo", DEMO_PW, "demo") + common +
             "  realcloud-admin:\n" + pw_cloud("admin", ADMIN_PW, "admin") + common +
+            "  realcloud-alt:\n" + pw_cloud("alt", ALT_PW, "alt") + common +
             "  realcloud-appcred:\n    auth_type: v3applicationcredential\n"
             f"    auth:\n      auth_url: {auth_url}\n"
             f"      application_credential_id: {appcred['id']}\n"

@@ -12,8 +12,12 @@ import (
 	"time"
 )
 
-// httpClient has a hard per-request timeout: every wait in the suite is bounded.
-var httpClient = &http.Client{Timeout: 60 * time.Second}
+// httpClient has a hard per-request timeout: every wait in the suite is bounded. slowClient is
+// for the deliberately slow upload that outlives a token.
+var (
+	httpClient = &http.Client{Timeout: 60 * time.Second}
+	slowClient = &http.Client{Timeout: 6 * time.Minute}
+)
 
 // response is one HTTP exchange, kept whole so failures can show what the cloud said.
 type response struct {
@@ -43,6 +47,10 @@ func (r *response) String() string {
 // rawRequest sends one request. body may be nil, []byte/io.Reader (sent as is) or a value
 // marshalled to JSON.
 func rawRequest(method, url string, body any, header map[string]string) (*response, error) {
+	return clientRequest(httpClient, method, url, body, header)
+}
+
+func clientRequest(client *http.Client, method, url string, body any, header map[string]string) (*response, error) {
 	var rd io.Reader
 	contentType := ""
 	switch b := body.(type) {
@@ -72,7 +80,7 @@ func rawRequest(method, url string, body any, header map[string]string) (*respon
 	for k, v := range header {
 		req.Header.Set(k, v)
 	}
-	resp, err := httpClient.Do(req)
+	resp, err := client.Do(req)
 	if err != nil {
 		return nil, err
 	}

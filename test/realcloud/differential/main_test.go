@@ -16,12 +16,14 @@ import (
 //	DIFF_ADMIN_CLOUD    cloud of an admin (default DIFF_CLOUD + "-admin")
 //	DIFF_APPCRED_CLOUD  cloud using a v3applicationcredential of the member (default DIFF_CLOUD +
 //	                    "-appcred"; its tests are skipped when the entry does not exist)
+//	DIFF_ALT_CLOUD      cloud of a second non-admin user in another project, the image-member side
+//	                    (default DIFF_CLOUD + "-alt"; member listing checks are skipped without it)
 //	DIFF_WEB_PORT       port on 127.0.0.1 for the web-download source (default 8080; Glance's
 //	                    filter on the real cloud allows 80, 443, 8000 and 8080)
 type suiteConfig struct {
-	demo, admin, appcred *cloudConfig
-	webPort              string
-	runID                string
+	demo, admin, appcred, alt *cloudConfig
+	webPort                   string
+	runID                     string
 }
 
 var (
@@ -48,6 +50,7 @@ func loadConfig() {
 		demo:    clouds[name],
 		admin:   clouds[env("DIFF_ADMIN_CLOUD", name+"-admin")],
 		appcred: clouds[env("DIFF_APPCRED_CLOUD", name+"-appcred")],
+		alt:     clouds[env("DIFF_ALT_CLOUD", name+"-alt")],
 		webPort: env("DIFF_WEB_PORT", "8080"),
 		runID:   fmt.Sprintf("diff-%d", time.Now().UnixNano()%1_000_000_000),
 	}
