@@ -69,6 +69,8 @@ rc_up() {
     log "$s up ($(($(now_ms) - t)) ms)"
   done
   rc_register
+  # A profile may add work that needs the base identities (e.g. the full profile's networks).
+  if declare -F rc_profile_after_register >/dev/null; then rc_profile_after_register; fi
   # Glance checks tokens with its service user, so a token-carrying request proves the whole chain.
   rc_check
   echo "realcloud ready: keystone $RC_KEYSTONE/v3, glance $RC_GLANCE, clouds realcloud realcloud-admin realcloud-alt realcloud-appcred in $RC_OUT/clouds.yaml ($(($(now_ms) - t0)) ms)"
