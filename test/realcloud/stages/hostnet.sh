@@ -31,7 +31,8 @@ hostnet_configure() {
 hostnet_link() {
   local br=$1 addr=$2 veth=$3
   ip link show "$br" >/dev/null 2>&1 || ip link add "$br" type bridge
-  ip addr show dev "$br" | grep -q "inet $addr/" || ip addr add "$addr/24" dev "$br"
+  # Not "ip ... | grep -q": with pipefail, grep's early exit can fail the pipeline.
+  [[ $(ip -4 -o addr show dev "$br") == *" $addr/"* ]] || ip addr add "$addr/24" dev "$br"
   ip link show "$veth-h" >/dev/null 2>&1 || ip link add "$veth-h" type veth peer name "$veth-n"
   ip link set "$veth-h" master "$br"
   ip link set "$br" up

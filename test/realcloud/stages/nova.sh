@@ -109,8 +109,9 @@ EOF2
     # mariadb_database grants per database; nova's user needs all three.
     nova_manage api_db sync
     nova_manage cell_v2 map_cell0
-    runuser -u nova -- nova-manage --config-file /etc/nova/nova.conf cell_v2 list_cells 2>/dev/null | grep -q ' cell1 ' ||
-      nova_manage cell_v2 create_cell --name=cell1
+    local cells
+    cells=$(runuser -u nova -- nova-manage --config-file /etc/nova/nova.conf cell_v2 list_cells 2>/dev/null || true)
+    [[ $cells == *" cell1 "* ]] || nova_manage cell_v2 create_cell --name=cell1
     nova_manage db sync
     stamp_set nova-db
     log "nova databases ready ($(($(now_ms) - t0)) ms)"

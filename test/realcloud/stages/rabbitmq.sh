@@ -25,7 +25,9 @@ rabbitmq_start() {
     /usr/lib/rabbitmq/bin/rabbitmq-server
   wait_until 120 "RabbitMQ" rabbitmq rabbitmq_ready
   # The user lives in RabbitMQ's own database (kept across restarts): add it once.
-  if ! rabbitmqctl_ list_users -q 2>/dev/null | grep -q "^$RC_RABBIT_USER\b"; then
+  local users
+  users=$(rabbitmqctl_ list_users -q 2>/dev/null || true)
+  if [[ $'\n'$users != *$'\n'"$RC_RABBIT_USER"[[:space:]]* ]]; then
     rabbitmqctl_ add_user "$RC_RABBIT_USER" "$RC_RABBIT_PASSWORD" >>"$RC_LOGS/setup.log" 2>&1 ||
       die "rabbitmqctl add_user failed (log: $RC_LOGS/setup.log)"
     rabbitmqctl_ set_permissions "$RC_RABBIT_USER" ".*" ".*" ".*" >>"$RC_LOGS/setup.log" 2>&1 ||

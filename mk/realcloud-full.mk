@@ -1,0 +1,25 @@
+# Real OpenStack, full profile (issue 8): Nova, Neutron, Placement and libvirt on top of the base
+# profile (mk/realcloud.mk). Included from the top GNUmakefile.
+#
+#   make realcloud PROFILE=full     install what is missing, start everything, write .realcloud/clouds.yaml
+#   make realcloud-down PROFILE=full
+#   make realcloud-full-test        the full profile's acceptance tests (a real server, SSH, snapshots)
+#   make realcloud-full-bench       phase timings and API request counts of our builder on this profile
+#   make realcloud-guest-selftest   the tiny guest under plain qemu (no OpenStack)
+
+REALCLOUD_FULL_TEST_TIMEOUT ?= 30m
+
+.PHONY: realcloud-full realcloud-full-test realcloud-full-bench realcloud-guest-selftest
+
+realcloud-full:
+	@$(REALCLOUD_SH) up full
+
+realcloud-full-test: realcloud-full packer
+	PACKER_ACC=1 REALCLOUD_FULL_CLOUDS_YAML=$(CURDIR)/.realcloud/clouds.yaml \
+	go test -count=1 -timeout $(REALCLOUD_FULL_TEST_TIMEOUT) -v -run '^TestAcc' ./test/realcloud/full/
+
+realcloud-full-bench: realcloud-full packer
+	test/realcloud/full/bench.sh
+
+realcloud-guest-selftest:
+	test/realcloud/guest/selftest.sh
