@@ -93,7 +93,9 @@ func TestPrepareDerivedDefaults(t *testing.T) {
 		{"volume AZ from availability_zone", with("use_blockstorage_volume", true, "availability_zone", "az1"),
 			func(c *Config) (interface{}, interface{}) { return c.VolumeAvailabilityZone, "az1" }},
 		{"temporary group opens to the world by default", with("temporary_security_group", true),
-			func(c *Config) (interface{}, interface{}) { return c.TemporarySecurityGroupSourceCIDRs, []string{"0.0.0.0/0"} }},
+			func(c *Config) (interface{}, interface{}) {
+				return c.TemporarySecurityGroupSourceCIDRs, []string{"0.0.0.0/0"}
+			}},
 		{"rsa key for winrm", with("ssh_username", nil, "communicator", "winrm", "winrm_username", "Administrator"),
 			func(c *Config) (interface{}, interface{}) { return c.Comm.SSHTemporaryKeyPairType, "rsa" }},
 		{"metadata is an alias of image_properties", with("metadata", map[string]string{"os_distro": "fedora"}, "image_properties", map[string]string{"os_version": "37"}),
@@ -142,8 +144,8 @@ func TestPrepareAccepts(t *testing.T) {
 		"image options":       with("image_visibility", "shared", "image_properties", map[string]string{"os_distro": "fedora", "hw_scsi_model": "virtio-scsi"}, "image_tags", []string{"golden", "ci"}, "image_members", []string{"p2"}, "image_auto_accept_members", true, "image_min_disk", 10, "image_min_ram", 512, "image_protected", true, "image_hidden", true, "image_force", true),
 		"skip image":          with("skip_create_image", true),
 		"shutdown command":    with("shutdown_command", "sudo poweroff", "shutdown_timeout", "1m"),
-		"winrm with password": with("ssh_username", nil, "communicator", "winrm", "winrm_username", "Administrator", "winrm_password", "s3cret"),
-		"ssh password":        with("ssh_password", "pw"),
+		"winrm with password": with("ssh_username", nil, "communicator", "winrm", "winrm_username", "Administrator", "winrm_password", "test-winrm-secret"),
+		"ssh password":        with("ssh_password", "test-ssh-secret"),
 		"keypair with agent":  with("ssh_keypair_name", "mine", "ssh_agent_auth", true),
 		"communicator none":   with("ssh_username", nil, "communicator", "none"),
 	}
@@ -179,6 +181,7 @@ func TestPrepareRejects(t *testing.T) {
 		{"empty network", with("networks", []string{""}), "networks"},
 		{"duplicate port", with("ports", []string{"a", "a"}), "ports"},
 		{"temp group with groups", with("temporary_security_group", true, "security_groups", []string{"default"}), "temporary_security_group and security_groups"},
+		{"temp group without communicator", with("ssh_username", nil, "communicator", "none", "temporary_security_group", true), "temporary_security_group"},
 		{"cidrs without temp group", with("temporary_security_group_source_cidrs", []string{"10.0.0.0/8"}), "temporary_security_group_source_cidrs"},
 		{"bad cidr", with("temporary_security_group", true, "temporary_security_group_source_cidrs", []string{"10.0.0.1"}), "temporary_security_group_source_cidrs"},
 		{"pool and network differ", with("floating_ip_pool", "a", "floating_ip_network", "b"), "floating_ip_pool and floating_ip_network"},
@@ -252,7 +255,7 @@ func TestPrepareWarnsOnDeprecations(t *testing.T) {
 func TestPrepareMakesNoNetworkCall(t *testing.T) {
 	// A documentation address nobody answers on: any attempt to authenticate in
 	// Prepare would fail (or hang until the test times out).
-	raw := with("identity_endpoint", "http://192.0.2.1:5000/v3", "username", "u", "password", "p")
+	raw := with("identity_endpoint", "http://192.0.2.1:5000/v3", "username", "u", "password", "test-os-secret")
 	if _, _, err := prepare(t, raw); err != nil {
 		t.Fatal(err)
 	}

@@ -268,6 +268,9 @@ func (c *RunConfig) Prepare(ctx *interpolate.Context) (warnings []string, errs [
 	if len(c.TemporarySecurityGroupSourceCIDRs) > 0 && !c.TemporarySecurityGroup {
 		errs = append(errs, fmt.Errorf("temporary_security_group_source_cidrs is set without temporary_security_group = true"))
 	}
+	if c.TemporarySecurityGroup && c.Comm.Type == "none" {
+		errs = append(errs, fmt.Errorf("temporary_security_group is set with communicator = \"none\": there is no port to open"))
+	}
 	if c.TemporarySecurityGroup && len(c.TemporarySecurityGroupSourceCIDRs) == 0 {
 		c.TemporarySecurityGroupSourceCIDRs = []string{"0.0.0.0/0"}
 	}
