@@ -14,6 +14,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -349,5 +350,57 @@ func TestGlanceFaultsHappenThenClear(t *testing.T) {
 	}
 	if !found {
 		t.Fatalf("killed image not reported as a leak: %v", leaks["images"])
+	}
+}
+
+// countingReader produces n bytes without holding them, so the upload's memory use shows the server's.
+type countingReader struct{ left int64 }
+
+func (r *countingReader) Read(p []byte) (int, error) {
+	if r.left <= 0 {
+		return 0, io.EOF
+	}
+	n := int64(len(p))
+	if n > r.left {
+		n = r.left
+	}
+	for i := range p[:n] {
+		p[i] = byte(i)
+	}
+	r.left -= n
+	return int(n), nil
+}
+
+func TestGlanceLargeUploadStreams(t *testing.T) {
+	c := startCloud(t, Options{})
+	sc := imageClient(t, demoProvider(t, c), "RegionOne")
+	img := createImage(t, sc, images.CreateOpts{Name: "big"})
+	const size = 256 << 20
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	if err := imagedata.Upload(testCtx(t), sc, img.ID, &countingReader{left: size}).ExtractErr(); err != nil {
+		t.Fatal(err)
+	}
+	runtime.ReadMemStats(&after)
+	// Client and server share this process: everything they allocated together must stay far below the
+	// data size, which proves neither side buffered the body.
+	if alloc := after.TotalAlloc - before.TotalAlloc; alloc > size/4 {
+		t.Fatalf("upload of %d bytes allocated %d bytes", size, alloc)
+	}
+	got, _ := images.Get(testCtx(t), sc, img.ID).Extract()
+	if got.SizeBytes != size || got.Status != images.ImageStatusActive {
+		t.Fatalf("big image: %d %s", got.SizeBytes, got.Status)
+	}
+}
+
+func TestOptionsFaultsInstalledAtStart(t *testing.T) {
+	c := startCloud(t, Options{Faults: []Fault{{Op: "identity.token.create", Status: 503, Times: 1}}})
+	_, err := openstackAuth(c)
+	if !gophercloud.ResponseCodeIs(err, http.StatusServiceUnavailable) {
+		t.Fatalf("first auth: want 503, got %v", err)
+	}
+	if _, err := openstackAuth(c); err != nil {
+		t.Fatalf("second auth: %v", err)
 	}
 }

@@ -176,7 +176,7 @@ func TestServerSSHSnapshotRoundTrip(t *testing.T) {
 		t.Fatal("command escaped the server's disk")
 	}
 	scpUpload(t, cl, "/tmp", "script.sh", []byte("#!/bin/sh\necho from-script > /root/out\n"))
-	run(t, cl, "sh /tmp/script.sh")
+	run(t, cl, "chmod +x /tmp/script.sh && sudo -E -S sh -c '/tmp/script.sh'")
 	sc, err := sftp.NewClient(cl)
 	if err != nil {
 		t.Fatalf("sftp: %v", err)
