@@ -278,4 +278,3 @@ func (c *Cloud) ImageFileContent(id, pathInDisk string) ([]byte, error) {
 	defer rc.Close()
 	return readFileFromArchive(rc, pathInDisk)
 }
-

@@ -2,6 +2,7 @@ package testcloud
 
 import (
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -12,6 +13,20 @@ import (
 	"syscall"
 	"time"
 )
+
+// faultFlags collects repeated --fault JSON values.
+type faultFlags []Fault
+
+func (f *faultFlags) String() string { return fmt.Sprint(len(*f), " faults") }
+
+func (f *faultFlags) Set(v string) error {
+	var one Fault
+	if err := json.Unmarshal([]byte(v), &one); err != nil {
+		return fmt.Errorf("fault JSON: %w", err)
+	}
+	*f = append(*f, one)
+	return nil
+}
 
 // Main runs the standalone test cloud until SIGINT or SIGTERM. It returns the process exit code.
 func Main(args []string, stdout, stderr io.Writer) int {
@@ -26,6 +41,8 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	ports := fs.String("web-download-ports", "", "extra comma-separated ports allowed for web-download (80,443,8000,8080 always are)")
 	sshPort := fs.Int("ssh-port", 0, "port of the servers' SSH endpoints (default 22 when possible, else random)")
 	verbose := fs.Bool("v", false, "log every request to stderr")
+	var faults faultFlags
+	fs.Var(&faults, "fault", "install a fault at start, as JSON (repeatable), e.g. '{\"op\":\"server.stop\",\"action\":\"hold\"}'")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -33,7 +50,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		ListenAddr: *listen, DataDir: *dataDir, SeedRoot: *seedRoot, TokenLifetime: *tokenLifetime,
 		ServerBootDelay: *delay, ServerStopDelay: *delay, ServerDeleteDelay: *delay, VolumeDelay: *delay,
 		ImageDelay: *delay, SSHPort: *sshPort, Seed: true,
-		WebDownloadAllowedPorts: []int{80, 443, 8000, 8080},
+		WebDownloadAllowedPorts: []int{80, 443, 8000, 8080}, Faults: faults,
 	}
 	for _, p := range strings.Split(*ports, ",") {
 		if p = strings.TrimSpace(p); p != "" {

@@ -114,6 +114,9 @@ func (f *sshFabric) close() {
 	f.wg.Wait()
 }
 
+// DisconnectSSH cuts every live SSH connection to a server, like a network blip.
+func (c *Cloud) DisconnectSSH(serverID string) { c.ssh.disconnectServer(serverID) }
+
 // disconnectServer cuts every SSH connection of a server (stop, delete, ERROR, or an ssh fault).
 func (f *sshFabric) disconnectServer(id string) {
 	f.mu.Lock()
