@@ -30,13 +30,13 @@ func TestPrepareConflicts(t *testing.T) {
 		wantErr []string // each must appear in some error; none = no error expected
 	}{
 		{name: "empty is fine (settings may come from the environment)", cfg: AccessConfig{}},
-		{name: "password login", cfg: AccessConfig{Username: "u", Password: "p", ProjectName: "demo"}},
-		{name: "token and password", cfg: AccessConfig{Token: "t", Password: "p"}, wantErr: []string{"token and password are both set"}},
-		{name: "token and application credential", cfg: AccessConfig{Token: "t", ApplicationCredentialID: "i", ApplicationCredentialSecret: "s"}, wantErr: []string{"token and application_credential_id"}},
-		{name: "password and application credential", cfg: AccessConfig{Password: "p", ApplicationCredentialID: "i", ApplicationCredentialSecret: "s"}, wantErr: []string{"password and application_credential_id"}},
-		{name: "secret without credential", cfg: AccessConfig{ApplicationCredentialSecret: "s"}, wantErr: []string{"application_credential_secret is set without"}},
-		{name: "credential name without user", cfg: AccessConfig{ApplicationCredentialName: "n", ApplicationCredentialSecret: "s"}, wantErr: []string{"application_credential_name needs username or user_id"}},
-		{name: "credential id and name", cfg: AccessConfig{ApplicationCredentialID: "i", ApplicationCredentialName: "n", Username: "u", ApplicationCredentialSecret: "s"}, wantErr: []string{"application_credential_id and application_credential_name are both set"}},
+		{name: "password login", cfg: AccessConfig{Username: "u", Password: "pw-0451-test", ProjectName: "demo"}},
+		{name: "token and password", cfg: AccessConfig{Token: "tok-0451-test", Password: "pw-0451-test"}, wantErr: []string{"token and password are both set"}},
+		{name: "token and application credential", cfg: AccessConfig{Token: "tok-0451-test", ApplicationCredentialID: "i", ApplicationCredentialSecret: "sec-0451-test"}, wantErr: []string{"token and application_credential_id"}},
+		{name: "password and application credential", cfg: AccessConfig{Password: "pw-0451-test", ApplicationCredentialID: "i", ApplicationCredentialSecret: "sec-0451-test"}, wantErr: []string{"password and application_credential_id"}},
+		{name: "secret without credential", cfg: AccessConfig{ApplicationCredentialSecret: "sec-0451-test"}, wantErr: []string{"application_credential_secret is set without"}},
+		{name: "credential name without user", cfg: AccessConfig{ApplicationCredentialName: "n", ApplicationCredentialSecret: "sec-0451-test"}, wantErr: []string{"application_credential_name needs username or user_id"}},
+		{name: "credential id and name", cfg: AccessConfig{ApplicationCredentialID: "i", ApplicationCredentialName: "n", Username: "u", ApplicationCredentialSecret: "sec-0451-test"}, wantErr: []string{"application_credential_id and application_credential_name are both set"}},
 		{name: "username and user_id", cfg: AccessConfig{Username: "u", UserID: "id"}, wantErr: []string{"username and user_id are both set"}},
 		{name: "project name and id", cfg: AccessConfig{ProjectName: "p", ProjectID: "id"}, wantErr: []string{"project_name and project_id are both set"}},
 		{name: "user domain name and id", cfg: AccessConfig{UserDomainName: "d", UserDomainID: "id"}, wantErr: []string{"user_domain_name and user_domain_id"}},
@@ -201,7 +201,7 @@ func TestResolveLayers(t *testing.T) {
 		},
 		{
 			name: "OS_INSECURE and OS_CERT/OS_KEY",
-			cfg:  AccessConfig{IdentityEndpoint: "https://k/v3", Username: "u", Password: "p"},
+			cfg:  AccessConfig{IdentityEndpoint: "https://k/v3", Username: "u", Password: "pw-0451-test"},
 			env:  map[string]string{"OS_INSECURE": "true", "OS_CERT": "/e/c.pem", "OS_KEY": "/e/k.pem"},
 			check: func(t *testing.T, r *resolved) {
 				if !r.Insecure {
@@ -289,7 +289,7 @@ func TestResolveLayers(t *testing.T) {
 		},
 		{
 			name: "no endpoint anywhere",
-			cfg:  AccessConfig{Username: "u", Password: "p"},
+			cfg:  AccessConfig{Username: "u", Password: "pw-0451-test"},
 			err:  "no identity endpoint",
 		},
 		{
@@ -403,7 +403,7 @@ func TestAuthOptionsPerMethod(t *testing.T) {
 		},
 		{
 			name: "unscoped",
-			r:    resolved{Method: methodPassword, Auth: authInfo(func(a *authFields) { a.Username, a.Password = "u", "p" })},
+			r:    resolved{Method: methodPassword, Auth: authInfo(func(a *authFields) { a.Username, a.Password = "u", "pw-0451-test" })},
 			check: func(t *testing.T, o gophercloud.AuthOptions) {
 				if o.Scope != nil {
 					t.Errorf("scope = %+v, want none", o.Scope)

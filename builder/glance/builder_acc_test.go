@@ -1,0 +1,263 @@
+package glance
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/packer-glance/packer-plugin-glance/internal/acctest"
+	"github.com/packer-glance/packer-plugin-glance/internal/testcloud"
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	acctest.Cleanup()
+	os.Exit(code)
+}
+
+// accCloud starts a test cloud for one test and returns it with the environment
+// packer needs to reach it.
+func accCloud(t *testing.T, opts testcloud.Options) (*testcloud.Cloud, []string) {
+	t.Helper()
+	acctest.Skip(t)
+	c, err := testcloud.Start(opts)
+	if err != nil {
+		t.Fatalf("starting the test cloud: %v", err)
+	}
+	t.Cleanup(func() { c.Close() })
+	clouds := filepath.Join(t.TempDir(), "clouds.yaml")
+	if err := c.WriteCloudsYAML(clouds); err != nil {
+		t.Fatal(err)
+	}
+	env := []string{"OS_CLIENT_CONFIG_FILE=" + clouds, "OS_CLOUD=testcloud"}
+	if c.SSHPort() != 22 {
+		t.Logf("the test cloud's SSH endpoints listen on port %d", c.SSHPort())
+	}
+	return c, env
+}
+
+// accTemplate is a build of the seeded Fedora image with a shell provisioner;
+// extra goes into the source block, provisioner replaces the inline commands.
+func accTemplate(c *testcloud.Cloud, extra, inline string) string {
+	port := ""
+	if c.SSHPort() != 22 {
+		port = fmt.Sprintf("ssh_port = %d", c.SSHPort())
+	}
+	return fmt.Sprintf(`
+packer {
+  required_plugins {
+    glance = {
+      version = ">= 0.1.0"
+      source  = %q
+    }
+  }
+}
+
+source "glance" "t" {
+  flavor       = "m1.tiny"
+  ssh_username = "fedora"
+  ssh_timeout  = "1m"
+  %s
+  %s
+}
+
+build {
+  sources = ["source.glance.t"]
+  provisioner "shell" {
+    inline = [%s]
+  }
+}
+`, acctest.SourceAddress, port, extra, inline)
+}
+
+func accBuild(t *testing.T, env []string, template string, interrupt string) acctest.Result {
+	t.Helper()
+	dir := t.TempDir()
+	acctest.WriteFile(t, dir, "t.pkr.hcl", template)
+	run := acctest.Run{Dir: dir, Args: []string{"build", "-color=false", "."}, Env: env, Timeout: 5 * time.Minute}
+	if interrupt != "" {
+		run.Interrupt = acctest.InterruptWhen(interrupt, 3*time.Minute)
+	}
+	return acctest.Packer(t, run)
+}
+
+func mustSucceed(t *testing.T, res acctest.Result) {
+	t.Helper()
+	if res.ExitCode != 0 {
+		t.Fatalf("packer build failed (exit %d):\n%s", res.ExitCode, res.Output)
+	}
+}
+
+func mustFail(t *testing.T, c *testcloud.Cloud, res acctest.Result, want string) {
+	t.Helper()
+	if res.ExitCode == 0 {
+		t.Fatalf("packer build succeeded, want a failure:\n%s", res.Output)
+	}
+	if !strings.Contains(res.Output, want) {
+		t.Errorf("output does not say %q:\n%s", want, res.Output)
+	}
+	noLeaks(t, c)
+}
+
+// noLeaks fails when the cloud holds any temporary resource or a new image.
+func noLeaks(t *testing.T, c *testcloud.Cloud) {
+	t.Helper()
+	if l := c.Leaks(); !l.Empty() {
+		t.Errorf("leaked: %v", l)
+	}
+	for _, img := range c.Images(c.DefaultRegion()) {
+		if !img.Seeded {
+			t.Errorf("image %s (%s, %s) left behind", img.Name, img.ID, img.Status)
+		}
+	}
+}
+
+func onlyImage(t *testing.T, c *testcloud.Cloud, name string) testcloud.Image {
+	t.Helper()
+	imgs := c.ImagesByName(name)
+	if len(imgs) != 1 {
+		t.Fatalf("%d images named %q, want 1", len(imgs), name)
+	}
+	return imgs[0]
+}
+
+func TestAccBuildProvisionsAndRebuilds(t *testing.T) {
+	c, env := accCloud(t, testcloud.Options{})
+	res := accBuild(t, env, accTemplate(c, `
+  source_image_name = "Fedora-Cloud-Base-37-1.7"
+  image_name        = "golden-1"
+  image_visibility  = "community"
+  image_tags        = ["golden", "ci"]
+  image_min_disk    = 2
+  image_properties = {
+    os_require_quiesce = "yes"
+    hw_scsi_model      = "virtio-scsi"
+    hw_disk_bus        = "scsi"
+  }`, `"echo built-by-packer > /etc/marker"`), "")
+	mustSucceed(t, res)
+
+	img := onlyImage(t, c, "golden-1")
+	if img.Status != "active" || img.Visibility != "community" || img.MinDisk != 2 {
+		t.Errorf("image = %s %s min_disk %d", img.Status, img.Visibility, img.MinDisk)
+	}
+	for k, want := range map[string]string{
+		"os_distro": "fedora", "os_version": "37", "hw_qemu_guest_agent": "yes",
+		"os_require_quiesce": "yes", "hw_scsi_model": "virtio-scsi", "hw_disk_bus": "scsi",
+	} {
+		if got := img.Properties[k]; got != want {
+			t.Errorf("property %s = %q, want %q", k, got, want)
+		}
+	}
+	if strings.Join(img.Tags, ",") != "ci,golden" && strings.Join(img.Tags, ",") != "golden,ci" {
+		t.Errorf("tags = %v", img.Tags)
+	}
+	data, err := c.ImageFileContent(img.ID, "/etc/marker")
+	if err != nil || strings.TrimSpace(string(data)) != "built-by-packer" {
+		t.Errorf("/etc/marker in the image = %q, %v", data, err)
+	}
+	if !strings.Contains(res.Output, img.ID) {
+		t.Errorf("the artifact line does not name %s:\n%s", img.ID, res.Output)
+	}
+	if l := c.Leaks(); !l.Empty() {
+		t.Errorf("leaked: %v", l)
+	}
+
+	// A second build starts from the first image and sees its file (on a flavor
+	// whose disk satisfies the image's min_disk).
+	second := accTemplate(c, fmt.Sprintf(`
+  source_image = %q
+  image_name   = "golden-2"`, img.ID), `"cat /etc/marker", "test \"$(cat /etc/marker)\" = built-by-packer"`)
+	res = accBuild(t, env, strings.Replace(second, `"m1.tiny"`, `"m1.small"`, 1), "")
+	mustSucceed(t, res)
+	if !strings.Contains(res.Output, "built-by-packer") {
+		t.Errorf("the second build did not see the file:\n%s", res.Output)
+	}
+	onlyImage(t, c, "golden-2")
+	if l := c.Leaks(); !l.Empty() {
+		t.Errorf("leaked: %v", l)
+	}
+}
+
+func TestAccBuildWithFloatingIP(t *testing.T) {
+	c, env := accCloud(t, testcloud.Options{})
+	res := accBuild(t, env, accTemplate(c, `
+  source_image_name   = "Fedora-Cloud-Base-37-1.7"
+  image_name          = "golden-fip"
+  networks            = ["private"]
+  floating_ip_network = "public"`, `"echo via-floating-ip > /etc/marker"`), "")
+	mustSucceed(t, res)
+	img := onlyImage(t, c, "golden-fip")
+	if data, _ := c.ImageFileContent(img.ID, "/etc/marker"); strings.TrimSpace(string(data)) != "via-floating-ip" {
+		t.Errorf("/etc/marker = %q", data)
+	}
+	if !strings.Contains(res.Output, "Floating IP") {
+		t.Errorf("no floating IP step in the output:\n%s", res.Output)
+	}
+	if l := c.Leaks(); !l.Empty() {
+		t.Errorf("leaked: %v", l)
+	}
+}
+
+func TestAccBuildFromVolume(t *testing.T) {
+	c, env := accCloud(t, testcloud.Options{})
+	res := accBuild(t, env, accTemplate(c, `
+  source_image_name       = "Fedora-Cloud-Base-37-1.7"
+  image_name              = "golden-volume"
+  use_blockstorage_volume = true
+  volume_size             = 1`, `"echo from-volume > /etc/marker"`), "")
+	mustSucceed(t, res)
+	img := onlyImage(t, c, "golden-volume")
+	if img.Status != "active" || img.Properties["os_distro"] != "fedora" {
+		t.Errorf("image = %+v", img)
+	}
+	if data, _ := c.ImageFileContent(img.ID, "/etc/marker"); strings.TrimSpace(string(data)) != "from-volume" {
+		t.Errorf("/etc/marker = %q", data)
+	}
+	if l := c.Leaks(); !l.Empty() {
+		t.Errorf("leaked: %v", l)
+	}
+}
+
+func TestAccBuildFailures(t *testing.T) {
+	base := `
+  source_image_name = "Fedora-Cloud-Base-37-1.7"
+  image_name        = "never"
+  temporary_security_group = true`
+	tests := []struct {
+		name      string
+		fault     *testcloud.Fault
+		inline    string
+		interrupt string
+		want      string
+	}{
+		{name: "provisioner fails", inline: `"exit 3"`, want: "exit status 3"},
+		{name: "server goes to ERROR", fault: &testcloud.Fault{Op: "server.create", Action: testcloud.ActionError, Message: "No valid host was found"},
+			want: "No valid host was found"},
+		{name: "snapshot killed", fault: &testcloud.Fault{Op: "server.createImage", Action: testcloud.ActionKill}, want: "killed"},
+		{name: "API 500 mid-build", fault: &testcloud.Fault{Op: "floatingip.create", Status: 500}, want: "allocating a floating IP"},
+		{name: "Ctrl-C while provisioning", inline: `"echo provisioning-now", "sleep 60"`, interrupt: "provisioning-now", want: "cancelled"},
+		{name: "Ctrl-C while the snapshot is saved", fault: &testcloud.Fault{Op: "server.createImage", Action: testcloud.ActionHold},
+			interrupt: "Waiting for image", want: "cancelled"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, env := accCloud(t, testcloud.Options{})
+			if tt.fault != nil {
+				c.AddFault(*tt.fault)
+			}
+			inline := tt.inline
+			if inline == "" {
+				inline = `"true"`
+			}
+			extra := base
+			if strings.Contains(tt.name, "500") {
+				extra += "\n  floating_ip_network = \"public\"\n  networks = [\"private\"]"
+			}
+			res := accBuild(t, env, accTemplate(c, extra, inline), tt.interrupt)
+			mustFail(t, c, res, tt.want)
+		})
+	}
+}

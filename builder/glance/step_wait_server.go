@@ -1,0 +1,71 @@
+package glance
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/gophercloud/gophercloud/v2"
+	"github.com/hashicorp/packer-plugin-sdk/multistep"
+
+	glancecommon "github.com/packer-glance/packer-plugin-glance/common"
+)
+
+// stepWaitServer waits until the server is ACTIVE, failing at once with Nova's
+// fault message when it goes to ERROR.
+//
+// Uses: config, cloud, server_id. Produces: server.
+type stepWaitServer struct{}
+
+func (s *stepWaitServer) Run(ctx context.Context, state multistep.StateBag) multistep.StepAction {
+	cfg, ui := configOf(state), uiOf(state)
+	id := stringOf(state, stateServerID)
+	ui.Sayf("Waiting for server %s to become ACTIVE...", id)
+	srv, err := waitServerStatus(ctx, state, id, "ACTIVE", cfg.StateTimeout)
+	if err != nil {
+		return glancecommon.Halt(state, err)
+	}
+	state.Put(stateServer, srv)
+	ui.Sayf("Server %s is ACTIVE", id)
+	return multistep.ActionContinue
+}
+
+func (s *stepWaitServer) Cleanup(multistep.StateBag) {}
+
+// waitServerStatus polls with backoff until the server has the wanted status, and
+// returns the last read. ERROR fails at once with the fault; so does a server that
+// disappears.
+func waitServerStatus(ctx context.Context, state multistep.StateBag, id, want string, timeout time.Duration) (*Server, error) {
+	cloud := cloudOf(state)
+	var last *Server
+	err := glancecommon.WaitFor(ctx, fmt.Sprintf("server %s to become %s", id, want), timeout, serverBackoff, func(ctx context.Context) (bool, error) {
+		srv, err := cloud.Compute.GetServer(ctx, id)
+		if err != nil {
+			if glancecommon.IsNotFound(err) {
+				return false, fmt.Errorf("server %s disappeared while waiting for it to become %s", id, want)
+			}
+			return false, fmt.Errorf("reading server %s: %w", id, err)
+		}
+		last = srv
+		switch srv.Status {
+		case want:
+			return true, nil
+		case "ERROR":
+			fault := srv.Fault
+			if fault == "" {
+				fault = "Nova gave no fault message"
+			}
+			return false, fmt.Errorf("server %s went to ERROR while waiting for %s: %s", id, want, fault)
+		case "DELETED", "SOFT_DELETED":
+			return false, fmt.Errorf("server %s was deleted while waiting for it to become %s", id, want)
+		}
+		return false, nil
+	})
+	return last, err
+}
+
+func isServerError(err error) bool {
+	return gophercloud.ResponseCodeIs(err, http.StatusInternalServerError) ||
+		gophercloud.ResponseCodeIs(err, http.StatusServiceUnavailable)
+}
