@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log"
 	"net/http"
+	"regexp"
 	"strings"
 
 	"github.com/gophercloud/gophercloud/v2"
@@ -61,7 +62,7 @@ func (g GlanceLister) ListImages(ctx context.Context, req ListRequest, page func
 func describeAPIError(err error) string {
 	var code gophercloud.ErrUnexpectedResponseCode
 	if errors.As(err, &code) {
-		body := strings.TrimSpace(string(code.Body))
+		body := compactBody(string(code.Body))
 		if len(body) > 500 {
 			body = body[:500] + "..."
 		}
@@ -69,6 +70,18 @@ func describeAPIError(err error) string {
 			code.Actual, http.StatusText(code.Actual), body)
 	}
 	return err.Error()
+}
+
+// htmlTag matches the markup of the HTML error pages Glance (webob) returns.
+var htmlTag = regexp.MustCompile(`<[^>]*>`)
+
+// compactBody turns an error body into one line: HTML markup dropped,
+// whitespace collapsed.
+func compactBody(body string) string {
+	if strings.Contains(body, "<html") || strings.Contains(body, "<body") {
+		body = htmlTag.ReplaceAllString(body, " ")
+	}
+	return strings.Join(strings.Fields(body), " ")
 }
 
 // KeystoneProjects resolves project names with Keystone: first the project
