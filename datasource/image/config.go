@@ -67,9 +67,6 @@ func (c *Config) prepare(raws ...interface{}) error {
 	if c.Timeout == 0 {
 		c.Timeout = DefaultTimeout
 	}
-	if c.Status == "" {
-		c.Status = DefaultStatus
-	}
 	if errs != nil && len(errs.Errors) > 0 {
 		return errs
 	}
