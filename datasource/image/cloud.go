@@ -52,7 +52,11 @@ func (g GlanceLister) ListImages(ctx context.Context, req ListRequest, page func
 		return page(imgs), nil
 	})
 	if err != nil {
-		return fmt.Errorf("listing Glance images at %s: %s", glancecommon.RedactURLString(g.Client.ResourceBaseURL()+"images"), describeAPIError(err))
+		var code gophercloud.ErrUnexpectedResponseCode
+		if errors.As(err, &code) {
+			return fmt.Errorf("listing Glance images: %s", describeAPIError(err))
+		}
+		return fmt.Errorf("listing Glance images at %s: %w", glancecommon.RedactURLString(g.Client.ResourceBaseURL()+"images"), err)
 	}
 	return nil
 }
@@ -66,19 +70,23 @@ func describeAPIError(err error) string {
 		if len(body) > 500 {
 			body = body[:500] + "..."
 		}
-		return fmt.Sprintf("%s %s returned HTTP %d %s: %s", code.Method, glancecommon.RedactURLString(code.URL),
+		return fmt.Sprintf("%s %s: HTTP %d %s: %s", code.Method, glancecommon.RedactURLString(code.URL),
 			code.Actual, http.StatusText(code.Actual), body)
 	}
 	return err.Error()
 }
 
 // htmlTag matches the markup of the HTML error pages Glance (webob) returns.
-var htmlTag = regexp.MustCompile(`<[^>]*>`)
+var (
+	htmlTag  = regexp.MustCompile(`<[^>]*>`)
+	htmlHead = regexp.MustCompile(`(?is)<head>.*?</head>`)
+)
 
 // compactBody turns an error body into one line: HTML markup dropped,
 // whitespace collapsed.
 func compactBody(body string) string {
 	if strings.Contains(body, "<html") || strings.Contains(body, "<body") {
+		body = htmlHead.ReplaceAllString(body, " ")
 		body = htmlTag.ReplaceAllString(body, " ")
 	}
 	return strings.Join(strings.Fields(body), " ")

@@ -97,12 +97,14 @@ type walk struct {
 }
 
 func (w *walk) page(imgs []images.Image) bool {
+	fresh := 0
 	for i := range imgs {
 		img := imgs[i]
 		if w.seen[img.ID] {
 			// Images created while the pages are read can repeat; count each once.
 			continue
 		}
+		fresh++
 		w.seen[img.ID] = true
 		w.listed++
 		// Sorted newest first: once an image is older than the best match, no
@@ -121,6 +123,11 @@ func (w *walk) page(imgs []images.Image) bool {
 		if w.best == nil || (w.mostRecent && newer(&img, w.best)) {
 			w.best = &img
 		}
+	}
+	if len(imgs) > 0 && fresh == 0 {
+		// A page of images already seen: a next link that goes round in circles.
+		log.Printf("[WARN] glance-image: Glance served a page of images already listed; stopping the walk")
+		return false
 	}
 	return true
 }

@@ -256,6 +256,30 @@ func TestFindCountsRepeatedImagesOnce(t *testing.T) {
 	}
 }
 
+// loopingGlance serves the same page for ever, as a broken next link would.
+type loopingGlance struct{ served int }
+
+func (l *loopingGlance) ListImages(_ context.Context, _ ListRequest, page func([]images.Image) bool) error {
+	for l.served < 1000 {
+		l.served++
+		if !page([]images.Image{img("a", "loop", 1), img("b", "other", 1)}) {
+			return nil
+		}
+	}
+	return nil
+}
+
+func TestFindStopsOnAPageOfRepeatedImages(t *testing.T) {
+	l := &loopingGlance{}
+	got, err := Find(context.Background(), l, Query{Filter: Filter{Name: "loop"}})
+	if err != nil || got.ID != "a" {
+		t.Fatalf("found %v, %v", got, err)
+	}
+	if l.served != 2 {
+		t.Errorf("served %d pages, want the walk to stop at the first repeated page", l.served)
+	}
+}
+
 func TestFindSortIsSentAndOrdersCandidates(t *testing.T) {
 	g := &fakeGlance{images: []images.Image{img("1", "b", 1), img("2", "a", 2), img("3", "c", 3)}}
 	_, err := find(t, g, Query{Filter: Filter{Visibility: "public"}, Sort: "name:asc"})

@@ -292,12 +292,14 @@ func TestTestCloudZeroAndManyResults(t *testing.T) {
 	if !errors.As(err, &nm) || !strings.Contains(err.Error(), "rejected on the client by name_regex") {
 		t.Errorf("err = %v", err)
 	}
+	t.Logf("no match: %v", err)
 
 	_, err = demo.Find(ctx, Query{Filter: Filter{Properties: map[string]string{"channel": "nightly"}}, PageSize: 7})
 	var amb *AmbiguousError
 	if !errors.As(err, &amb) {
 		t.Fatalf("err = %v, want *AmbiguousError", err)
 	}
+	t.Logf("several matches: %v", err)
 	if amb.Count != nightlies || len(amb.Candidates) != 10 {
 		t.Errorf("count %d, %d candidates", amb.Count, len(amb.Candidates))
 	}
@@ -425,6 +427,7 @@ func TestTestCloudAPIErrorsAndTimeout(t *testing.T) {
 	if err == nil {
 		t.Fatal("no error")
 	}
+	t.Logf("API error: %v", err)
 	for _, want := range []string{e.cloud.URL(), "/v2/images", "HTTP 503", "glance is down for maintenance"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q does not contain %q", err, want)
@@ -441,4 +444,5 @@ func TestTestCloudAPIErrorsAndTimeout(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "did not finish within timeout (1s)") {
 		t.Errorf("err = %v, want the timeout named", err)
 	}
+	t.Logf("timeout: %v", err)
 }
