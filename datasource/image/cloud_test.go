@@ -95,6 +95,16 @@ func TestGlanceListerErrorsNameEndpointAndStatus(t *testing.T) {
 	}
 }
 
+func TestCompactBodyFlattensGlanceHTMLErrors(t *testing.T) {
+	html := "<html>\n <head>\n  <title>400 Bad Request</title>\n </head>\n <body>\n  <h1>400 Bad Request</h1>\n  Invalid sort key: owner<br /><br />\n\n </body>\n</html>"
+	if got := compactBody(html); got != "400 Bad Request Invalid sort key: owner" {
+		t.Errorf("compactBody = %q", got)
+	}
+	if got := compactBody("{\"message\":\n  \"a <b> c\"}"); got != `{"message": "a <b> c"}` {
+		t.Errorf("JSON body changed: %q", got)
+	}
+}
+
 func keystone(t *testing.T, listStatus int, projectsJSON, availableJSON string) *httptest.Server {
 	t.Helper()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

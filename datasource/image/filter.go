@@ -20,8 +20,9 @@ import (
 // cloud that ignores a filter cannot hand back the wrong image.
 type Filter struct {
 	// The exact name of the image. A name containing `*` is a wildcard pattern
-	// instead: `*` matches any run of characters (including none) and the
-	// pattern must match the whole name, for example `Fedora-Cloud-Base-*-x86_64`.
+	// instead: `*` matches any run of characters (including none), every other
+	// character (`?` and `[` too) stands for itself, and the pattern must match
+	// the whole name, for example `Fedora-Cloud-Base-*-x86_64`.
 	// Wildcards are matched on the client, so Glance returns every image the
 	// other filters allow. Conflicts with `name_regex`.
 	Name string `mapstructure:"name" required:"false"`
