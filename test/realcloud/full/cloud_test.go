@@ -32,7 +32,6 @@ import (
 
 const (
 	envCloudsYAML = "REALCLOUD_FULL_CLOUDS_YAML"
-	demoCloud     = "realcloud"
 	adminCloud    = "realcloud-admin"
 	guestImage    = "tiny-guest"
 	guestFlavor   = "m1.tiny"
@@ -61,13 +60,14 @@ func cloudsYAML(t *testing.T) string {
 
 // cloud is one authenticated user's view: service clients and the project it works in.
 type cloud struct {
-	compute, network, image *gophercloud.ServiceClient
-	projectID               string
+	compute, network, image, identity *gophercloud.ServiceClient
+	projectID                         string
 }
 
-func connect(t *testing.T, name string) *cloud {
+// connectAs logs in as clouds.yaml entry name of the file path.
+func connectAs(t *testing.T, path, name string) *cloud {
 	t.Helper()
-	t.Setenv("OS_CLIENT_CONFIG_FILE", cloudsYAML(t))
+	t.Setenv("OS_CLIENT_CONFIG_FILE", path)
 	ac := common.AccessConfig{Cloud: name}
 	if _, errs := ac.Prepare(); len(errs) > 0 {
 		t.Fatalf("access config for %s: %v", name, errors.Join(errs...))
@@ -90,6 +90,7 @@ func connect(t *testing.T, name string) *cloud {
 	if c.image, err = sess.Image(); err != nil {
 		t.Fatal(err)
 	}
+	c.identity = identityClient(t, sess.Provider)
 	res, ok := sess.Provider.GetAuthResult().(tokens.CreateResult)
 	if !ok {
 		t.Fatalf("unexpected auth result %T", sess.Provider.GetAuthResult())

@@ -5,6 +5,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gophercloud/gophercloud/v2/openstack/compute/v2/keypairs"
 	"github.com/gophercloud/gophercloud/v2/openstack/compute/v2/servers"
@@ -94,6 +95,25 @@ func leaksSince(before, now inventory, keep func(kind, entry string) bool) map[s
 		}
 	}
 	return out
+}
+
+// assertNoLeaks fails the test when, 30 s after the build, c's project still holds something that
+// was not in before (and that keep does not allow). The grace period is for Nova: a server whose
+// status already reads DELETED (which is when a builder may stop waiting) stays listed for a moment.
+func assertNoLeaks(t *testing.T, ctx context.Context, c *cloud, before inventory, keep func(kind, entry string) bool, what string) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		leaks := leaksSince(before, takeInventory(t, ctx, c), keep)
+		if len(leaks) == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Errorf("%s left behind: %v", what, leaks)
+			return
+		}
+		time.Sleep(time.Second)
+	}
 }
 
 // entryID is the identity of an inventory entry (its first word): a status change is no leak.

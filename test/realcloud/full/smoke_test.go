@@ -11,22 +11,25 @@ import (
 	"github.com/gophercloud/gophercloud/v2/openstack/compute/v2/servers"
 	"github.com/gophercloud/gophercloud/v2/openstack/image/v2/images"
 	"github.com/gophercloud/gophercloud/v2/openstack/networking/v2/extensions/layer3/floatingips"
+	"github.com/gophercloud/gophercloud/v2/openstack/networking/v2/extensions/security/groups"
+	"github.com/gophercloud/gophercloud/v2/openstack/networking/v2/extensions/security/rules"
 	"github.com/gophercloud/gophercloud/v2/openstack/networking/v2/ports"
 	"golang.org/x/crypto/ssh"
 
 	"github.com/packer-glance/packer-plugin-glance/common"
 )
 
-// TestAccFullCloudSmoke proves the profile end to end without Packer, as the demo user: a server
+// TestAccFullCloudSmoke proves the profile end to end without Packer, as a member of a fresh project: a server
 // boots from tiny-guest on "private" with a Nova keypair, answers SSH on its fixed IP and on a
 // floating IP from "public", keeps a file written to /etc, stops through the ACPI power button
 // (seconds, not Nova's 60 s timeout), is snapshotted, and a server booted from the snapshot has the
 // file. Everything it made is deleted and checked gone through the APIs. Timings are logged.
 func TestAccFullCloudSmoke(t *testing.T) {
-	c := connect(t, demoCloud)
+	c := newIsolated(t).cloud
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
 	defer cancel()
 	s := lookupSeed(t, ctx, c)
+	allowSSHAndPing(t, ctx, c)
 	before := takeInventory(t, ctx, c)
 	timings := map[string]time.Duration{}
 	phase := func(name string, start time.Time) { timings[name] = time.Since(start).Round(100 * time.Millisecond) }
@@ -97,9 +100,7 @@ func TestAccFullCloudSmoke(t *testing.T) {
 	}
 	must(t, "deleting the snapshot", images.Delete(ctx, c.image, snapID).ExtractErr())
 	must(t, "deleting the keypair", keypairs.Delete(ctx, c.compute, keyName, nil).ExtractErr())
-	if leaks := leaksSince(before, takeInventory(t, ctx, c), nil); len(leaks) > 0 {
-		t.Errorf("left behind: %v", leaks)
-	}
+	assertNoLeaks(t, ctx, c, before, nil, "the smoke test")
 }
 
 // bootServer boots one server on "private" and waits until SSH on its fixed IP works.
@@ -161,6 +162,27 @@ func serverIDs(t *testing.T, ctx context.Context, c *cloud, keyName string) []st
 		}
 	}
 	return ids
+}
+
+// allowSSHAndPing opens tcp/22 and ICMP in the project's default security group (a new project's
+// group admits nothing from outside).
+func allowSSHAndPing(t *testing.T, ctx context.Context, c *cloud) {
+	t.Helper()
+	pages, err := groups.List(c.network, groups.ListOpts{Name: "default", ProjectID: c.projectID}).AllPages(ctx)
+	must(t, "listing the default security group", err)
+	gs, err := groups.ExtractGroups(pages)
+	must(t, "reading security groups", err)
+	if len(gs) != 1 {
+		t.Fatalf("%d default security groups in project %s", len(gs), c.projectID)
+	}
+	for _, r := range []rules.CreateOpts{
+		{Protocol: rules.ProtocolTCP, PortRangeMin: 22, PortRangeMax: 22},
+		{Protocol: rules.ProtocolICMP},
+	} {
+		r.SecGroupID, r.Direction, r.EtherType, r.RemoteIPPrefix = gs[0].ID, rules.DirIngress, rules.EtherType4, "0.0.0.0/0"
+		_, err := rules.Create(ctx, c.network, r).Extract()
+		must(t, "adding a rule to the default security group", err)
+	}
 }
 
 func cleanupCtx() context.Context {
