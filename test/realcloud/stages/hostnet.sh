@@ -43,7 +43,10 @@ hostnet_link() {
 hostnet_ready() { ip link show rc-priv-n >/dev/null 2>&1 && ip link show rc-pub-n >/dev/null 2>&1; }
 
 hostnet_start() {
-  # Security groups on Linux bridges need bridged traffic to pass through iptables.
+  # Security groups on Linux bridges need bridged traffic to pass through iptables (br_netfilter;
+  # built into this machine kind's kernel, a module elsewhere).
+  [[ -d /proc/sys/net/bridge ]] || modprobe br_netfilter 2>/dev/null ||
+    die "no /proc/sys/net/bridge: the kernel lacks br_netfilter (security groups need it)"
   sysctl -q -w net.bridge.bridge-nf-call-iptables=1 net.bridge.bridge-nf-call-ip6tables=1
   hostnet_link rc-priv "$RC_PRIV_HOST" rc-priv
   hostnet_link rc-pub "$RC_PUB_HOST" rc-pub
