@@ -160,10 +160,14 @@ def wait_compute(timeout):
 def wait_agents(timeout):
     tok = admin_token()
     wanted = {"Linux bridge agent", "DHCP agent", "Metadata agent", "L3 agent"}
+    # Agents (re)started by this run must have reported since: a stopped agent looks alive for
+    # agent_down_time (75 s) after its last heartbeat. Both are "YYYY-MM-DD HH:MM:SS" in UTC.
+    since = E.get("RC_AGENTS_SINCE", "")
 
     def alive():
         _, data, _ = call("GET", f"{NEUTRON}/agents", tok)
-        up = {a["agent_type"] for a in data["agents"] if a["alive"] and a["admin_state_up"]}
+        up = {a["agent_type"] for a in data["agents"]
+              if a["alive"] and a["admin_state_up"] and (a.get("started_at") or "") >= since}
         return wanted <= up
 
     wait_for("Neutron agents (" + ", ".join(sorted(wanted)) + ")", timeout, alive)

@@ -12,6 +12,7 @@ neutron_debconf=(
 )
 RC_NEUTRON=http://127.0.0.1:9696
 RC_NEUTRON_AGENTS=(linuxbridge-agent dhcp-agent metadata-agent l3-agent)
+RC_AGENTS_SINCE=
 neutron_changed=0
 
 neutron_write() {
@@ -126,6 +127,13 @@ EOF2
 
 neutron_ready() { http_answers "$RC_NEUTRON/"; }
 
+# neutron_rpc_ready: the state-report queue of neutron-server has a consumer.
+neutron_rpc_ready() {
+  local q
+  q=$(rabbitmqctl_ list_queues -q name consumers 2>/dev/null || true)
+  [[ $q =~ (^|$'\n')q-reports-plugin[[:space:]]+[1-9] ]] || { sleep 1; return 1; }
+}
+
 # neutron_daemon NAME USER INI...: starts neutron-NAME with neutron.conf and its own files.
 neutron_daemon() {
   local name=neutron-$1 user=$2 ini
@@ -141,7 +149,22 @@ neutron_daemon() {
 
 neutron_start() {
   hostnet_ready || die "the provider links (rc-priv-n, rc-pub-n) are missing: the hostnet stage must run first"
+  local fresh=1
+  if pid_alive neutron-server && ((neutron_changed == 0)); then fresh=0; fi
   neutron_daemon server neutron /etc/neutron/plugins/ml2/ml2_conf.ini
+  # An agent whose first state report reaches RabbitMQ before neutron-server consumes reports
+  # waits out a 60 s RPC timeout and then its 30 s report interval: "all agents alive" took 100 s
+  # instead of seconds. So the agents start once the server's report queue has a consumer.
+  if ((fresh)); then
+    wait_until 120 "Neutron API" neutron-server neutron_ready
+    wait_until 120 "neutron-server consuming agent reports" neutron-server neutron_rpc_ready
+  fi
+  # "Alive" in Neutron only means a recent heartbeat, which an agent stopped a minute ago still
+  # has: the final wait also asks for a start after this moment (fullcloud.py wait-agents).
+  local a
+  for a in "${RC_NEUTRON_AGENTS[@]}"; do
+    if ! pid_alive "neutron-$a" || ((neutron_changed)); then RC_AGENTS_SINCE=$(date -u '+%Y-%m-%d %H:%M:%S'); fi
+  done
   # The agents run as root (they build bridges, namespaces and firewall rules).
   neutron_daemon linuxbridge-agent root /etc/neutron/plugins/ml2/linuxbridge_agent.ini
   neutron_daemon dhcp-agent root /etc/neutron/dhcp_agent.ini
@@ -163,8 +186,10 @@ neutron_pidfile_kill() {
 
 neutron_stop() {
   local a
+  # All at once (each takes seconds to exit), then wait for each.
+  rc_term_groups neutron-l3-agent neutron-metadata-agent neutron-dhcp-agent neutron-linuxbridge-agent neutron-server
   for a in l3-agent metadata-agent dhcp-agent linuxbridge-agent server; do stop_daemon "neutron-$a" 30; done
   shopt -s nullglob
-  neutron_pidfile_kill /var/lib/neutron/dhcp/*/pid /var/lib/neutron/external/pids/*.pid
+  neutron_pidfile_kill /var/lib/neutron/dhcp/*/pid /var/lib/neutron/external/pids/*.pid*
   shopt -u nullglob
 }

@@ -146,5 +146,6 @@ nova_start() {
 
 nova_stop() {
   local n
+  rc_term_groups nova-compute nova-scheduler nova-conductor nova-api
   for n in compute scheduler conductor api; do stop_daemon "nova-$n" 30; done
 }

@@ -12,6 +12,16 @@ rabbitmq_configure() {
 }
 
 # Every rabbitmqctl call needs the node name: the default would be rabbit@<hostname>.
+# rc_term_groups NAME...: sends TERM to the process groups of several daemons at once without
+# waiting (stop_daemon then waits for each): python services take seconds to exit.
+rc_term_groups() {
+  local n f
+  for n in "$@"; do
+    f=$RC_RUN/$n.pid
+    if [[ -s $f ]]; then kill -TERM -- "-$(cat "$f")" 2>/dev/null || true; fi
+  done
+}
+
 rabbitmqctl_() { timeout 60 rabbitmqctl -n rabbit@localhost "$@"; }
 
 rabbitmq_ready() { port_open 5672; }
