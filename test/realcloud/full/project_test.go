@@ -13,6 +13,7 @@ import (
 	"github.com/gophercloud/gophercloud/v2/openstack/identity/v3/projects"
 	"github.com/gophercloud/gophercloud/v2/openstack/identity/v3/roles"
 	"github.com/gophercloud/gophercloud/v2/openstack/identity/v3/users"
+	"github.com/gophercloud/gophercloud/v2/openstack/image/v2/images"
 )
 
 // isolatedCloudName is the clouds.yaml entry of a test's own project.
@@ -42,6 +43,14 @@ func newIsolated(t *testing.T) *isolated {
 	must(t, "creating user "+name, err)
 	t.Cleanup(func() {
 		cctx := cleanupCtx()
+		// Keystone does not delete what a project owns: a failed test's images go first (its
+		// leak check has already reported them).
+		if pages, err := images.List(admin.image, images.ListOpts{Owner: p.ID}).AllPages(cctx); err == nil {
+			imgs, _ := images.ExtractImages(pages)
+			for _, img := range imgs {
+				_ = images.Delete(cctx, admin.image, img.ID).ExtractErr()
+			}
+		}
 		_ = users.Delete(cctx, admin.identity, u.ID).ExtractErr()
 		_ = projects.Delete(cctx, admin.identity, p.ID).ExtractErr()
 	})
