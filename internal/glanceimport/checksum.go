@@ -117,7 +117,7 @@ func FindInSums(r io.Reader, fileName, want string) (*Checksum, error) {
 		}
 		var algo, name, value string
 		if m := bsdLine.FindStringSubmatch(line); m != nil {
-			algo, name, value = strings.ToLower(strings.ReplaceAll(m[1], "-", "")), m[2], strings.ToLower(m[3])
+			algo, name, value = normalizeAlgorithm(m[1]), m[2], strings.ToLower(m[3])
 		} else {
 			fields := strings.Fields(line)
 			switch len(fields) {
@@ -156,4 +156,17 @@ func FindInSums(r io.Reader, fileName, want string) (*Checksum, error) {
 		return only[0], nil
 	}
 	return nil, fmt.Errorf("the checksum file has no entry for %q", base)
+}
+
+// normalizeAlgorithm maps names used in checksum files (SHA256, SHA2-256, sha-512)
+// to ours.
+func normalizeAlgorithm(name string) string {
+	n := strings.ToLower(strings.ReplaceAll(name, "-", ""))
+	switch n {
+	case "sha2256":
+		return "sha256"
+	case "sha2512":
+		return "sha512"
+	}
+	return n
 }
