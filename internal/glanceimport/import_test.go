@@ -123,7 +123,7 @@ func quietRequest(r Request) Request {
 }
 
 func sha512Of(b []byte) string { s := sha512.Sum512(b); return hex.EncodeToString(s[:]) }
-func sha256Of(b []byte) string  { s := sha256.Sum256(b); return hex.EncodeToString(s[:]) }
+func sha256Of(b []byte) string { s := sha256.Sum256(b); return hex.EncodeToString(s[:]) }
 
 func requireNoImages(t *testing.T, cloud *fakeglance.Cloud) {
 	t.Helper()
