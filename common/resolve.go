@@ -1,12 +1,14 @@
 package common
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"strconv"
 	"strings"
 
 	"github.com/gophercloud/utils/v2/openstack/clientconfig"
+	"gopkg.in/yaml.v3"
 )
 
 // Auth methods, named as clouds.yaml's auth_type names them.
@@ -61,7 +63,7 @@ func (c *AccessConfig) resolve() (*resolved, error) {
 	var file layer
 	if r.Cloud != "" {
 		region := firstNonEmpty(tmpl.region, env.region)
-		entry, err := clientconfig.GetCloudFromYAML(&clientconfig.ClientOpts{Cloud: r.Cloud, RegionName: region})
+		entry, err := clientconfig.GetCloudFromYAML(&clientconfig.ClientOpts{Cloud: r.Cloud, RegionName: region, YAMLOpts: cliYAMLFiles{}})
 		if err != nil {
 			return nil, fmt.Errorf("reading cloud %q from clouds.yaml (OS_CLIENT_CONFIG_FILE=%q): %w", r.Cloud, getenv("OS_CLIENT_CONFIG_FILE"), err)
 		}
@@ -69,7 +71,7 @@ func (c *AccessConfig) resolve() (*resolved, error) {
 	}
 
 	layers := []layer{tmpl, env, file} // highest precedence first
-	r.Method = methodOf(layers)
+	r.Method = methodOf(tmpl, env, file)
 	r.Auth = mergeAuth(layers)
 	r.Region = pick(layers, func(l layer) string { return l.region })
 	r.Interface = pick(layers, func(l layer) string { return l.iface })
@@ -196,28 +198,50 @@ func cloudLayer(entry *clientconfig.Cloud) layer {
 	return l
 }
 
-// methodOf names the auth method of the highest layer that says anything about
-// credentials: an explicit auth_type, or the credential fields it sets.
-func methodOf(layers []layer) string {
-	for _, l := range layers {
-		switch t := strings.ToLower(l.authType); {
-		case strings.Contains(t, "applicationcredential"):
-			return methodAppCred
-		case strings.Contains(t, "token"):
-			return methodToken
-		case strings.Contains(t, "password"):
-			return methodPassword
+// methodOf chooses the auth method as the openstack client does. Credentials
+// written in the template decide first; then an explicit auth_type (OS_AUTH_TYPE,
+// then the cloud entry's); then the credentials found in the environment, then in
+// clouds.yaml. So a stray OS_PASSWORD does not turn an application-credential cloud
+// entry into a password login.
+func methodOf(tmpl, env, file layer) string {
+	if m := credentialMethod(tmpl.auth); m != "" {
+		return m
+	}
+	for _, l := range []layer{env, file} {
+		if m := authTypeMethod(l.authType); m != "" {
+			return m
 		}
-		switch {
-		case l.auth.Token != "":
-			return methodToken
-		case l.auth.ApplicationCredentialID != "" || l.auth.ApplicationCredentialName != "" || l.auth.ApplicationCredentialSecret != "":
-			return methodAppCred
-		case l.auth.Password != "":
-			return methodPassword
+	}
+	for _, l := range []layer{env, file} {
+		if m := credentialMethod(l.auth); m != "" {
+			return m
 		}
 	}
 	return methodPassword
+}
+
+func authTypeMethod(authType string) string {
+	switch t := strings.ToLower(authType); {
+	case strings.Contains(t, "applicationcredential"):
+		return methodAppCred
+	case strings.Contains(t, "token"):
+		return methodToken
+	case strings.Contains(t, "password"):
+		return methodPassword
+	}
+	return ""
+}
+
+func credentialMethod(a clientconfig.AuthInfo) string {
+	switch {
+	case a.Token != "":
+		return methodToken
+	case a.ApplicationCredentialID != "" || a.ApplicationCredentialName != "" || a.ApplicationCredentialSecret != "":
+		return methodAppCred
+	case a.Password != "":
+		return methodPassword
+	}
+	return ""
 }
 
 // mergeAuth takes each auth field from the highest layer that sets it. Fields that
@@ -284,4 +308,36 @@ func firstNonEmpty(values ...string) string {
 		}
 	}
 	return ""
+}
+
+// cliYAMLFiles finds clouds.yaml, secure.yaml and clouds-public.yaml where the
+// openstack client does. clientconfig's defaults already honour
+// OS_CLIENT_CONFIG_FILE; this adds OS_CLIENT_SECURE_FILE for secure.yaml.
+type cliYAMLFiles struct{}
+
+func (cliYAMLFiles) LoadCloudsYAML() (map[string]clientconfig.Cloud, error) {
+	return clientconfig.LoadCloudsYAML()
+}
+
+func (cliYAMLFiles) LoadSecureCloudsYAML() (map[string]clientconfig.Cloud, error) {
+	path := getenv("OS_CLIENT_SECURE_FILE")
+	if path == "" {
+		return clientconfig.LoadSecureCloudsYAML()
+	}
+	content, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return clientconfig.LoadSecureCloudsYAML()
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading OS_CLIENT_SECURE_FILE: %w", err)
+	}
+	var secure clientconfig.Clouds
+	if err := yaml.Unmarshal(content, &secure); err != nil {
+		return nil, fmt.Errorf("parsing %s: %w", path, err)
+	}
+	return secure.Clouds, nil
+}
+
+func (cliYAMLFiles) LoadPublicCloudsYAML() (map[string]clientconfig.Cloud, error) {
+	return clientconfig.LoadPublicCloudsYAML()
 }

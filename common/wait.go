@@ -67,11 +67,17 @@ func WaitFor(ctx context.Context, what string, timeout time.Duration, b Backoff,
 			return waitStopped(ctx, what)
 		case <-timer.C:
 		}
-		delay = time.Duration(float64(delay) * b.Factor)
-		if delay > b.Max {
-			delay = b.Max
-		}
+		delay = b.next(delay)
 	}
+}
+
+// next is the delay after d: d grown by Factor, capped at Max.
+func (b Backoff) next(d time.Duration) time.Duration {
+	d = time.Duration(float64(d) * b.Factor)
+	if d > b.Max {
+		d = b.Max
+	}
+	return d
 }
 
 func waitStopped(ctx context.Context, what string) error {

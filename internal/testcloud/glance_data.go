@@ -1,0 +1,281 @@
+package testcloud
+
+import (
+	"crypto/md5"
+	"crypto/sha512"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+)
+
+// hashedFile streams data into a file while computing Glance's md5 checksum and sha512 multihash.
+type hashedFile struct {
+	size           int64
+	md5sum, sha512 string
+}
+
+// streamToFile copies r into path through a fixed-size buffer (bounded memory for any size).
+func streamToFile(path string, r io.Reader) (hashedFile, error) {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o644)
+	if err != nil {
+		return hashedFile{}, fmt.Errorf("create %s: %w", path, err)
+	}
+	m, s := md5.New(), sha512.New()
+	n, err := io.CopyBuffer(io.MultiWriter(f, m, s), r, make([]byte, 256<<10))
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		_ = os.Remove(path)
+		return hashedFile{}, err
+	}
+	return hashedFile{size: n, md5sum: sumHex(m), sha512: sumHex(s)}, nil
+}
+
+func sumHex(h hash.Hash) string { return hex.EncodeToString(h.Sum(nil)) }
+
+// hashFile computes the hashes of an existing file.
+func hashFile(path string) (hashedFile, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return hashedFile{}, err
+	}
+	defer f.Close()
+	m, s := md5.New(), sha512.New()
+	n, err := io.CopyBuffer(io.MultiWriter(m, s), f, make([]byte, 256<<10))
+	if err != nil {
+		return hashedFile{}, fmt.Errorf("hash %s: %w", path, err)
+	}
+	return hashedFile{size: n, md5sum: sumHex(m), sha512: sumHex(s)}, nil
+}
+
+// expectedSize reads a declared size from Content-Length or X-OpenStack-Image-Size (-1 = unknown).
+func expectedSize(r *http.Request) int64 {
+	if v := r.Header.Get("X-OpenStack-Image-Size"); v != "" {
+		if n, err := strconv.ParseInt(v, 10, 64); err == nil {
+			return n
+		}
+	}
+	return r.ContentLength
+}
+
+func (reg *region) imagePath(id string) string { return filepath.Join(reg.dir, "images", id) }
+func (reg *region) stagePath(id string) string { return filepath.Join(reg.dir, "staging", id) }
+
+// markActive stores hashes and marks the image active. Callers hold c.mu.
+func markActive(img *image, dataPath string, h hashedFile, stores []string) {
+	img.dataPath = dataPath
+	img.Size = h.size
+	img.Checksum, img.OSHashAlgo, img.OSHashValue = h.md5sum, "sha512", h.sha512
+	img.Status = "active"
+	img.Stores = stores
+	img.touch()
+}
+
+func (c *Cloud) glanceUpload(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
+	if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/octet-stream") {
+		rc.fail(w, http.StatusUnsupportedMediaType, "Content-Type must be application/octet-stream")
+		return
+	}
+	c.mu.Lock()
+	img := c.lookupImage(w, r, rc)
+	if img == nil {
+		c.mu.Unlock()
+		return
+	}
+	if !canModify(img, rc) {
+		c.mu.Unlock()
+		rc.fail(w, http.StatusForbidden, "You are not permitted to upload data for image %s.", img.ID)
+		return
+	}
+	if img.Status != "queued" {
+		c.mu.Unlock()
+		rc.fail(w, http.StatusConflict, "Image status transition from %s to saving is not allowed", img.Status)
+		return
+	}
+	action, msg := c.stateFault("image.upload", rc.region)
+	img.Status = "saving"
+	img.uploadGen++
+	gen := img.uploadGen
+	img.touch()
+	reg := rc.reg
+	tmp := reg.imagePath(img.ID) + ".upload"
+	c.mu.Unlock()
+
+	h, err := streamToFile(tmp, r.Body)
+	if err == nil {
+		if want := expectedSize(r); want >= 0 && want != h.size {
+			err = fmt.Errorf("size of uploaded data (%d) does not match the declared size (%d)", h.size, want)
+		}
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if img.uploadGen != gen || reg.images[img.ID] != img {
+		_ = os.Remove(tmp)
+		rc.fail(w, http.StatusGone, "Image %s could not be found after upload. The image may have been deleted during the upload.", img.ID)
+		return
+	}
+	switch {
+	case err != nil:
+		_ = os.Remove(tmp)
+		img.Status = "queued" // Glance v2 returns a failed upload to queued
+		img.touch()
+		rc.fail(w, http.StatusBadRequest, "Failed to upload image data: %v", err)
+	case action == ActionKill:
+		_ = os.Remove(tmp)
+		img.Status = "killed"
+		img.touch()
+		rc.fail(w, http.StatusInternalServerError, "%s", msg)
+	case action == ActionFail:
+		_ = os.Remove(tmp)
+		img.Status = "queued"
+		img.touch()
+		rc.fail(w, http.StatusServiceUnavailable, "%s", msg)
+	case action == ActionHold:
+		// Keep the data but never finish: the image stays in saving.
+		_ = os.Remove(tmp)
+		w.WriteHeader(http.StatusNoContent)
+	default:
+		final := reg.imagePath(img.ID)
+		if rerr := os.Rename(tmp, final); rerr != nil {
+			_ = os.Remove(tmp)
+			img.Status = "queued"
+			rc.fail(w, http.StatusInternalServerError, "store image data: %v", rerr)
+			return
+		}
+		markActive(img, final, h, []string{glanceStores[0]})
+		w.WriteHeader(http.StatusNoContent)
+	}
+}
+
+func (c *Cloud) glanceDownload(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
+	c.mu.Lock()
+	img := c.lookupImage(w, r, rc)
+	if img == nil {
+		c.mu.Unlock()
+		return
+	}
+	if img.Status == "deactivated" && !rc.isAdmin() {
+		c.mu.Unlock()
+		rc.fail(w, http.StatusForbidden, "The requested image has been deactivated. Image data download is forbidden.")
+		return
+	}
+	path, checksum := img.dataPath, img.Checksum
+	c.mu.Unlock()
+	if path == "" {
+		w.WriteHeader(http.StatusNoContent) // Glance: an image without data has an empty body
+		return
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		rc.fail(w, http.StatusNotFound, "Image data for %s is gone: %v", img.ID, err)
+		return
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		rc.fail(w, http.StatusInternalServerError, "stat image data: %v", err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/octet-stream")
+	w.Header().Set("Content-Length", strconv.FormatInt(st.Size(), 10))
+	if checksum != "" {
+		w.Header().Set("Content-MD5", checksum)
+	}
+	w.WriteHeader(http.StatusOK)
+	_, _ = io.CopyBuffer(w, f, make([]byte, 256<<10))
+}
+
+func (c *Cloud) glanceStage(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
+	if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/octet-stream") {
+		rc.fail(w, http.StatusUnsupportedMediaType, "Content-Type must be application/octet-stream")
+		return
+	}
+	c.mu.Lock()
+	img := c.lookupImage(w, r, rc)
+	if img == nil {
+		c.mu.Unlock()
+		return
+	}
+	if !canModify(img, rc) {
+		c.mu.Unlock()
+		rc.fail(w, http.StatusForbidden, "You are not permitted to stage data for image %s.", img.ID)
+		return
+	}
+	if img.Status != "queued" {
+		c.mu.Unlock()
+		rc.fail(w, http.StatusConflict, "Image status transition from %s to uploading is not allowed", img.Status)
+		return
+	}
+	action, msg := c.stateFault("image.stage", rc.region)
+	img.Status = "uploading"
+	img.uploadGen++
+	gen := img.uploadGen
+	img.touch()
+	reg := rc.reg
+	path := reg.stagePath(img.ID)
+	c.mu.Unlock()
+
+	h, err := streamToFile(path, r.Body)
+	if err == nil && action != "" {
+		err = errors.New(msg)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if img.uploadGen != gen || reg.images[img.ID] != img {
+		_ = os.Remove(path)
+		rc.fail(w, http.StatusGone, "Image %s was deleted during staging.", img.ID)
+		return
+	}
+	if err != nil {
+		_ = os.Remove(path)
+		img.Status = "queued" // a failed stage returns to queued
+		img.touch()
+		rc.fail(w, http.StatusInternalServerError, "Failed to stage image data: %v", err)
+		return
+	}
+	img.stagePath = path
+	img.Size = h.size // Zed records the staged size right away
+	img.touch()
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// ImageData opens an image's stored data.
+func (c *Cloud) ImageData(id string) (io.ReadCloser, error) {
+	c.mu.Lock()
+	_, img := c.findImage(id)
+	var path string
+	if img != nil {
+		path = img.dataPath
+	}
+	c.mu.Unlock()
+	if img == nil {
+		return nil, fmt.Errorf("testcloud: no image %s", id)
+	}
+	if path == "" {
+		return nil, fmt.Errorf("testcloud: image %s has no data (status %s)", id, img.Status)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("testcloud: open data of image %s: %w", id, err)
+	}
+	return f, nil
+}
+
+// ImageFileContent reads one file from an image whose data is a disk archive (see docs/testcloud.md).
+func (c *Cloud) ImageFileContent(id, pathInDisk string) ([]byte, error) {
+	rc, err := c.ImageData(id)
+	if err != nil {
+		return nil, err
+	}
+	defer rc.Close()
+	return readFileFromArchive(rc, pathInDisk)
+}
+

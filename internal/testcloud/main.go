@@ -1,0 +1,96 @@
+package testcloud
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// Main runs the standalone test cloud until SIGINT or SIGTERM. It returns the process exit code.
+func Main(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("glance-testcloud", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cloudsYAML := fs.String("clouds-yaml", "", "write a clouds.yaml with clouds testcloud and testcloud-admin to this file")
+	listen := fs.String("listen", "127.0.0.1:0", "HTTP listen address (loopback only)")
+	dataDir := fs.String("data-dir", "", "keep image data and server disks here (default: a temporary folder removed at exit)")
+	seedRoot := fs.String("seed-root", "", "folder or tar(.gz) whose content becomes the base image's disk")
+	tokenLifetime := fs.Duration("token-lifetime", time.Hour, "Keystone token lifetime")
+	delay := fs.Duration("delay", 500*time.Millisecond, "delay of every asynchronous transition (boot, stop, delete, volume, image)")
+	ports := fs.String("web-download-ports", "", "extra comma-separated ports allowed for web-download (80,443,8000,8080 always are)")
+	sshPort := fs.Int("ssh-port", 0, "port of the servers' SSH endpoints (default 22 when possible, else random)")
+	verbose := fs.Bool("v", false, "log every request to stderr")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	opts := Options{
+		ListenAddr: *listen, DataDir: *dataDir, SeedRoot: *seedRoot, TokenLifetime: *tokenLifetime,
+		ServerBootDelay: *delay, ServerStopDelay: *delay, ServerDeleteDelay: *delay, VolumeDelay: *delay,
+		ImageDelay: *delay, SSHPort: *sshPort, Seed: true,
+		WebDownloadAllowedPorts: []int{80, 443, 8000, 8080},
+	}
+	for _, p := range strings.Split(*ports, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			n, err := strconv.Atoi(p)
+			if err != nil {
+				fmt.Fprintf(stderr, "glance-testcloud: bad port %q\n", p)
+				return 2
+			}
+			opts.WebDownloadAllowedPorts = append(opts.WebDownloadAllowedPorts, n)
+		}
+	}
+	c, err := Start(opts)
+	if err != nil {
+		fmt.Fprintf(stderr, "glance-testcloud: %v\n", err)
+		return 1
+	}
+	defer c.Close()
+	if *cloudsYAML != "" {
+		if err := c.WriteCloudsYAML(*cloudsYAML); err != nil {
+			fmt.Fprintf(stderr, "glance-testcloud: %v\n", err)
+			return 1
+		}
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	fmt.Fprintf(stdout, "# OS_CLIENT_CONFIG_FILE=%s OS_CLOUD=testcloud (or testcloud-admin)\n", *cloudsYAML)
+	for _, e := range c.Env() {
+		fmt.Fprintf(stdout, "export %s\n", e)
+	}
+	fmt.Fprintf(stdout, "# control API: %s (faults, leaks, requests); servers' SSH port: %d\n", c.ControlURL(), c.SSHPort())
+	fmt.Fprintf(stdout, "testcloud ready: auth_url=%s\n", c.AuthURL())
+	if f, ok := stdout.(*os.File); ok {
+		_ = f.Sync()
+	}
+	seen := 0
+	tick := time.NewTicker(200 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			fmt.Fprintln(stderr, "glance-testcloud: stopping")
+			if err := c.Close(); err != nil {
+				fmt.Fprintf(stderr, "glance-testcloud: close: %v\n", err)
+				return 1
+			}
+			return 0
+		case <-tick.C:
+			if *verbose {
+				reqs := c.Requests()
+				if len(reqs) < seen {
+					seen = 0
+				}
+				for _, r := range reqs[seen:] {
+					fmt.Fprintf(stderr, "%s %-6s %s %d %s\n", r.Op, r.Method, r.Path, r.Status, r.Region)
+				}
+				seen = len(reqs)
+			}
+		}
+	}
+}
