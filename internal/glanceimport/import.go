@@ -339,7 +339,7 @@ func (im *importer) stream(ctx context.Context, method Method) error {
 	var data io.Reader = compressed
 	uploadSize := size
 	if comp != NoCompression {
-		dec, err := newDecompressor(comp, compressed)
+		dec, err := newDecompressor(ctx, comp, compressed)
 		if err != nil {
 			return fmt.Errorf("decompressing %s: %w", r.Source.describe(), err)
 		}

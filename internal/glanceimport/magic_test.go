@@ -2,30 +2,46 @@ package glanceimport
 
 import (
 	"bytes"
+	"context"
 	"io"
 	"testing"
 )
 
 func TestDetectCompressionOfRealStreams(t *testing.T) {
 	plain := fakeQcow2(200 << 10)
-	for _, c := range []Compression{Gzip, Bzip2, Xz, Zstd} {
-		t.Run(string(c), func(t *testing.T) {
-			packed := compress(t, c, plain)
-			if got := DetectCompression(packed[:min(len(packed), sniffLen)]); got != c {
-				t.Fatalf("DetectCompression = %q, want %q", got, c)
-			}
-			dec, err := newDecompressor(c, bytes.NewReader(packed))
-			if err != nil {
-				t.Fatal(err)
-			}
-			out, err := io.ReadAll(dec)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !bytes.Equal(out, plain) {
-				t.Fatalf("decompressed %d bytes differ from the %d original bytes", len(out), len(plain))
-			}
-		})
+	for _, mode := range []string{"tools", "pure-go"} {
+		for _, c := range []Compression{Gzip, Bzip2, Xz, Zstd} {
+			t.Run(mode+"/"+string(c), func(t *testing.T) {
+				if mode == "pure-go" {
+					t.Setenv(NoToolsEnv, "1")
+				}
+				packed := compress(t, c, plain)
+				if got := DetectCompression(packed[:min(len(packed), sniffLen)]); got != c {
+					t.Fatalf("DetectCompression = %q, want %q", got, c)
+				}
+				dec, err := newDecompressor(context.Background(), c, bytes.NewReader(packed))
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer dec.Close()
+				out, err := io.ReadAll(dec)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !bytes.Equal(out, plain) {
+					t.Fatalf("decompressed %d bytes differ from the %d original bytes", len(out), len(plain))
+				}
+				// A stream cut in the middle must fail, not end quietly.
+				dec2, err := newDecompressor(context.Background(), c, bytes.NewReader(packed[:len(packed)/2]))
+				if err == nil {
+					defer dec2.Close()
+					_, err = io.ReadAll(dec2)
+				}
+				if err == nil {
+					t.Fatal("a truncated stream decoded without error")
+				}
+			})
+		}
 	}
 }
 
