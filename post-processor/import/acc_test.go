@@ -425,3 +425,23 @@ func ctrlCWhen(marker string, timeout time.Duration) func(*exec.Cmd, *acctest.Sy
 		}
 	}
 }
+
+// The example template validates offline (its URL is external, so it is not built).
+func TestAccExampleImportFedoraValidates(t *testing.T) {
+	acctest.Skip(t)
+	root := acctest.RepoRoot(t)
+	dir := t.TempDir()
+	body, err := os.ReadFile(filepath.Join(root, "example", "import-fedora.pkr.hcl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	acctest.WriteFile(t, dir, "import-fedora.pkr.hcl", string(body))
+	res := acctest.Packer(t, acctest.Run{Dir: dir, Args: []string{"validate", "."}})
+	if res.ExitCode != 0 {
+		t.Fatalf("packer validate failed:\n%s", res.Output)
+	}
+	res = acctest.Packer(t, acctest.Run{Dir: dir, Args: []string{"validate", "-var", "image_url=ftp://example.com/x", "."}})
+	if res.ExitCode == 0 || !strings.Contains(res.Output, "image_source_url") {
+		t.Fatalf("packer validate accepted an ftp URL:\n%s", res.Output)
+	}
+}
