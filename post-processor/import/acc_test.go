@@ -445,3 +445,38 @@ func TestAccExampleImportFedoraValidates(t *testing.T) {
 		t.Fatalf("packer validate accepted an ftp URL:\n%s", res.Output)
 	}
 }
+
+func TestAccImportBasicAuthAndHeadersStayOutOfLogs(t *testing.T) {
+	a := startAccCloud(t)
+	const user, password, token = "mirror-user", "s3cret-Mirror-pw", "tok-9f8e7d6c5b4a"
+	data := qcow2Bytes(512 << 10)
+	a.mux.HandleFunc("/private/disk.qcow2", func(w http.ResponseWriter, r *http.Request) {
+		u, p, ok := r.BasicAuth()
+		if !ok || u != user || p != password || r.Header.Get("X-Mirror-Token") != token {
+			http.Error(w, "denied", http.StatusUnauthorized)
+			return
+		}
+		w.Write(data)
+	})
+	res := a.build(t, `
+  post-processor "glance-import" {
+    image_name            = "acc-auth"
+    image_source_url      = "`+a.src+`/private/disk.qcow2"
+    image_source_username = "`+user+`"
+    image_source_password = "`+password+`"
+    image_source_headers  = { X-Mirror-Token = "`+token+`" }
+  }`, nil)
+	requireSuccess(t, res)
+	if !bytes.Equal(a.data(t, a.image(t, "acc-auth").ID), data) {
+		t.Fatal("data differs")
+	}
+	for _, secret := range []string{password, token} {
+		if strings.Contains(res.Output, secret) || strings.Contains(res.Log, secret) {
+			t.Errorf("secret %q reached the output or the log", secret)
+		}
+	}
+	if !strings.Contains(res.Log, "glance-import") {
+		t.Error("the log was not captured")
+	}
+	a.requireNothingLeft(t)
+}
