@@ -325,3 +325,34 @@ func TestBootFromVolumeAndUploadToImage(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestStopCutsRunningSSHCommands(t *testing.T) {
+	e := newComputeEnv(t, Options{})
+	s := e.boot(t, "long", e.baseImage)
+	cl := e.dial(t, fixedIP(s))
+	sess, err := cl.NewSession()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sess.Start("echo started; sleep 600"); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- sess.Wait() }()
+	if err := servers.Stop(testCtx(t), e.compute, s.ID).ExtractErr(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-done:
+		if err == nil {
+			t.Fatal("command survived the stop")
+		}
+	case <-testCtx(t).Done():
+		t.Fatal("stopping the server did not end the SSH session")
+	}
+	e.waitServer(t, s.ID, "SHUTOFF")
+	if _, err := ssh.Dial("tcp", net.JoinHostPort(fixedIP(s), strconv.Itoa(e.c.SSHPort())),
+		&ssh.ClientConfig{User: "x", Auth: []ssh.AuthMethod{ssh.PublicKeys(e.signer)}, HostKeyCallback: ssh.InsecureIgnoreHostKey()}); err == nil {
+		t.Fatal("SSH answered while SHUTOFF")
+	}
+}
