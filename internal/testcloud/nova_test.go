@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -354,5 +355,26 @@ func TestStopCutsRunningSSHCommands(t *testing.T) {
 	if _, err := ssh.Dial("tcp", net.JoinHostPort(fixedIP(s), strconv.Itoa(e.c.SSHPort())),
 		&ssh.ClientConfig{User: "x", Auth: []ssh.AuthMethod{ssh.PublicKeys(e.signer)}, HostKeyCallback: ssh.InsecureIgnoreHostKey()}); err == nil {
 		t.Fatal("SSH answered while SHUTOFF")
+	}
+}
+
+func TestSeedRootFromFolder(t *testing.T) {
+	if StaticBusybox() == "" {
+		t.Skip("needs busybox-static")
+	}
+	seed := t.TempDir()
+	if err := buildMinimalRoot(seed); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(seed, "etc", "seeded-by-test"), []byte("yes"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	e := newComputeEnv(t, Options{SeedRoot: seed})
+	if b, err := e.c.ImageFileContent(e.baseImage, "etc/seeded-by-test"); err != nil || string(b) != "yes" {
+		t.Fatalf("base image content: %q %v", b, err)
+	}
+	s := e.boot(t, "seeded", e.baseImage)
+	if out := run(t, e.dial(t, fixedIP(s)), "cat /etc/seeded-by-test"); out != "yes" {
+		t.Fatalf("server disk: %q", out)
 	}
 }
