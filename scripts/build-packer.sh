@@ -1,19 +1,25 @@
 #!/usr/bin/env bash
-# Builds Packer from the Go module proxy into bin/packer once, then reuses it.
-# The version is pinned in tools/packer/go.mod; bin/ is ignored by git.
+# Puts a Packer binary at bin/packer, built from the Go module proxy at the version
+# pinned in tools/packer/go.mod. The build (a few minutes on 2 cores) is cached per
+# version in a machine-wide folder, so other checkouts of this repo reuse it.
+# Packer >= 1.10 is BUSL-licensed: it is built here and never committed (bin/ is ignored).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-want=${PACKER_VERSION:-v1.15.0}
+version=$(awk '$1 == "github.com/hashicorp/packer" { print $2 }' "$root/tools/packer/go.mod")
+[[ -n $version ]] || { echo "tools/packer/go.mod pins no github.com/hashicorp/packer version" >&2; exit 1; }
+cache=${PACKER_GLANCE_CACHE:-/var/cache/packer-plugin-glance}
+cached="$cache/packer-$version"
 out="$root/bin/packer"
-if [[ -x $out ]] && "$out" version 2>/dev/null | grep -q "Packer ${want}\$"; then
+
+if [[ -x $out ]] && "$out" version 2>/dev/null | grep -qx "Packer $version"; then
   exit 0
 fi
-mkdir -p "$root/bin"
-cd "$root/tools/packer"
-if ! grep -q "github.com/hashicorp/packer ${want}" go.mod; then
-  go get "github.com/hashicorp/packer@${want}"
+if ! [[ -x $cached ]] || ! "$cached" version 2>/dev/null | grep -qx "Packer $version"; then
+  echo "building Packer $version (a few minutes the first time)" >&2
+  mkdir -p "$cache"
+  (cd "$root/tools/packer" && go build -o "$cached.tmp" github.com/hashicorp/packer)
+  mv "$cached.tmp" "$cached"
 fi
-echo "building Packer ${want} into bin/ (a few minutes the first time)" >&2
-go build -o "$out.tmp" github.com/hashicorp/packer
-mv "$out.tmp" "$out"
+mkdir -p "$root/bin"
+cp "$cached" "$out.tmp" && mv "$out.tmp" "$out"
 "$out" version >&2

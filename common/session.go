@@ -1,0 +1,269 @@
+package common
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/gophercloud/gophercloud/v2"
+	"github.com/gophercloud/gophercloud/v2/openstack"
+	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
+)
+
+// Session is an authenticated connection to one cloud, region and interface. It
+// renews its token by itself when the token expires (except for token logins,
+// which have nothing to renew with).
+type Session struct {
+	Provider *gophercloud.ProviderClient
+	// Region is the region whose endpoints the service clients use ("" = first found).
+	Region string
+	// Interface is the catalog interface the service clients use.
+	Interface string
+	// Method says how the session logged in, for messages.
+	Method string
+}
+
+// Authenticate resolves the settings, builds an HTTP client with the TLS options and
+// request logging, and logs in to Keystone. Failures name the endpoint, the method
+// and the reason; they never contain a secret.
+func (c *AccessConfig) Authenticate(ctx context.Context) (*Session, error) {
+	r, err := c.resolve()
+	if err != nil {
+		return nil, err
+	}
+	// Secrets from the environment and clouds.yaml are as secret as the template's.
+	packersdk.LogSecretFilter.Set(r.Auth.Password, r.Auth.Token, r.Auth.ApplicationCredentialSecret)
+
+	opts, err := r.authOptions()
+	if err != nil {
+		return nil, err
+	}
+	tlsConfig, err := r.tlsConfig()
+	if err != nil {
+		return nil, err
+	}
+	provider, err := openstack.NewClient(r.Auth.AuthURL)
+	if err != nil {
+		return nil, fmt.Errorf("identity endpoint %q: %w", r.Auth.AuthURL, err)
+	}
+	provider.HTTPClient = http.Client{Transport: newTransport(tlsConfig)}
+	provider.UserAgent.Prepend("packer-plugin-glance")
+
+	if err := openstack.Authenticate(ctx, provider, opts); err != nil {
+		return nil, fmt.Errorf("authenticating at %s with %s: %s", r.Auth.AuthURL, r.describe(), explainAuthError(err))
+	}
+	return &Session{Provider: provider, Region: r.Region, Interface: r.Interface, Method: r.describe()}, nil
+}
+
+// authOptions turns the merged settings into gophercloud's options, choosing the
+// scope the way the openstack client does: application credentials carry their own
+// project; otherwise a project if one is named, else a domain, else none.
+func (r *resolved) authOptions() (gophercloud.AuthOptions, error) {
+	a := r.Auth
+	defaultDomain := firstNonEmpty(a.DefaultDomain, "default")
+	opts := gophercloud.AuthOptions{
+		IdentityEndpoint: a.AuthURL,
+		AllowReauth:      r.Method != methodToken,
+	}
+	userDomainID, userDomainName := domainFor(a.UserDomainID, a.UserDomainName, a.DomainID, a.DomainName, defaultDomain)
+	switch r.Method {
+	case methodToken:
+		if a.Token == "" {
+			return opts, errors.New("token authentication was chosen but no token is set (token, OS_TOKEN or the cloud entry's auth.token)")
+		}
+		opts.TokenID = a.Token
+	case methodAppCred:
+		if a.ApplicationCredentialSecret == "" {
+			return opts, errors.New("application credential authentication needs a secret: set application_credential_secret or OS_APPLICATION_CREDENTIAL_SECRET")
+		}
+		if a.ApplicationCredentialID == "" && a.ApplicationCredentialName == "" {
+			return opts, errors.New("application credential authentication needs application_credential_id or application_credential_name")
+		}
+		opts.ApplicationCredentialID = a.ApplicationCredentialID
+		opts.ApplicationCredentialName = a.ApplicationCredentialName
+		opts.ApplicationCredentialSecret = a.ApplicationCredentialSecret
+		if a.ApplicationCredentialID == "" {
+			opts.Username, opts.UserID = a.Username, a.UserID
+			if a.UserID == "" {
+				opts.DomainID, opts.DomainName = userDomainID, userDomainName
+			}
+		}
+		// An application credential is bound to its project: no scope is sent.
+		return opts, nil
+	default:
+		if a.Username == "" && a.UserID == "" {
+			return opts, errors.New("no credentials: set username (or user_id) and password, an application credential or a token, in the template, OS_* variables or clouds.yaml")
+		}
+		opts.Username, opts.UserID, opts.Password = a.Username, a.UserID, a.Password
+		if a.UserID == "" {
+			opts.DomainID, opts.DomainName = userDomainID, userDomainName
+		}
+	}
+
+	scope := &gophercloud.AuthScope{}
+	switch {
+	case a.ProjectID != "":
+		scope.ProjectID = a.ProjectID
+	case a.ProjectName != "":
+		scope.ProjectName = a.ProjectName
+		scope.DomainID, scope.DomainName = domainFor(a.ProjectDomainID, a.ProjectDomainName, a.DomainID, a.DomainName, defaultDomain)
+	case a.DomainID != "":
+		scope.DomainID = a.DomainID
+	case a.DomainName != "":
+		scope.DomainName = a.DomainName
+	default:
+		scope = nil
+	}
+	opts.Scope = scope
+	return opts, nil
+}
+
+// domainFor picks the domain of a user or project given by name: its own domain
+// option (ID before name), else the generic domain option, else the default domain
+// ID. Exactly one of the results is set, as Keystone wants.
+func domainFor(specificID, specificName, genericID, genericName, fallbackID string) (id, name string) {
+	switch {
+	case specificID != "":
+		return specificID, ""
+	case specificName != "":
+		return "", specificName
+	case genericID != "":
+		return genericID, ""
+	case genericName != "":
+		return "", genericName
+	}
+	return fallbackID, ""
+}
+
+// describe says how the session logs in, for error messages: method and identity,
+// never a secret.
+func (r *resolved) describe() string {
+	a := r.Auth
+	var who string
+	switch r.Method {
+	case methodToken:
+		who = "a token"
+	case methodAppCred:
+		who = "application credential " + firstNonEmpty(a.ApplicationCredentialID, a.ApplicationCredentialName)
+	default:
+		who = "password of user " + firstNonEmpty(a.Username, a.UserID)
+	}
+	if p := firstNonEmpty(a.ProjectName, a.ProjectID); p != "" && r.Method != methodAppCred {
+		who += ", project " + p
+	}
+	if r.Cloud != "" {
+		who += " (cloud " + r.Cloud + ")"
+	}
+	return who
+}
+
+// explainAuthError turns gophercloud's authentication errors into a reason a user
+// can act on.
+func explainAuthError(err error) string {
+	var code gophercloud.ErrUnexpectedResponseCode
+	if errors.As(err, &code) {
+		switch code.Actual {
+		case http.StatusUnauthorized:
+			return "the credentials were rejected (HTTP 401)"
+		case http.StatusForbidden:
+			return "the user may not log in to that scope (HTTP 403)"
+		case http.StatusNotFound:
+			return "no Keystone v3 tokens API at that URL (HTTP 404): the URL usually ends in /v3"
+		}
+		return fmt.Sprintf("HTTP %d: %s", code.Actual, strings.TrimSpace(redactBody(string(code.Body))))
+	}
+	var netErr net.Error
+	if errors.As(err, &netErr) {
+		return "cannot reach the endpoint: " + err.Error()
+	}
+	return err.Error()
+}
+
+func (r *resolved) tlsConfig() (*tls.Config, error) {
+	cfg := &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: r.Insecure} //nolint:gosec // the user asked for it
+	if r.CACert != "" {
+		pem, err := os.ReadFile(r.CACert)
+		if err != nil {
+			return nil, fmt.Errorf("reading CA certificates (cacert): %w", err)
+		}
+		pool, err := x509.SystemCertPool()
+		if err != nil || pool == nil {
+			pool = x509.NewCertPool()
+		}
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("cacert %s holds no PEM certificate", r.CACert)
+		}
+		cfg.RootCAs = pool
+	}
+	if (r.Cert == "") != (r.Key == "") {
+		return nil, fmt.Errorf("a client certificate needs both cert and key (OS_CERT/OS_KEY or the cloud entry's cert/key)")
+	}
+	if r.Cert != "" {
+		pair, err := tls.LoadX509KeyPair(r.Cert, r.Key)
+		if err != nil {
+			return nil, fmt.Errorf("loading client certificate %s and key %s: %w", r.Cert, r.Key, err)
+		}
+		cfg.Certificates = []tls.Certificate{pair}
+	}
+	return cfg, nil
+}
+
+// endpoint is where each service client points: the session's region and interface.
+func (s *Session) endpoint() gophercloud.EndpointOpts {
+	return gophercloud.EndpointOpts{Region: s.Region, Availability: gophercloud.Availability(s.Interface)}
+}
+
+func (s *Session) serviceError(service string, err error) error {
+	region := s.Region
+	if region == "" {
+		region = "any region"
+	}
+	return fmt.Errorf("finding the %s endpoint (%s interface, %s) in the catalog: %w", service, s.Interface, region, err)
+}
+
+// Compute returns a Nova client.
+func (s *Session) Compute() (*gophercloud.ServiceClient, error) {
+	c, err := openstack.NewComputeV2(s.Provider, s.endpoint())
+	if err != nil {
+		return nil, s.serviceError("compute", err)
+	}
+	return c, nil
+}
+
+// Image returns a Glance v2 client.
+func (s *Session) Image() (*gophercloud.ServiceClient, error) {
+	c, err := openstack.NewImageV2(s.Provider, s.endpoint())
+	if err != nil {
+		return nil, s.serviceError("image", err)
+	}
+	return c, nil
+}
+
+// Network returns a Neutron client.
+func (s *Session) Network() (*gophercloud.ServiceClient, error) {
+	c, err := openstack.NewNetworkV2(s.Provider, s.endpoint())
+	if err != nil {
+		return nil, s.serviceError("network", err)
+	}
+	return c, nil
+}
+
+// BlockStorage returns a Cinder v3 client (catalog types block-storage, volumev3 and
+// volume are all accepted).
+func (s *Session) BlockStorage() (*gophercloud.ServiceClient, error) {
+	c, err := openstack.NewBlockStorageV3(s.Provider, s.endpoint())
+	if err != nil {
+		return nil, s.serviceError("block-storage", err)
+	}
+	return c, nil
+}
+
+// dialTimeout bounds connection set-up only; transfers are bounded by contexts.
+const dialTimeout = 30 * time.Second

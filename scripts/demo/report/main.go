@@ -1,0 +1,72 @@
+// Command report prints the Glance images with a given name, with their
+// properties, using the plugin's own access layer (OS_CLOUD and clouds.yaml as
+// the openstack client reads them). `make demo` uses it to show what was built.
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/gophercloud/gophercloud/v2/openstack/image/v2/images"
+
+	"github.com/packer-glance/packer-plugin-glance/common"
+)
+
+func main() {
+	if len(os.Args) != 2 {
+		fmt.Fprintln(os.Stderr, "usage: report IMAGE_NAME   (with OS_CLOUD / OS_CLIENT_CONFIG_FILE set)")
+		os.Exit(2)
+	}
+	if err := run(os.Args[1]); err != nil {
+		fmt.Fprintln(os.Stderr, "report:", err)
+		os.Exit(1)
+	}
+}
+
+func run(name string) error {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	sess, err := (&common.AccessConfig{}).Authenticate(ctx)
+	if err != nil {
+		return err
+	}
+	client, err := sess.Image()
+	if err != nil {
+		return err
+	}
+	pages, err := images.List(client, images.ListOpts{Name: name}).AllPages(ctx)
+	if err != nil {
+		return fmt.Errorf("listing images named %q: %w", name, err)
+	}
+	found, err := images.ExtractImages(pages)
+	if err != nil {
+		return err
+	}
+	if len(found) == 0 {
+		return fmt.Errorf("no image named %q", name)
+	}
+	for _, img := range found {
+		fmt.Printf("Image %q\n", img.Name)
+		fmt.Printf("  id          %s\n", img.ID)
+		fmt.Printf("  status      %s\n", img.Status)
+		fmt.Printf("  visibility  %s\n", img.Visibility)
+		fmt.Printf("  formats     %s/%s\n", img.DiskFormat, img.ContainerFormat)
+		fmt.Printf("  size        %d bytes, min_disk %d GB, min_ram %d MB\n", img.SizeBytes, img.MinDiskGigabytes, img.MinRAMMegabytes)
+		fmt.Printf("  checksum    %s\n", img.Checksum)
+		fmt.Printf("  tags        %s\n", strings.Join(img.Tags, ", "))
+		keys := make([]string, 0, len(img.Properties))
+		for k := range img.Properties {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		fmt.Println("  properties")
+		for _, k := range keys {
+			fmt.Printf("    %-28s %v\n", k, img.Properties[k])
+		}
+	}
+	return nil
+}
