@@ -152,11 +152,24 @@ type webSource struct {
 
 func startWebSource(t *testing.T) *webSource {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:"+cfg.webPort)
-	if err != nil {
-		t.Fatalf("web-download source on 127.0.0.1:%s: %v (set DIFF_WEB_PORT to 8000 or 8080)", cfg.webPort, err)
+	// DIFF_WEB_PORT when set; otherwise 8080, then 8000 if another test holds 8080 (both are in
+	// the real cloud's allowed_ports).
+	ports := []string{cfg.webPort}
+	if cfg.webPort == "" {
+		ports = []string{"8080", "8000"}
 	}
-	ws := &webSource{base: "http://127.0.0.1:" + cfg.webPort, files: map[string][]byte{}, hits: map[string]int{}}
+	var ln net.Listener
+	var err error
+	port := ""
+	for _, port = range ports {
+		if ln, err = net.Listen("tcp", "127.0.0.1:"+port); err == nil {
+			break
+		}
+	}
+	if err != nil {
+		t.Fatalf("web-download source on 127.0.0.1:%v: %v (set DIFF_WEB_PORT to a free allowed port)", ports, err)
+	}
+	ws := &webSource{base: "http://127.0.0.1:" + port, files: map[string][]byte{}, hits: map[string]int{}}
 	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ws.mu.Lock()
 		ws.hits[r.URL.Path]++
