@@ -103,6 +103,14 @@ func Start(opts Options) (*Cloud, error) {
 			return nil, fmt.Errorf("testcloud: seed: %w", err)
 		}
 	}
+	for _, f := range opts.Faults {
+		if _, err := c.faults.add(f); err != nil {
+			ln.Close()
+			c.ssh.close()
+			c.cleanupDataDir()
+			return nil, fmt.Errorf("testcloud: %w", err)
+		}
+	}
 	c.srv = &http.Server{Handler: c, ReadHeaderTimeout: 30 * time.Second}
 	go func() { _ = c.srv.Serve(ln) }()
 	return c, nil
@@ -193,6 +201,8 @@ func (c *Cloud) serviceURL(region, iface, service string) string {
 // ServeHTTP routes /identity, /_testcloud and /{region}/{interface}/{service}/... requests.
 func (c *Cloud) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rec := &statusRecorder{ResponseWriter: w}
+	// Every OpenStack API stamps a request ID; clients log it.
+	w.Header().Set("X-Openstack-Request-Id", "req-"+newUUID())
 	rc := &reqCtx{cloud: c, started: time.Now()}
 	path := r.URL.Path
 	switch {

@@ -104,3 +104,10 @@ func waitImageStatus(t *testing.T, sc *gophercloud.ServiceClient, id string, sta
 	})
 	return img
 }
+
+func openstackAuth(c *Cloud) (*gophercloud.ProviderClient, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	return openstack.AuthenticatedClient(ctx, gophercloud.AuthOptions{IdentityEndpoint: c.AuthURL(),
+		Username: DemoUser, Password: DemoPassword, DomainName: "Default", TenantName: DemoProject})
+}

@@ -27,6 +27,10 @@ func (c *Cloud) novaRoutes() http.Handler {
 	rt.handle("GET /v2.1/servers/{id}", "server.get", c.novaGetServer)
 	rt.handle("DELETE /v2.1/servers/{id}", "server.delete", c.novaDeleteServer)
 	rt.handle("POST /v2.1/servers/{id}/action", "server.action", c.novaServerAction)
+	rt.handle("GET /v2.1/servers/{id}/ips", "server.addresses", c.novaServerIPs)
+	rt.handle("GET /v2.1/servers/{id}/metadata", "server.metadata.get", c.novaServerMetadata)
+	rt.handle("PUT /v2.1/servers/{id}/metadata", "server.metadata.set", c.novaServerMetadata)
+	rt.handle("POST /v2.1/servers/{id}/metadata", "server.metadata.update", c.novaServerMetadata)
 	rt.handle("GET /v2.1/servers/{id}/os-server-password", "server.getPassword", c.novaGetPassword)
 	rt.handle("GET /v2.1/servers/{id}/os-interface", "server.interface.list", c.novaListInterfaces)
 	rt.handle("POST /v2.1/servers/{id}/os-interface", "server.interface.attach", c.novaAttachInterface)
@@ -562,4 +566,44 @@ func (c *Cloud) novaServerVolumes(w http.ResponseWriter, r *http.Request, rc *re
 		out = append(out, map[string]any{"id": s.BootVolume, "volumeId": s.BootVolume, "serverId": s.ID, "device": "/dev/vda"})
 	}
 	c.novaOK(w, rc, http.StatusOK, map[string]any{"volumeAttachments": out})
+}
+
+func (c *Cloud) novaServerIPs(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	s := c.lookupServer(w, r, rc)
+	if s == nil {
+		return
+	}
+	c.novaOK(w, rc, http.StatusOK, map[string]any{"addresses": c.serverJSON(rc, rc.reg, s)["addresses"]})
+}
+
+// novaServerMetadata reads (GET), replaces (PUT) or merges (POST) server metadata.
+func (c *Cloud) novaServerMetadata(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
+	var body struct {
+		Metadata map[string]string `json:"metadata"`
+	}
+	if r.Method != http.MethodGet {
+		if err := decodeJSON(r, &body); err != nil {
+			rc.fail(w, http.StatusBadRequest, "%v", err)
+			return
+		}
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	s := c.lookupServer(w, r, rc)
+	if s == nil {
+		return
+	}
+	if r.Method == http.MethodPut {
+		s.Metadata = map[string]string{}
+	}
+	for k, v := range body.Metadata {
+		s.Metadata[k] = v
+	}
+	out := map[string]string{}
+	for k, v := range s.Metadata {
+		out[k] = v
+	}
+	c.novaOK(w, rc, http.StatusOK, map[string]any{"metadata": out})
 }

@@ -66,6 +66,9 @@ type Options struct {
 	// server folder as working directory). Only for debugging.
 	SSHNoChroot bool
 
+	// Faults are installed at start, as if added with AddFault.
+	Faults []Fault
+
 	// Logf receives diagnostic lines (default: discarded).
 	Logf func(format string, args ...any)
 }

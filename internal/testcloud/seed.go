@@ -38,7 +38,8 @@ func StaticBusybox() string {
 // buildMinimalRoot writes a tiny Fedora-flavoured root filesystem into dir: a static busybox with
 // its applet links (when available) and the /etc files a shell provisioner expects.
 func buildMinimalRoot(dir string) error {
-	for _, d := range []string{"bin", "sbin", "usr/bin", "usr/sbin", "etc", "root", "home", "tmp", "var/tmp", "dev", "proc", "run"} {
+	for _, d := range []string{"bin", "sbin", "usr/bin", "usr/sbin", "usr/local/bin", "usr/local/sbin", "usr/share", "usr/lib",
+		"lib", "etc", "root", "home", "tmp", "var/tmp", "var/log", "var/lib", "opt", "srv", "mnt", "media", "dev", "proc", "sys", "run"} {
 		if err := os.MkdirAll(filepath.Join(dir, d), 0o755); err != nil {
 			return err
 		}
@@ -53,9 +54,16 @@ func buildMinimalRoot(dir string) error {
 		"etc/profile":     "export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\n",
 		"etc/shells":      "/bin/sh\n/bin/ash\n",
 		"etc/resolv.conf": "",
+		// Templates often run scripts through sudo; everything already runs as root, so the shim only
+		// drops sudo's options and runs the command.
+		"usr/bin/sudo": "#!/bin/sh\n# testcloud sudo shim: everything runs as root already\nwhile [ $# -gt 0 ]; do\n  case \"$1\" in\n    -u|-g|-p|-C|-h) shift 2 ;;\n    --) shift; break ;;\n    -*) shift ;;\n    *) break ;;\n  esac\ndone\nexec \"$@\"\n",
 	}
 	for name, content := range files {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
+		mode := os.FileMode(0o644)
+		if strings.HasPrefix(name, "usr/bin/") {
+			mode = 0o755
+		}
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), mode); err != nil {
 			return err
 		}
 	}
@@ -75,8 +83,8 @@ func buildMinimalRoot(dir string) error {
 	}
 	for _, applet := range strings.Fields(string(out)) {
 		link := filepath.Join(dir, filepath.FromSlash(applet))
-		if applet == "bin/busybox" {
-			continue
+		if _, err := os.Lstat(link); err == nil || applet == "bin/busybox" {
+			continue // keep our own files (the sudo shim)
 		}
 		if err := os.MkdirAll(filepath.Dir(link), 0o755); err != nil {
 			return err
