@@ -230,11 +230,12 @@ func (im *importer) requireMethod(ctx context.Context, m Method) error {
 // probe reads the first bytes of the URL (asking for just that range).
 func (im *importer) probe(ctx context.Context) ([]byte, error) {
 	src := im.req.Source
-	d := &download{ctx: ctx, src: &src, url: src.URL, size: -1}
+	d := &download{ctx: ctx, src: &src, url: src.URL, size: -1, headOnly: sniffLen}
 	if err := d.connect(0); err != nil {
 		return nil, err
 	}
 	defer d.Close()
+	d.size = -1 // a range answer's length is not the file's
 	buf := make([]byte, sniffLen)
 	n, err := io.ReadFull(d, buf)
 	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {

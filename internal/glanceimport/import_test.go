@@ -206,6 +206,10 @@ func TestImportPlainURLUsesWebDownload(t *testing.T) {
 	if res.Image.Properties["os_hash_value"] != sha512Of(data) || res.Image.DiskFormat != "qcow2" {
 		t.Fatalf("image %+v", res.Image)
 	}
+	// The plugin only looked at the first bytes, asking for just those.
+	if len(src.ranges) != 1 || src.ranges[0] != fmt.Sprintf("bytes=0-%d", sniffLen-1) {
+		t.Fatalf("probe ranges %v", src.ranges)
+	}
 }
 
 func TestImportWithoutWebDownloadOnTheCloudStreams(t *testing.T) {

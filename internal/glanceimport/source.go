@@ -130,6 +130,8 @@ type download struct {
 	rangeable bool
 	validator string // ETag or Last-Modified, so a resume never splices two versions
 	resumes   int
+	// headOnly asks for the first bytes only (Range: bytes=0-headOnly-1), for a probe.
+	headOnly int64
 }
 
 func (d *download) request(offset int64) (*http.Request, error) {
@@ -146,6 +148,9 @@ func (d *download) request(offset int64) (*http.Request, error) {
 	// Ask for the bytes as stored: a transparently decoded body would not match the
 	// user's checksum, and detection works on the real bytes anyway.
 	req.Header.Set("Accept-Encoding", "identity")
+	if offset == 0 && d.headOnly > 0 {
+		req.Header.Set("Range", fmt.Sprintf("bytes=0-%d", d.headOnly-1))
+	}
 	if offset > 0 {
 		req.Header.Set("Range", fmt.Sprintf("bytes=%d-", offset))
 		if d.validator != "" {
@@ -173,6 +178,9 @@ func (d *download) connect(offset int64) error {
 		want := http.StatusOK
 		if offset > 0 {
 			want = http.StatusPartialContent
+		}
+		if d.headOnly > 0 && resp.StatusCode == http.StatusPartialContent {
+			want = http.StatusPartialContent // a probe may get its range, or the whole file
 		}
 		if resp.StatusCode != want {
 			resp.Body.Close()
