@@ -42,7 +42,7 @@ type accCloud struct {
 	env   []string
 }
 
-func startAccCloud(t *testing.T) *accCloud {
+func startAccCloud(t *testing.T, tweak ...func(*testcloud.Options)) *accCloud {
 	t.Helper()
 	acctest.Skip(t)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -54,7 +54,11 @@ func startAccCloud(t *testing.T) *accCloud {
 	go srv.Serve(ln) //nolint:errcheck
 	t.Cleanup(func() { srv.Close() })
 	port := ln.Addr().(*net.TCPAddr).Port
-	cloud, err := testcloud.Start(testcloud.Options{WebDownloadAllowedPorts: []int{80, 443, port}})
+	opts := testcloud.Options{WebDownloadAllowedPorts: []int{80, 443, port}}
+	for _, f := range tweak {
+		f(&opts)
+	}
+	cloud, err := testcloud.Start(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -477,6 +481,31 @@ func TestAccImportBasicAuthAndHeadersStayOutOfLogs(t *testing.T) {
 	}
 	if !strings.Contains(res.Log, "glance-import") {
 		t.Error("the log was not captured")
+	}
+	a.requireNothingLeft(t)
+}
+
+// Tokens may expire during a long transfer; the import must carry on (re-auth).
+func TestAccImportOutlivesItsToken(t *testing.T) {
+	a := startAccCloud(t, func(o *testcloud.Options) { o.TokenLifetime = 2 * time.Second })
+	data := qcow2Bytes(4 << 20)
+	a.mux.HandleFunc("/slow.qcow2", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Length", strconv.Itoa(len(data)))
+		for i := 0; i < len(data); i += 256 << 10 {
+			w.Write(data[i:min(i+256<<10, len(data))])
+			w.(http.Flusher).Flush()
+			time.Sleep(300 * time.Millisecond) // about 5 s in all: longer than a token lives
+		}
+	})
+	res := a.build(t, `
+  post-processor "glance-import" {
+    image_name       = "acc-token"
+    image_source_url = "`+a.src+`/slow.qcow2"
+    import_method    = "glance-direct"
+  }`, nil)
+	requireSuccess(t, res)
+	if !bytes.Equal(a.data(t, a.image(t, "acc-token").ID), data) {
+		t.Fatal("data differs")
 	}
 	a.requireNothingLeft(t)
 }
