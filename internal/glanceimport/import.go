@@ -205,9 +205,15 @@ func (im *importer) chooseMethod(ctx context.Context) (Method, []byte, error) {
 	if !slices.Contains(methods, string(MethodWebDownload)) {
 		return streamMethod, nil, nil
 	}
-	probe, err := im.probe(ctx)
+	probe, unsized, err := im.probe(ctx)
 	if err != nil {
 		return "", nil, err
+	}
+	if unsized {
+		// Glance (Zed) compares the bytes it downloaded with Content-Length and fails
+		// the import without one.
+		r.Say("The source sends no length (chunked): the plugin streams it, as Glance's web-download would fail")
+		return streamMethod, nil, nil
 	}
 	if c := DetectCompression(probe); c != NoCompression && r.Decompress != DecompressNever {
 		r.Say(fmt.Sprintf("The source is %s-compressed: the plugin decompresses it while streaming, instead of Glance's web-download", c))
@@ -227,21 +233,22 @@ func (im *importer) requireMethod(ctx context.Context, m Method) error {
 	return nil
 }
 
-// probe reads the first bytes of the URL (asking for just that range).
-func (im *importer) probe(ctx context.Context) ([]byte, error) {
+// probe reads the first bytes of the URL (asking for just that range), and tells
+// whether the server sent the file without a length.
+func (im *importer) probe(ctx context.Context) ([]byte, bool, error) {
 	src := im.req.Source
 	d := &download{ctx: ctx, src: &src, url: src.URL, size: -1, headOnly: sniffLen}
 	if err := d.connect(0); err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	defer d.Close()
 	d.size = -1 // a range answer's length is not the file's
 	buf := make([]byte, sniffLen)
 	n, err := io.ReadFull(d, buf)
 	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
-		return nil, err
+		return nil, false, err
 	}
-	return buf[:n], nil
+	return buf[:n], d.unsized, nil
 }
 
 // createImage creates the image record. It is never protected at this point: a

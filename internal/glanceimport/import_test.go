@@ -498,3 +498,23 @@ func TestImportUploadFailureWithStalledSourceEndsAndCleansUp(t *testing.T) {
 		})
 	}
 }
+
+func TestImportAutoStreamsAChunkedSource(t *testing.T) {
+	cloud, g := startCloud(t, fakeglance.Options{})
+	data := fakeQcow2(256 << 10)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// No Content-Length and no ranges: Go answers chunked.
+		for i := 0; i < len(data); i += 64 << 10 {
+			w.Write(data[i : i+64<<10])
+			w.(http.Flusher).Flush()
+		}
+	}))
+	defer srv.Close()
+	res, err := Import(context.Background(), g, quietRequest(Request{Source: Source{URL: srv.URL + "/x.qcow2"}}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Method != MethodUpload || len(cloud.Uploads()) != 1 {
+		t.Fatalf("a chunked source went to %s; Glance's web-download (Zed) fails without a length", res.Method)
+	}
+}

@@ -132,6 +132,9 @@ type download struct {
 	resumes   int
 	// headOnly asks for the first bytes only (Range: bytes=0-headOnly-1), for a probe.
 	headOnly int64
+	// unsized is set when the server answered the whole file without a length
+	// (chunked), which Glance's web-download (Zed) cannot take.
+	unsized bool
 }
 
 func (d *download) request(offset int64) (*http.Request, error) {
@@ -195,6 +198,7 @@ func (d *download) connect(offset int64) error {
 				return fmt.Errorf("resuming %s at byte %d: the server answered range %q", shown, offset, resp.Header.Get("Content-Range"))
 			}
 		} else {
+			d.unsized = resp.StatusCode == http.StatusOK && resp.ContentLength < 0
 			d.size = resp.ContentLength
 			d.rangeable = resp.Header.Get("Accept-Ranges") == "bytes" && d.size > 0
 			d.validator = resp.Header.Get("ETag")
