@@ -308,7 +308,8 @@ func (im *importer) importCall(m Method) ImportCall {
 }
 
 // stream sends the data through the plugin: source → hash → read-ahead →
-// decompress → hash → read-ahead → Glance.
+// decompress → hash → read-ahead → Glance, each arrow after a read-ahead in its
+// own goroutine, so network, decompression, hashing and upload overlap.
 func (im *importer) stream(ctx context.Context, method Method) error {
 	r := &im.req
 	body, size, err := r.Source.open(ctx)
@@ -364,11 +365,13 @@ func (im *importer) stream(ctx context.Context, method Method) error {
 		}
 		format = DetectDiskFormat(p)
 	}
-	stage2 := newReadAhead(ctx, plain)
-	defer stage2.Close()
+	// Hashing runs in the second stage's goroutine, so it overlaps with the
+	// upload's socket writes instead of adding to them.
 	upHash := sha512.New()
-	upCount := &counter{r: stage2, hashes: []hash.Hash{upHash}}
-	final := &endCheck{r: upCount, check: func() error {
+	upCount := &counter{r: plain, hashes: []hash.Hash{upHash}}
+	stage2 := newReadAhead(ctx, upCount)
+	defer stage2.Close()
+	final := &endCheck{r: stage2, check: func() error {
 		// The decompressor may stop before the source's end: hash the rest too.
 		if _, err := io.Copy(io.Discard, compressed); err != nil {
 			return fmt.Errorf("reading the end of %s: %w", r.Source.describe(), err)
