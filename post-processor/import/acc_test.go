@@ -509,3 +509,41 @@ func TestAccImportOutlivesItsToken(t *testing.T) {
 	}
 	a.requireNothingLeft(t)
 }
+
+func TestAccImportIntoChosenStores(t *testing.T) {
+	a := startAccCloud(t)
+	data := qcow2Bytes(512 << 10)
+	url := a.serve("/images/stores", data)
+	res := a.build(t, `
+  post-processor "glance-import" {
+    image_name              = "acc-stores"
+    image_source_url        = "`+url+`"
+    stores                  = ["file2"]
+    all_stores_must_succeed = true
+  }`, nil)
+	requireSuccess(t, res)
+	img := a.image(t, "acc-stores")
+	if fmt.Sprint(img.Stores) != "[file2]" {
+		t.Fatalf("stores %v, want [file2]", img.Stores)
+	}
+	if !strings.Contains(res.Output, "web-download") {
+		t.Errorf("a plain URL with stores should go through web-download, which takes stores:\n%s", res.Output)
+	}
+
+	// A local file with stores streams with glance-direct (upload cannot choose stores).
+	file := acctest.WriteFile(t, t.TempDir(), "d.qcow2", string(data))
+	res = a.build(t, `
+  post-processor "glance-import" {
+    image_name      = "acc-stores-file"
+    local_file_path = "`+file+`"
+    all_stores      = true
+  }`, nil)
+	requireSuccess(t, res)
+	if !strings.Contains(res.Output, "with glance-direct") {
+		t.Errorf("a file with all_stores should stream with glance-direct:\n%s", res.Output)
+	}
+	if img := a.image(t, "acc-stores-file"); len(img.Stores) != 2 {
+		t.Errorf("all_stores gave stores %v", img.Stores)
+	}
+	a.requireNothingLeft(t)
+}
