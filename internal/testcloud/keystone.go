@@ -110,6 +110,9 @@ func (c *Cloud) keystoneIssueToken(w http.ResponseWriter, r *http.Request, rc *r
 	var roles []string
 	var appCredID string
 	scopedByCred := false
+	// A token made from a token keeps the original's methods (then "token") and never outlives it.
+	methods := ident.Methods
+	var expires time.Time
 	switch {
 	case contains(ident.Methods, "password") && ident.Password != nil:
 		pu := ident.Password.User
@@ -129,6 +132,11 @@ func (c *Cloud) keystoneIssueToken(w http.ResponseWriter, r *http.Request, rc *r
 			return
 		}
 		u = id.users[t.userID]
+		methods = append([]string{}, t.methods...)
+		if !contains(methods, "token") {
+			methods = append(methods, "token")
+		}
+		expires = t.expires
 	case contains(ident.Methods, "application_credential") && ident.ApplicationCredential != nil:
 		ac := ident.ApplicationCredential
 		var cred *appCred
@@ -172,9 +180,12 @@ func (c *Cloud) keystoneIssueToken(w http.ResponseWriter, r *http.Request, rc *r
 		}
 	}
 	now := time.Now()
+	if expires.IsZero() {
+		expires = now.Add(c.opts.TokenLifetime)
+	}
 	t := &token{
 		id: "gAAAAA" + newHexID() + newHexID(), userID: u.ID, userName: u.Name, projectID: projectID,
-		roles: roles, methods: ident.Methods, issued: now, expires: now.Add(c.opts.TokenLifetime),
+		roles: roles, methods: methods, issued: now, expires: expires,
 		appCredID: appCredID, auditID: newHexID()[:22],
 	}
 	id.tokens[t.id] = t
@@ -300,7 +311,11 @@ func (c *Cloud) subjectToken(w http.ResponseWriter, r *http.Request, rc *reqCtx)
 		return nil
 	}
 	subj := c.ident.tokens[r.Header.Get("X-Subject-Token")]
-	if subj == nil || subj.expired || time.Now().After(subj.expires) {
+	// Services may read a token that expired naturally within Keystone's allow_expired_window (2 days,
+	// the default) by asking with allow_expired; a revoked token is gone either way.
+	expiredOK := r.Method != http.MethodDelete && queryBool(r, "allow_expired") && subj != nil &&
+		time.Since(subj.expires) < allowExpiredWindow
+	if subj == nil || (!expiredOK && (subj.expired || time.Now().After(subj.expires))) {
 		rc.fail(w, http.StatusNotFound, "Could not find token: %s.", r.Header.Get("X-Subject-Token"))
 		return nil
 	}
@@ -530,6 +545,18 @@ func contains(list []string, s string) bool {
 		if v == s {
 			return true
 		}
+	}
+	return false
+}
+
+// allowExpiredWindow is Keystone's [token] allow_expired_window default.
+const allowExpiredWindow = 48 * time.Hour
+
+// queryBool reads a Keystone boolean query flag (1, true, yes, on).
+func queryBool(r *http.Request, key string) bool {
+	switch strings.ToLower(r.URL.Query().Get(key)) {
+	case "1", "true", "yes", "on", "y", "t":
+		return true
 	}
 	return false
 }
