@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"os"
 	"strings"
-	"time"
 )
 
 func (c *Cloud) glanceRoutes() http.Handler {
@@ -99,7 +98,7 @@ func (c *Cloud) glanceCreateImage(w http.ResponseWriter, r *http.Request, rc *re
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	now := time.Now()
+	now := glanceNow()
 	img := &image{Image: Image{
 		ID: newUUID(), Status: "queued", Visibility: "shared", Owner: rc.projectID(), Region: rc.region,
 		Properties: map[string]string{}, Tags: []string{}, Size: -1, CreatedAt: now, UpdatedAt: now,
