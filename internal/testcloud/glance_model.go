@@ -61,9 +61,9 @@ type image struct {
 	failed     string // os_glance_failed_import
 	// imported: an import was started once, so the two store properties above exist from then on (as
 	// empty strings after a success), like the properties Glance writes.
-	imported bool
-	members    map[string]*member
-	uploadGen  int // bumped by each upload so a stale one cannot finish
+	imported  bool
+	members   map[string]*member
+	uploadGen int // bumped by each upload so a stale one cannot finish
 }
 
 func (img *image) snapshot() Image {
