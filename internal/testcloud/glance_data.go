@@ -76,6 +76,9 @@ func markActive(img *image, dataPath string, h hashedFile, stores []string) {
 	img.Checksum, img.OSHashAlgo, img.OSHashValue = h.md5sum, "sha512", h.sha512
 	img.Status = "active"
 	img.Stores = stores
+	if img.VirtualSize == 0 {
+		img.VirtualSize = inspectVirtualSize(dataPath, img.DiskFormat, img.ContainerFormat, h.size)
+	}
 	img.touch()
 }
 

@@ -40,10 +40,14 @@ func (c *Cloud) glanceRoutes() http.Handler {
 }
 
 func (c *Cloud) glanceVersions(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
+	// Glance 25 (Zed) without the cache API: v2.15 is current and v2.14 (cache) is not offered.
 	var versions []any
-	for minor := 16; minor >= 0; minor-- {
+	for minor := 15; minor >= 0; minor-- {
+		if minor == 14 {
+			continue
+		}
 		status := "SUPPORTED"
-		if minor == 16 {
+		if minor == 15 {
 			status = "CURRENT"
 		}
 		versions = append(versions, map[string]any{
@@ -124,7 +128,9 @@ func (c *Cloud) glanceCreateImage(w http.ResponseWriter, r *http.Request, rc *re
 	rc.reg.images[img.ID] = img
 	w.Header().Set("Location", rc.prefix+"/v2/images/"+img.ID)
 	w.Header().Set("OpenStack-image-import-methods", strings.Join(importMethods, ","))
-	w.Header().Set("OpenStack-image-store-ids", strings.Join(glanceStores, ","))
+	// Glance lists its internal staging and tasks stores here too (not in /v2/info/stores).
+	w.Header().Set("OpenStack-image-store-ids", strings.Join(append(append([]string{}, glanceStores...),
+		"os_glance_staging_store", "os_glance_tasks_store"), ","))
 	writeJSON(w, http.StatusCreated, img.json())
 }
 

@@ -15,6 +15,9 @@ import (
 
 var importMethods = []string{"glance-direct", "web-download", "copy-image"}
 
+// taskFailedMessage is the message of a failed import task on Glance (its executor's generic one).
+const taskFailedMessage = "Task failed due to Internal Error"
+
 // task is a Glance api_image_import task.
 type task struct {
 	ID, ImageID, Owner, UserID string
@@ -182,6 +185,7 @@ func (c *Cloud) glanceImport(w http.ResponseWriter, r *http.Request, rc *reqCtx)
 	img.importTask = t.ID
 	img.importing = strings.Join(stores, ",")
 	img.failed = ""
+	img.imported = true
 	img.touch()
 	job := importJob{reg: rc.reg, img: img, task: t, method: method, uri: req.Method.URI, stores: stores,
 		action: action, message: msg}
@@ -225,6 +229,14 @@ func (c *Cloud) startImport(j importJob) {
 		case "copy-image":
 			// Both stores share one file on disk; copying is bookkeeping.
 		}
+		if err == nil && dataPath != "" {
+			// Glance's image_decompression import plugin (enabled on the reference cloud) runs on
+			// web-download and glance-direct data before it is stored.
+			c.mu.Lock()
+			containerFormat := j.img.ContainerFormat
+			c.mu.Unlock()
+			h, err = decompressImported(dataPath, containerFormat, h)
+		}
 		if err == nil && j.action != "" {
 			err = errors.New(j.message)
 		}
@@ -254,14 +266,23 @@ func (c *Cloud) completeImport(j importJob, dataPath string, h hashedFile, err e
 	}
 	img.importTask, img.importing = "", ""
 	img.touch()
+	// A store that failed moves from os_glance_importing_to_stores to os_glance_failed_import.
+	if err != nil {
+		img.failed = strings.Join(j.stores, ",")
+	}
+	// Glance's task executor records "Task failed due to Internal Error" for every failure except its
+	// upload errors; a fault injected through the control API keeps its own message.
+	msg := taskFailedMessage
+	if j.action != "" && j.message != "" {
+		msg = j.message
+	}
 	switch {
 	case err != nil && j.action == ActionKill:
 		img.Status = "killed"
 		c.cleanStaging(img)
-		c.finishTask(j.task, "failure", "Error: "+err.Error())
+		c.finishTask(j.task, "failure", msg)
 	case err != nil && j.method == "copy-image":
-		img.failed = strings.Join(j.stores, ",")
-		c.finishTask(j.task, "failure", "Error: "+err.Error())
+		c.finishTask(j.task, "failure", msg)
 	case err != nil:
 		// Zed: back to queued, lock dropped, staging removed, the task records the error.
 		img.Status = "queued"
@@ -270,7 +291,8 @@ func (c *Cloud) completeImport(j importJob, dataPath string, h hashedFile, err e
 		if dataPath != "" {
 			_ = os.Remove(dataPath)
 		}
-		c.finishTask(j.task, "failure", "Error: "+err.Error())
+		c.opts.Logf("testcloud: import of image %s failed: %v", img.ID, err)
+		c.finishTask(j.task, "failure", msg)
 	case j.method == "copy-image":
 		for _, s := range j.stores {
 			if !contains(img.Stores, s) {
@@ -342,6 +364,10 @@ func (c *Cloud) webDownload(ctx context.Context, reg *region, id, uri string) (s
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		return "", hashedFile{}, fmt.Errorf("web-download of %s: HTTP %d", uri, resp.StatusCode)
+	}
+	if resp.ContentLength < 0 {
+		// Glance's web-download converts Content-Length to a number and fails without one.
+		return "", hashedFile{}, fmt.Errorf("web-download of %s: the source sent no Content-Length", uri)
 	}
 	path := reg.imagePath(id) + ".download"
 	h, err := streamToFile(path, resp.Body)

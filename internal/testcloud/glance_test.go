@@ -303,7 +303,8 @@ func TestGlanceImportGlanceDirectAndWebDownload(t *testing.T) {
 	if !gophercloud.ResponseCodeIs(err, http.StatusBadRequest) {
 		t.Fatalf("filtered port: want 400, got %v", err)
 	}
-	// web-download failure: back to queued, lock dropped, task says why.
+	// web-download failure: back to queued, lock dropped, the failed store recorded, and the task failed
+	// with Glance's generic message (Glance does not pass the HTTP status on).
 	if err := imageimport.Create(testCtx(t), sc, img.ID, imageimport.CreateOpts{Name: imageimport.WebDownloadMethod, URI: srv.URL + "/missing"}).ExtractErr(); err != nil {
 		t.Fatal(err)
 	}
@@ -319,8 +320,12 @@ func TestGlanceImportGlanceDirectAndWebDownload(t *testing.T) {
 		Tasks []struct{ Status, Message string } `json:"tasks"`
 	}
 	_, err = sc.Get(testCtx(t), sc.ServiceURL("images", img.ID, "tasks"), &tasks, nil)
-	if err != nil || len(tasks.Tasks) != 1 || tasks.Tasks[0].Status != "failure" || !strings.Contains(tasks.Tasks[0].Message, "404") {
+	if err != nil || len(tasks.Tasks) != 1 || tasks.Tasks[0].Status != "failure" || tasks.Tasks[0].Message != "Task failed due to Internal Error" {
 		t.Fatalf("tasks: %v %+v", err, tasks)
+	}
+	if got, _ := images.Get(testCtx(t), sc, img.ID).Extract(); got.Properties["os_glance_failed_import"] != "file1" ||
+		got.Properties["os_glance_importing_to_stores"] != "" {
+		t.Errorf("after the failed import: %v", got.Properties)
 	}
 }
 
