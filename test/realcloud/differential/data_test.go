@@ -118,7 +118,7 @@ func TestGlanceDirect(t *testing.T) {
 	r := demo.Do(t, "POST", "/v2/images/"+id+"/import", map[string]any{"method": map[string]any{"name": "glance-direct"}}, nil)
 	expectStatus(t, r, 202)
 	if len(bytes.TrimSpace(r.Body)) != 0 {
-		t.Logf("import 202 body: %s", r.Body)
+		t.Errorf("import 202 body: %s, want it empty", r.Body)
 	}
 	start := time.Now()
 	done := waitImage(t, demo, id, 60*time.Second, "active", func(m map[string]any) bool { return m["status"] == "active" })
@@ -282,7 +282,20 @@ func TestWebDownload(t *testing.T) {
 		field(t, task, "type", "api_image_import")
 		field(t, task, "image_id", id)
 		t.Logf("task status=%v message=%q result=%v", task["status"], task["message"], task["result"])
-		waitTask(t, demo, id, "failure")
+		task = waitTask(t, demo, id, "failure")
+		// Glance's executor does not pass the reason on: the message is its generic one.
+		field(t, task, "message", "Task failed due to Internal Error")
+		field(t, task, "result", nil)
+		field(t, task, "deleted", false)
+		field(t, task, "deleted_at", nil)
+		field(t, obj(task, "input"), "backend", []string{"file1"})
+		field(t, obj(obj(task, "input"), "import_req"), "method", map[string]any{"name": "web-download", "uri": ws.base + "/missing.raw"})
+		// Task times are the database's: microseconds and no zone.
+		for _, k := range []string{"created_at", "updated_at", "expires_at"} {
+			if v := str(task, k); len(v) != len("2006-01-02T15:04:05.000000") || strings.HasSuffix(v, "Z") {
+				t.Errorf("task %s = %q, want 2006-01-02T15:04:05.000000 form", k, v)
+			}
+		}
 	})
 
 	t.Run("port not allowed", func(t *testing.T) {
