@@ -1,6 +1,9 @@
 package testcloud
 
 import (
+	"encoding/json"
+	"fmt"
+	"io"
 	"net/http"
 	"sort"
 	"strings"
@@ -95,10 +98,43 @@ func (n *nameOrID) domainOK(id *identity) bool {
 
 const unauthorizedMsg = "The request you have made requires authentication."
 
+// checkAuthShape applies Keystone's validation of an auth request before any credential is looked at:
+// identity and methods are required, every listed method needs its own object, and a name needs a domain.
+func checkAuthShape(raw map[string]any, req *authRequest) (int, string) {
+	auth, _ := raw["auth"].(map[string]any)
+	identity, ok := auth["identity"].(map[string]any)
+	if !ok {
+		return http.StatusBadRequest, "'identity' is a required property"
+	}
+	if _, ok := identity["methods"].([]any); !ok {
+		return http.StatusBadRequest, "Invalid input for field 'identity': 'methods' is a required property"
+	}
+	for _, m := range req.Auth.Identity.Methods {
+		if _, ok := identity[m].(map[string]any); !ok {
+			return http.StatusBadRequest, fmt.Sprintf("Expecting to find %s in identity. The server could not comply with the request since it is either malformed or otherwise incorrect. The client is assumed to be in error.", m)
+		}
+	}
+	if pw := req.Auth.Identity.Password; pw != nil && contains(req.Auth.Identity.Methods, "password") &&
+		pw.User.ID == "" && pw.User.Domain == nil {
+		return http.StatusBadRequest, "Expecting to find domain in user. The server could not comply with the request since it is either malformed or otherwise incorrect. The client is assumed to be in error."
+	}
+	return 0, ""
+}
+
 func (c *Cloud) keystoneIssueToken(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
+	body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+	if err != nil {
+		rc.fail(w, http.StatusBadRequest, "read body: %v", err)
+		return
+	}
 	var req authRequest
-	if err := decodeJSON(r, &req); err != nil {
-		rc.fail(w, http.StatusBadRequest, "%v", err)
+	var raw map[string]any
+	if err := json.Unmarshal(body, &req); err != nil || json.Unmarshal(body, &raw) != nil {
+		rc.fail(w, http.StatusBadRequest, "Expecting to find auth in request body.")
+		return
+	}
+	if status, msg := checkAuthShape(raw, &req); status != 0 {
+		rc.fail(w, status, "%s", msg)
 		return
 	}
 	c.mu.Lock()
@@ -157,7 +193,8 @@ func (c *Cloud) keystoneIssueToken(w http.ResponseWriter, r *http.Request, rc *r
 		u = id.users[cred.UserID]
 		projectID, roles, appCredID, scopedByCred = cred.ProjectID, cred.Roles, cred.ID, true
 	default:
-		rc.fail(w, http.StatusBadRequest, "Expecting to find identity methods in auth.")
+		// No method, or none the cloud supports (every listed one has its object: checked above).
+		rc.fail(w, http.StatusUnauthorized, unauthorizedMsg)
 		return
 	}
 	if u == nil {
@@ -165,7 +202,13 @@ func (c *Cloud) keystoneIssueToken(w http.ResponseWriter, r *http.Request, rc *r
 		return
 	}
 	if !scopedByCred {
-		pid, ok := id.resolveScope(req.Auth.Scope, u)
+		scope := req.Auth.Scope
+		if scope == nil && len(u.Roles[u.DefaultProjectID]) > 0 {
+			// Keystone scopes a request without scope to the user's default project (when the user
+			// has a role there; else the token is unscoped).
+			scope = map[string]any{"project": map[string]any{"id": u.DefaultProjectID}}
+		}
+		pid, ok := id.resolveScope(scope, u)
 		if !ok {
 			rc.fail(w, http.StatusUnauthorized, unauthorizedMsg)
 			return
