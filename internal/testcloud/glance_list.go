@@ -279,6 +279,10 @@ func imageMatches(img *image, q url.Values, rc *reqCtx) (bool, error) {
 	owned := img.Owner == project
 	switch vis {
 	case "":
+		// Without a visibility filter nobody, not even an admin, gets other projects' community images.
+		if img.Visibility == "community" && !owned {
+			return false, nil
+		}
 		if !rc.isAdmin() && !owned {
 			switch img.Visibility {
 			case "public":
