@@ -73,6 +73,22 @@ func TestUploadDownload(t *testing.T) {
 			t.Errorf("Content-MD5 = %q, want %s", h, md5hex(data))
 		}
 	})
+	t.Run("download range", func(t *testing.T) {
+		r := demo.Do(t, "GET", "/v2/images/"+id+"/file", nil, map[string]string{"Range": "bytes=10-19"})
+		expectStatus(t, r, 206)
+		if !bytes.Equal(r.Body, data[10:20]) {
+			t.Errorf("range 10-19: %d bytes, not the data's", len(r.Body))
+		}
+		if h := r.Header.Get("Content-Range"); h != "bytes 10-19/"+strconv.Itoa(len(data)) {
+			t.Errorf("Content-Range = %q", h)
+		}
+		// Content-MD5 stays the whole image's.
+		if h := r.Header.Get("Content-MD5"); h != md5hex(data) {
+			t.Errorf("Content-MD5 on a range = %q, want %s", h, md5hex(data))
+		}
+		r = demo.Do(t, "GET", "/v2/images/"+id+"/file", nil, map[string]string{"Range": "bytes=" + strconv.Itoa(len(data)+5) + "-"})
+		checkStatus(t, r, 416)
+	})
 	t.Run("second upload", func(t *testing.T) {
 		checkStatus(t, demo.Do(t, "PUT", "/v2/images/"+id+"/file", []byte("again"), nil), 409)
 	})
@@ -88,6 +104,15 @@ func TestUploadDownload(t *testing.T) {
 			map[string]any{"method": map[string]any{"name": "copy-image"}, "stores": []string{str(got, "stores")}}, nil)
 		checkStatus(t, r, 403)
 	})
+}
+
+func TestUploadSizeHeaderIgnored(t *testing.T) {
+	demo, _ := setup(t)
+	// Glance does not compare X-OpenStack-Image-Size with the data.
+	img := createImage(t, demo, map[string]any{"name": name("sizehdr"), "disk_format": "raw", "container_format": "bare"})
+	r := demo.Do(t, "PUT", "/v2/images/"+str(img, "id")+"/file", []byte("abcd"), map[string]string{"X-OpenStack-Image-Size": "10"})
+	checkStatus(t, r, 204)
+	field(t, getImage(t, demo, str(img, "id")), "size", 4)
 }
 
 func TestUploadWithoutFormats(t *testing.T) {
