@@ -22,7 +22,7 @@ testcloud-conformance:
 # 25 and Keystone 22) against the test cloud, started standalone. qemu-img makes the virtual_size
 # scenario run instead of skipping. Options: DIFF_RUN=pattern, DIFF_VERBOSE=1, DIFF_TOKEN_LIFETIME=2m.
 testcloud-differential:
-	scripts/apt-install.sh qemu-utils curl
+	scripts/apt-install.sh qemu-utils curl python3
 	bash test/conformance/differential.sh
 
 # Run the cloud standalone until Ctrl-C; clouds.yaml goes to $(TESTCLOUD_CLOUDS_YAML).
