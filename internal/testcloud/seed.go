@@ -165,7 +165,7 @@ func (c *Cloud) seed() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	admin := c.ident.projectByName(AdminProject)
-	created := time.Now().Add(-24 * time.Hour)
+	created := glanceNow().Add(-24 * time.Hour)
 	for _, name := range c.opts.Regions {
 		reg := c.regions[name]
 		img := &image{Image: Image{
