@@ -3,8 +3,10 @@ package glance
 import (
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -79,9 +81,26 @@ func accBuild(t *testing.T, env []string, template string, interrupt string) acc
 	acctest.WriteFile(t, dir, "t.pkr.hcl", template)
 	run := acctest.Run{Dir: dir, Args: []string{"build", "-color=false", "."}, Env: env, Timeout: 5 * time.Minute}
 	if interrupt != "" {
-		run.Interrupt = acctest.InterruptWhen(interrupt, 3*time.Minute)
+		run.Interrupt = ctrlCWhen(interrupt, 3*time.Minute)
 	}
 	return acctest.Packer(t, run)
+}
+
+// ctrlCWhen sends SIGINT to packer's whole process group once the output holds
+// marker, as a terminal's Ctrl-C does. Signalling packer's own process is not
+// enough: packer runs its work in a child process and lets the terminal deliver
+// the signal to both.
+func ctrlCWhen(marker string, timeout time.Duration) func(*exec.Cmd, *acctest.SyncBuffer) {
+	return func(cmd *exec.Cmd, out *acctest.SyncBuffer) {
+		deadline := time.Now().Add(timeout)
+		for time.Now().Before(deadline) {
+			if strings.Contains(out.String(), marker) {
+				_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGINT)
+				return
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
 }
 
 func mustSucceed(t *testing.T, res acctest.Result) {
@@ -233,12 +252,12 @@ func TestAccBuildFailures(t *testing.T) {
 		interrupt string
 		want      string
 	}{
-		{name: "provisioner fails", inline: `"exit 3"`, want: "exit status 3"},
+		{name: "provisioner fails", inline: `"exit 3"`, want: "non-zero exit status: 3"},
 		{name: "server goes to ERROR", fault: &testcloud.Fault{Op: "server.create", Action: testcloud.ActionError, Message: "No valid host was found"},
 			want: "No valid host was found"},
 		{name: "snapshot killed", fault: &testcloud.Fault{Op: "server.createImage", Action: testcloud.ActionKill}, want: "killed"},
 		{name: "API 500 mid-build", fault: &testcloud.Fault{Op: "floatingip.create", Status: 500}, want: "allocating a floating IP"},
-		{name: "Ctrl-C while provisioning", inline: `"echo provisioning-now", "sleep 60"`, interrupt: "provisioning-now", want: "cancelled"},
+		{name: "Ctrl-C while provisioning", inline: `"echo provisioning-now", "sleep 20"`, interrupt: "provisioning-now", want: "cancelled"},
 		{name: "Ctrl-C while the snapshot is saved", fault: &testcloud.Fault{Op: "server.createImage", Action: testcloud.ActionHold},
 			interrupt: "Waiting for image", want: "cancelled"},
 	}
