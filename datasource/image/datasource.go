@@ -1,40 +1,23 @@
-//go:generate packer-sdc mapstructure-to-hcl2 -type Config,DatasourceOutput
-//go:generate packer-sdc struct-markdown
-
 // Package image is the glance-image data source: it finds one Glance image.
+//
+// The lookup itself is a reusable API for the builder's source_image_filter
+// and source_image_name: Filter (the options, with mapstructure tags and an
+// HCL2 spec, to embed in a config), Query (Filter plus most_recent and sort),
+// and Finder.Find / Find, which take the Glance call through the Lister
+// interface (GlanceLister is the gophercloud implementation; NewFinder builds
+// one from a session).
 package image
 
 import (
 	"context"
 	"errors"
-	"time"
+	"fmt"
 
 	"github.com/hashicorp/hcl/v2/hcldec"
-	"github.com/hashicorp/packer-plugin-sdk/common"
 	"github.com/hashicorp/packer-plugin-sdk/hcl2helper"
 	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
-	"github.com/hashicorp/packer-plugin-sdk/template/config"
 	"github.com/zclconf/go-cty/cty"
-
-	glancecommon "github.com/packer-glance/packer-plugin-glance/common"
 )
-
-// Config is the glance-image data source's configuration.
-type Config struct {
-	common.PackerConfig       `mapstructure:",squash"`
-	glancecommon.AccessConfig `mapstructure:",squash"`
-
-	// The exact name of the image to find.
-	Name string `mapstructure:"name" required:"false"`
-}
-
-// DatasourceOutput is what the data source returns.
-type DatasourceOutput struct {
-	// The ID of the image found.
-	ID string `mapstructure:"id"`
-	// The name of the image found.
-	Name string `mapstructure:"name"`
-}
 
 // Datasource implements packersdk.Datasource.
 type Datasource struct {
@@ -53,23 +36,39 @@ func (d *Datasource) OutputSpec() hcldec.ObjectSpec {
 
 // Configure validates the configuration; it makes no network call.
 func (d *Datasource) Configure(raws ...interface{}) error {
-	if err := config.Decode(&d.config, nil, raws...); err != nil {
-		return err
-	}
-	_, errs := d.config.AccessConfig.Prepare()
-	if len(errs) > 0 {
-		return &packersdk.MultiError{Errors: errs}
-	}
-	return nil
+	return d.config.prepare(raws...)
 }
 
-// Execute authenticates, then stops: the lookup arrives with the data source's own work.
+// Execute authenticates, finds the image and returns its description.
 func (d *Datasource) Execute() (cty.Value, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), d.config.Timeout)
 	defer cancel()
-	if _, err := d.config.AccessConfig.Authenticate(ctx); err != nil {
-		return cty.NullVal(cty.EmptyObject), err
+	out, err := d.find(ctx)
+	if err != nil {
+		if errors.Is(err, context.DeadlineExceeded) || errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			err = fmt.Errorf("the image lookup did not finish within timeout (%s): %w", d.config.Timeout, err)
+		}
+		return cty.NullVal(cty.EmptyObject), fmt.Errorf("glance-image: %w", err)
 	}
-	return hcl2helper.HCL2ValueFromConfig(DatasourceOutput{}, d.OutputSpec()),
-		errors.New("the glance-image data source's lookup is not implemented yet")
+	return hcl2helper.HCL2ValueFromConfig(out, d.OutputSpec()), nil
+}
+
+func (d *Datasource) find(ctx context.Context) (DatasourceOutput, error) {
+	sess, err := d.config.AccessConfig.Authenticate(ctx)
+	if err != nil {
+		return DatasourceOutput{}, err
+	}
+	finder, err := NewFinder(sess)
+	if err != nil {
+		return DatasourceOutput{}, err
+	}
+	img, err := finder.Find(ctx, d.config.Query())
+	if err != nil {
+		return DatasourceOutput{}, err
+	}
+	var region string
+	if gl, ok := finder.Images.(GlanceLister); ok {
+		region = serviceRegion(sess, gl.Client)
+	}
+	return OutputFrom(img, region), nil
 }

@@ -44,6 +44,21 @@ type FlatConfig struct {
 	ClientCertFile              *string           `mapstructure:"cert" required:"false" cty:"cert" hcl:"cert"`
 	ClientKeyFile               *string           `mapstructure:"key" required:"false" cty:"key" hcl:"key"`
 	Name                        *string           `mapstructure:"name" required:"false" cty:"name" hcl:"name"`
+	NameRegex                   *string           `mapstructure:"name_regex" required:"false" cty:"name_regex" hcl:"name_regex"`
+	Owner                       *string           `mapstructure:"owner" required:"false" cty:"owner" hcl:"owner"`
+	Visibility                  *string           `mapstructure:"visibility" required:"false" cty:"visibility" hcl:"visibility"`
+	Tags                        []string          `mapstructure:"tags" required:"false" cty:"tags" hcl:"tags"`
+	Properties                  map[string]string `mapstructure:"properties" required:"false" cty:"properties" hcl:"properties"`
+	ContainerFormat             *string           `mapstructure:"container_format" required:"false" cty:"container_format" hcl:"container_format"`
+	DiskFormat                  *string           `mapstructure:"disk_format" required:"false" cty:"disk_format" hcl:"disk_format"`
+	MemberStatus                *string           `mapstructure:"member_status" required:"false" cty:"member_status" hcl:"member_status"`
+	Hidden                      *bool             `mapstructure:"hidden" required:"false" cty:"hidden" hcl:"hidden"`
+	Status                      *string           `mapstructure:"status" required:"false" cty:"status" hcl:"status"`
+	SizeMin                     *int64            `mapstructure:"size_min" required:"false" cty:"size_min" hcl:"size_min"`
+	SizeMax                     *int64            `mapstructure:"size_max" required:"false" cty:"size_max" hcl:"size_max"`
+	MostRecent                  *bool             `mapstructure:"most_recent" required:"false" cty:"most_recent" hcl:"most_recent"`
+	Sort                        *string           `mapstructure:"sort" required:"false" cty:"sort" hcl:"sort"`
+	Timeout                     *string           `mapstructure:"timeout" required:"false" cty:"timeout" hcl:"timeout"`
 }
 
 // FlatMapstructure returns a new FlatConfig.
@@ -92,31 +107,21 @@ func (*FlatConfig) HCL2Spec() map[string]hcldec.Spec {
 		"cert":                          &hcldec.AttrSpec{Name: "cert", Type: cty.String, Required: false},
 		"key":                           &hcldec.AttrSpec{Name: "key", Type: cty.String, Required: false},
 		"name":                          &hcldec.AttrSpec{Name: "name", Type: cty.String, Required: false},
-	}
-	return s
-}
-
-// FlatDatasourceOutput is an auto-generated flat version of DatasourceOutput.
-// Where the contents of a field with a `mapstructure:,squash` tag are bubbled up.
-type FlatDatasourceOutput struct {
-	ID   *string `mapstructure:"id" cty:"id" hcl:"id"`
-	Name *string `mapstructure:"name" cty:"name" hcl:"name"`
-}
-
-// FlatMapstructure returns a new FlatDatasourceOutput.
-// FlatDatasourceOutput is an auto-generated flat version of DatasourceOutput.
-// Where the contents a fields with a `mapstructure:,squash` tag are bubbled up.
-func (*DatasourceOutput) FlatMapstructure() interface{ HCL2Spec() map[string]hcldec.Spec } {
-	return new(FlatDatasourceOutput)
-}
-
-// HCL2Spec returns the hcl spec of a DatasourceOutput.
-// This spec is used by HCL to read the fields of DatasourceOutput.
-// The decoded values from this spec will then be applied to a FlatDatasourceOutput.
-func (*FlatDatasourceOutput) HCL2Spec() map[string]hcldec.Spec {
-	s := map[string]hcldec.Spec{
-		"id":   &hcldec.AttrSpec{Name: "id", Type: cty.String, Required: false},
-		"name": &hcldec.AttrSpec{Name: "name", Type: cty.String, Required: false},
+		"name_regex":                    &hcldec.AttrSpec{Name: "name_regex", Type: cty.String, Required: false},
+		"owner":                         &hcldec.AttrSpec{Name: "owner", Type: cty.String, Required: false},
+		"visibility":                    &hcldec.AttrSpec{Name: "visibility", Type: cty.String, Required: false},
+		"tags":                          &hcldec.AttrSpec{Name: "tags", Type: cty.List(cty.String), Required: false},
+		"properties":                    &hcldec.AttrSpec{Name: "properties", Type: cty.Map(cty.String), Required: false},
+		"container_format":              &hcldec.AttrSpec{Name: "container_format", Type: cty.String, Required: false},
+		"disk_format":                   &hcldec.AttrSpec{Name: "disk_format", Type: cty.String, Required: false},
+		"member_status":                 &hcldec.AttrSpec{Name: "member_status", Type: cty.String, Required: false},
+		"hidden":                        &hcldec.AttrSpec{Name: "hidden", Type: cty.Bool, Required: false},
+		"status":                        &hcldec.AttrSpec{Name: "status", Type: cty.String, Required: false},
+		"size_min":                      &hcldec.AttrSpec{Name: "size_min", Type: cty.Number, Required: false},
+		"size_max":                      &hcldec.AttrSpec{Name: "size_max", Type: cty.Number, Required: false},
+		"most_recent":                   &hcldec.AttrSpec{Name: "most_recent", Type: cty.Bool, Required: false},
+		"sort":                          &hcldec.AttrSpec{Name: "sort", Type: cty.String, Required: false},
+		"timeout":                       &hcldec.AttrSpec{Name: "timeout", Type: cty.String, Required: false},
 	}
 	return s
 }
