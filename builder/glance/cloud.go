@@ -4,6 +4,10 @@ import (
 	"context"
 	"crypto/rsa"
 	"time"
+
+	"github.com/gophercloud/gophercloud/v2/openstack/image/v2/images"
+
+	"github.com/packer-glance/packer-plugin-glance/datasource/image"
 )
 
 // The builder talks to the cloud only through the interfaces below: exactly the
@@ -56,8 +60,6 @@ type Network interface {
 // Images is the part of Glance the builder uses.
 type Images interface {
 	GetImage(ctx context.Context, id string) (*Image, error)
-	// FindImages lists active images matching the query, newest first.
-	FindImages(ctx context.Context, q ImageQuery) ([]Image, error)
 	// OwnedImagesNamed lists the images of the current project with this exact name.
 	OwnedImagesNamed(ctx context.Context, name string) ([]Image, error)
 	// UpdateImage applies all changes in one PATCH.
@@ -81,11 +83,18 @@ type Volumes interface {
 	UploadToImage(ctx context.Context, volumeID, imageName, diskFormat string) (string, error)
 }
 
+// ImageFinder looks up one image by name or filter; the glance-image data
+// source's image.Finder implements it, so both components match images alike.
+type ImageFinder interface {
+	Find(ctx context.Context, q image.Query) (*images.Image, error)
+}
+
 // Cloud is everything a build needs.
 type Cloud struct {
 	Compute Compute
 	Network Network
 	Images  Images
+	Finder  ImageFinder
 	Volumes Volumes
 	// Region the clients point at ("" when the catalog's first was used).
 	Region string
@@ -161,15 +170,6 @@ type Image struct {
 	Hidden     bool
 	SizeBytes  int64
 	CreatedAt  time.Time
-	Properties map[string]string
-}
-
-// ImageQuery filters an image list; every field but a wildcard name goes to Glance.
-type ImageQuery struct {
-	Name       string // exact name, or a pattern with *
-	Owner      string
-	Tags       []string
-	Visibility string
 	Properties map[string]string
 }
 

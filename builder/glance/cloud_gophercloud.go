@@ -5,8 +5,6 @@ import (
 	"crypto/rsa"
 	"errors"
 	"fmt"
-	"net/url"
-	"path"
 	"regexp"
 	"sort"
 	"strings"
@@ -29,6 +27,7 @@ import (
 	"github.com/gophercloud/gophercloud/v2/pagination"
 
 	glancecommon "github.com/packer-glance/packer-plugin-glance/common"
+	"github.com/packer-glance/packer-plugin-glance/datasource/image"
 )
 
 // newGophercloudCloud builds the service clients once for the whole build.
@@ -38,7 +37,7 @@ func newGophercloudCloud(sess *glancecommon.Session, needVolumes bool) (*Cloud, 
 	if err != nil {
 		return nil, err
 	}
-	image, err := sess.Image()
+	imageClient, err := sess.Image()
 	if err != nil {
 		return nil, err
 	}
@@ -46,10 +45,15 @@ func newGophercloudCloud(sess *glancecommon.Session, needVolumes bool) (*Cloud, 
 	if err != nil {
 		return nil, err
 	}
+	finder, err := image.NewFinder(sess)
+	if err != nil {
+		return nil, err
+	}
 	c := &Cloud{
+		Finder:  finder,
 		Compute: &novaClient{c: compute},
 		Network: &neutronClient{c: network},
-		Images:  &glanceClient{c: image, project: projectID(sess.Provider)},
+		Images:  &glanceClient{c: imageClient, project: projectID(sess.Provider)},
 		Region:  sess.Region,
 	}
 	if needVolumes {
@@ -474,67 +478,12 @@ func (g *glanceClient) GetImage(ctx context.Context, id string) (*Image, error) 
 	return toImage(img), nil
 }
 
-// propertyQuery adds Glance's server-side property filters (`?os_distro=x`) to a
-// list query, which images.ListOpts cannot express.
-type propertyQuery struct {
-	images.ListOpts
-	properties map[string]string
-}
-
-func (q propertyQuery) ToImageListQuery() (string, error) {
-	base, err := q.ListOpts.ToImageListQuery()
-	if err != nil {
-		return "", err
-	}
-	if len(q.properties) == 0 {
-		return base, nil
-	}
-	u, err := url.Parse(base)
-	if err != nil {
-		return "", err
-	}
-	values := u.Query()
-	for k, v := range q.properties {
-		values.Set(k, v)
-	}
-	u.RawQuery = values.Encode()
-	return u.String(), nil
-}
-
 func (g *glanceClient) list(ctx context.Context, q images.ListOptsBuilder) ([]images.Image, error) {
 	pages, err := images.List(g.c, q).AllPages(ctx)
 	if err != nil {
 		return nil, err
 	}
 	return images.ExtractImages(pages)
-}
-
-func (g *glanceClient) FindImages(ctx context.Context, q ImageQuery) ([]Image, error) {
-	opts := images.ListOpts{
-		Status:     images.ImageStatusActive,
-		Owner:      q.Owner,
-		Tags:       q.Tags,
-		Visibility: images.ImageVisibility(q.Visibility),
-		Sort:       "created_at:desc",
-	}
-	wildcard := strings.Contains(q.Name, "*")
-	if !wildcard {
-		opts.Name = q.Name
-	}
-	list, err := g.list(ctx, propertyQuery{ListOpts: opts, properties: q.Properties})
-	if err != nil {
-		return nil, err
-	}
-	var out []Image
-	for i := range list {
-		if wildcard {
-			if ok, _ := path.Match(q.Name, list[i].Name); !ok {
-				continue
-			}
-		}
-		out = append(out, *toImage(&list[i]))
-	}
-	return out, nil
 }
 
 func (g *glanceClient) OwnedImagesNamed(ctx context.Context, name string) ([]Image, error) {

@@ -13,10 +13,12 @@ import (
 	"time"
 
 	"github.com/gophercloud/gophercloud/v2"
+	"github.com/gophercloud/gophercloud/v2/openstack/image/v2/images"
 	"github.com/hashicorp/packer-plugin-sdk/multistep"
 	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
 
 	glancecommon "github.com/packer-glance/packer-plugin-glance/common"
+	"github.com/packer-glance/packer-plugin-glance/datasource/image"
 )
 
 // fakeCloud is an in-memory cloud that records every call. Resources move through
@@ -482,22 +484,27 @@ func (f *fakeCloud) GetImage(ctx context.Context, id string) (*Image, error) {
 	return &c, nil
 }
 
-func (f *fakeCloud) FindImages(ctx context.Context, q ImageQuery) ([]Image, error) {
-	if err := f.record("FindImages", q.Name); err != nil {
-		return nil, err
+// ListImages lets the data source's real Finder search the fake's images; the
+// Finder checks every filter again on the client, so the fake may ignore them.
+func (f *fakeCloud) ListImages(ctx context.Context, req image.ListRequest, page func([]images.Image) bool) error {
+	if err := f.record("ListImages"); err != nil {
+		return err
 	}
 	f.mu.Lock()
-	defer f.mu.Unlock()
-	var out []Image
+	var list []images.Image
 	for _, img := range f.images {
-		if img.Status != "active" || (q.Name != "" && img.Name != q.Name && !strings.HasSuffix(q.Name, "*")) ||
-			(strings.HasSuffix(q.Name, "*") && !strings.HasPrefix(img.Name, strings.TrimSuffix(q.Name, "*"))) {
-			continue
+		props := map[string]any{}
+		for k, v := range img.Properties {
+			props[k] = v
 		}
-		out = append(out, *img)
+		list = append(list, images.Image{ID: img.ID, Name: img.Name, Status: images.ImageStatus(img.Status),
+			Visibility: images.ImageVisibility(img.Visibility), Tags: img.Tags, CreatedAt: img.CreatedAt,
+			Properties: props, Owner: img.Owner, MinDiskGigabytes: img.MinDisk, SizeBytes: img.SizeBytes})
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].CreatedAt.After(out[j].CreatedAt) })
-	return out, nil
+	f.mu.Unlock()
+	sort.Slice(list, func(i, j int) bool { return list[i].CreatedAt.After(list[j].CreatedAt) })
+	page(list)
+	return nil
 }
 
 func (f *fakeCloud) OwnedImagesNamed(ctx context.Context, name string) ([]Image, error) {
@@ -631,7 +638,7 @@ func (f *fakeCloud) UploadToImage(ctx context.Context, volumeID, imageName, disk
 }
 
 func (f *fakeCloud) cloud() *Cloud {
-	return &Cloud{Compute: f, Network: f, Images: f, Volumes: f, Region: "RegionOne"}
+	return &Cloud{Compute: f, Network: f, Images: f, Finder: image.Finder{Images: f}, Volumes: f, Region: "RegionOne"}
 }
 
 // ---- harness ----

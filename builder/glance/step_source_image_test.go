@@ -47,12 +47,12 @@ func TestStepSourceImage(t *testing.T) {
 	t.Run("filter without match", func(t *testing.T) {
 		e := newTestEnv(t, with("source_image", nil, "source_image_filter", map[string]interface{}{
 			"filters": map[string]interface{}{"name": "Ubuntu-*"}}))
-		e.mustHalt(t, &stepSourceImage{}, `no active image matches name "Ubuntu-*"`)
+		e.mustHalt(t, &stepSourceImage{}, `source_image_filter: no Glance image matches name = "Ubuntu-*"`)
 	})
 	t.Run("search fails", func(t *testing.T) {
 		e := newTestEnv(t, with("source_image", nil, "source_image_name", "x"))
-		e.fake.fail["FindImages"] = errServer
-		e.mustHalt(t, &stepSourceImage{}, "searching images for source_image_name")
+		e.fake.fail["ListImages"] = errServer
+		e.mustHalt(t, &stepSourceImage{}, "source_image_name: ")
 	})
 	external := with("source_image", nil, "external_source_image_url", "https://user:pw@example.com/f.qcow2")
 	t.Run("external import is deleted after the build", func(t *testing.T) {
