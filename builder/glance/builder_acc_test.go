@@ -2,9 +2,13 @@ package glance
 
 import (
 	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -278,5 +282,46 @@ func TestAccBuildFailures(t *testing.T) {
 			res := accBuild(t, env, accTemplate(c, extra, inline), tt.interrupt)
 			mustFail(t, c, res, tt.want)
 		})
+	}
+}
+
+func TestAccBuildFromExternalURL(t *testing.T) {
+	acctest.Skip(t)
+	// A web server holding the seed image's data; the test cloud's web-download
+	// filter is opened to its port, as an operator would for an internal mirror.
+	var data []byte
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.Write(data) }))
+	defer srv.Close()
+	port, _ := strconv.Atoi(srv.URL[strings.LastIndex(srv.URL, ":")+1:])
+	c, env := accCloud(t, testcloud.Options{WebDownloadAllowedPorts: []int{port}})
+	for _, img := range c.Images(c.DefaultRegion()) {
+		if img.Name == "Fedora-Cloud-Base-37-1.7" {
+			r, err := c.ImageData(img.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			data, err = io.ReadAll(r)
+			r.Close()
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+
+	res := accBuild(t, env, accTemplate(c, fmt.Sprintf(`
+  external_source_image_url        = "%s/fedora.qcow2"
+  external_source_image_properties = { os_distro = "fedora", hw_disk_bus = "scsi" }
+  image_name                       = "golden-external"`, srv.URL), `"echo from-url > /etc/marker"`), "")
+	mustSucceed(t, res)
+	img := onlyImage(t, c, "golden-external")
+	if img.Properties["hw_disk_bus"] != "scsi" {
+		t.Errorf("properties = %v", img.Properties)
+	}
+	if data, _ := c.ImageFileContent(img.ID, "/etc/marker"); strings.TrimSpace(string(data)) != "from-url" {
+		t.Errorf("/etc/marker = %q", data)
+	}
+	// The temporary imported image is gone; Leaks reports any packer_* image.
+	if l := c.Leaks(); !l.Empty() {
+		t.Errorf("leaked: %v", l)
 	}
 }

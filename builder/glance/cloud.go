@@ -8,6 +8,7 @@ import (
 	"github.com/gophercloud/gophercloud/v2/openstack/image/v2/images"
 
 	"github.com/packer-glance/packer-plugin-glance/datasource/image"
+	"github.com/packer-glance/packer-plugin-glance/internal/glanceimport"
 )
 
 // The builder talks to the cloud only through the interfaces below: exactly the
@@ -67,10 +68,6 @@ type Images interface {
 	DeleteImage(ctx context.Context, id string) error
 	AddMember(ctx context.Context, imageID, project string) error
 	AcceptMember(ctx context.Context, imageID, project string) error
-	// CreateImage makes an empty image record.
-	CreateImage(ctx context.Context, spec NewImage) (string, error)
-	// ImportFromURL starts a web-download import into the image.
-	ImportFromURL(ctx context.Context, id, url string) error
 }
 
 // Volumes is the part of Cinder the builder uses.
@@ -95,6 +92,9 @@ type Cloud struct {
 	Network Network
 	Images  Images
 	Finder  ImageFinder
+	// Import fills a new image from a URL with the import engine the
+	// glance-import post-processor uses (glanceimport.Import in real builds).
+	Import  func(ctx context.Context, req glanceimport.Request) (*glanceimport.Result, error)
 	Volumes Volumes
 	// Region the clients point at ("" when the catalog's first was used).
 	Region string
@@ -189,14 +189,6 @@ type ImageUpdate struct {
 func (u ImageUpdate) Empty() bool {
 	return u.Visibility == nil && u.Tags == nil && u.MinDisk == nil && u.MinRAM == nil &&
 		u.Protected == nil && u.Hidden == nil && len(u.Properties) == 0
-}
-
-// NewImage is an empty image record to import data into.
-type NewImage struct {
-	Name            string
-	DiskFormat      string
-	ContainerFormat string
-	Properties      map[string]string
 }
 
 // VolumeSpec is what the temporary volume is made of.

@@ -15,7 +15,6 @@ import (
 	"github.com/gophercloud/gophercloud/v2/openstack/compute/v2/keypairs"
 	"github.com/gophercloud/gophercloud/v2/openstack/compute/v2/servers"
 	"github.com/gophercloud/gophercloud/v2/openstack/identity/v3/tokens"
-	"github.com/gophercloud/gophercloud/v2/openstack/image/v2/imageimport"
 	"github.com/gophercloud/gophercloud/v2/openstack/image/v2/images"
 	"github.com/gophercloud/gophercloud/v2/openstack/image/v2/members"
 	"github.com/gophercloud/gophercloud/v2/openstack/networking/v2/extensions/external"
@@ -28,6 +27,7 @@ import (
 
 	glancecommon "github.com/packer-glance/packer-plugin-glance/common"
 	"github.com/packer-glance/packer-plugin-glance/datasource/image"
+	"github.com/packer-glance/packer-plugin-glance/internal/glanceimport"
 )
 
 // newGophercloudCloud builds the service clients once for the whole build.
@@ -49,8 +49,12 @@ func newGophercloudCloud(sess *glancecommon.Session, needVolumes bool) (*Cloud, 
 	if err != nil {
 		return nil, err
 	}
+	engine := glanceimport.NewGlance(imageClient)
 	c := &Cloud{
-		Finder:  finder,
+		Finder: finder,
+		Import: func(ctx context.Context, req glanceimport.Request) (*glanceimport.Result, error) {
+			return glanceimport.Import(ctx, engine, req)
+		},
 		Compute: &novaClient{c: compute},
 		Network: &neutronClient{c: network},
 		Images:  &glanceClient{c: imageClient, project: projectID(sess.Provider)},
@@ -550,20 +554,6 @@ func (g *glanceClient) AddMember(ctx context.Context, imageID, project string) e
 func (g *glanceClient) AcceptMember(ctx context.Context, imageID, project string) error {
 	_, err := members.Update(ctx, g.c, imageID, project, members.UpdateOpts{Status: "accepted"}).Extract()
 	return err
-}
-
-func (g *glanceClient) CreateImage(ctx context.Context, spec NewImage) (string, error) {
-	img, err := images.Create(ctx, g.c, images.CreateOpts{
-		Name: spec.Name, DiskFormat: spec.DiskFormat, ContainerFormat: spec.ContainerFormat, Properties: spec.Properties,
-	}).Extract()
-	if err != nil {
-		return "", err
-	}
-	return img.ID, nil
-}
-
-func (g *glanceClient) ImportFromURL(ctx context.Context, id, uri string) error {
-	return imageimport.Create(ctx, g.c, id, imageimport.CreateOpts{Name: imageimport.WebDownloadMethod, URI: uri}).ExtractErr()
 }
 
 // ---- Cinder ----

@@ -19,6 +19,7 @@ import (
 
 	glancecommon "github.com/packer-glance/packer-plugin-glance/common"
 	"github.com/packer-glance/packer-plugin-glance/datasource/image"
+	"github.com/packer-glance/packer-plugin-glance/internal/glanceimport"
 )
 
 // fakeCloud is an in-memory cloud that records every call. Resources move through
@@ -564,17 +565,19 @@ func (f *fakeCloud) AcceptMember(ctx context.Context, imageID, project string) e
 	return f.record("AcceptMember", imageID, project)
 }
 
-func (f *fakeCloud) CreateImage(ctx context.Context, spec NewImage) (string, error) {
-	if err := f.record("CreateImage", spec.Name); err != nil {
-		return "", err
+// importImage stands in for the import engine: the image it makes is active at
+// once; an injected "Import" error leaves nothing behind, as the engine does.
+func (f *fakeCloud) importImage(ctx context.Context, req glanceimport.Request) (*glanceimport.Result, error) {
+	if err := f.record("Import", req.Image.Name, req.Source.URL, req.Image.DiskFormat); err != nil {
+		return nil, err
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return f.newImage(spec.Name, spec.Properties), nil
-}
-
-func (f *fakeCloud) ImportFromURL(ctx context.Context, id, url string) error {
-	return f.record("ImportFromURL", id, url)
+	id := f.newImage(req.Image.Name, req.Image.Properties)
+	delete(f.imgScripts, id)
+	f.images[id].Status = "active"
+	img := f.images[id]
+	return &glanceimport.Result{Image: &images.Image{ID: id, Name: img.Name, Status: images.ImageStatusActive}}, nil
 }
 
 // ---- Volumes ----
@@ -638,7 +641,7 @@ func (f *fakeCloud) UploadToImage(ctx context.Context, volumeID, imageName, disk
 }
 
 func (f *fakeCloud) cloud() *Cloud {
-	return &Cloud{Compute: f, Network: f, Images: f, Finder: image.Finder{Images: f}, Volumes: f, Region: "RegionOne"}
+	return &Cloud{Compute: f, Network: f, Images: f, Finder: image.Finder{Images: f}, Import: f.importImage, Volumes: f, Region: "RegionOne"}
 }
 
 // ---- harness ----

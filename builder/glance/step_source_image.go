@@ -3,11 +3,13 @@ package glance
 import (
 	"context"
 	"fmt"
+	"io"
 
 	"github.com/hashicorp/packer-plugin-sdk/multistep"
 
 	glancecommon "github.com/packer-glance/packer-plugin-glance/common"
 	"github.com/packer-glance/packer-plugin-glance/datasource/image"
+	"github.com/packer-glance/packer-plugin-glance/internal/glanceimport"
 )
 
 // stepSourceImage finds the image the server boots from: by ID, by name, by
@@ -68,28 +70,30 @@ func findImage(ctx context.Context, finder ImageFinder, q image.Query, option st
 	return toImage(found), nil
 }
 
-// importExternal makes a temporary image and has Glance fetch the URL into it with
-// web-download, failing at once when the import fails.
+// importExternal fills a temporary image from the URL with the glance-import
+// post-processor's engine: web-download when Glance can fetch the URL, else the
+// plugin streams it; a failed import fails at once with Glance's reason, and the
+// engine deletes the half-made image itself.
 func (s *stepSourceImage) importExternal(ctx context.Context, state multistep.StateBag) (*Image, error) {
 	cfg, cloud, ui := configOf(state), cloudOf(state), uiOf(state)
 	name := tempName(state, "source")
 	url := glancecommon.RedactURLString(cfg.ExternalSourceImageURL)
 	ui.Sayf("Importing %s into the temporary image %s...", url, name)
-	id, err := cloud.Images.CreateImage(ctx, NewImage{
-		Name: name, DiskFormat: cfg.ExternalSourceImageFormat, ContainerFormat: "bare", Properties: cfg.ExternalSourceImageProperties,
+	res, err := cloud.Import(ctx, glanceimport.Request{
+		Source: glanceimport.Source{URL: cfg.ExternalSourceImageURL},
+		Image: glanceimport.ImageSpec{
+			Name: name, DiskFormat: cfg.ExternalSourceImageFormat, ContainerFormat: "bare",
+			Properties: cfg.ExternalSourceImageProperties,
+		},
+		Timeout: cfg.ImageTimeout,
+		Say:     func(line string) { ui.Say(line) },
+		Track:   func(name string, total int64, r io.ReadCloser) io.ReadCloser { return ui.TrackProgress(name, 0, total, r) },
 	})
 	if err != nil {
-		return nil, fmt.Errorf("creating the temporary image %q for external_source_image_url: %w", name, err)
+		return nil, fmt.Errorf("importing external_source_image_url %s: %w", url, err)
 	}
-	s.importedID = id
-	if err := cloud.Images.ImportFromURL(ctx, id, cfg.ExternalSourceImageURL); err != nil {
-		return nil, fmt.Errorf("starting the web-download import of %s into image %s: %w", url, id, err)
-	}
-	img, err := waitImageActive(ctx, cloud.Images, id, fmt.Sprintf("imported source image %s", id), cfg.ImageTimeout, true, ui)
-	if err != nil {
-		return nil, fmt.Errorf("importing %s: %w", url, err)
-	}
-	return img, nil
+	s.importedID = res.Image.ID
+	return toImage(res.Image), nil
 }
 
 func (s *stepSourceImage) Cleanup(state multistep.StateBag) {
