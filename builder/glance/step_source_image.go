@@ -87,7 +87,9 @@ func (s *stepSourceImage) importExternal(ctx context.Context, state multistep.St
 		},
 		Timeout: cfg.ImageTimeout,
 		Say:     func(line string) { ui.Say(line) },
-		Track:   func(name string, total int64, r io.ReadCloser) io.ReadCloser { return ui.TrackProgress(name, 0, total, r) },
+		Track: func(name string, total int64, r io.ReadCloser) io.ReadCloser {
+			return ui.TrackProgress(name, 0, total, r)
+		},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("importing external_source_image_url %s: %w", url, err)
