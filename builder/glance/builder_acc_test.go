@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"syscall"
@@ -321,6 +322,53 @@ func TestAccBuildFromExternalURL(t *testing.T) {
 		t.Errorf("/etc/marker = %q", data)
 	}
 	// The temporary imported image is gone; Leaks reports any packer_* image.
+	if l := c.Leaks(); !l.Empty() {
+		t.Errorf("leaked: %v", l)
+	}
+}
+
+// TestAccBuildRequestCount runs a build on a cloud with slower, more realistic
+// transitions and reports every API request it made. It checks the structure
+// that keeps the count low (one image PATCH, one server delete, one stop call)
+// and logs the totals for the performance comparison with the openstack builder,
+// which polls every 2 s and sends one PATCH per image attribute.
+func TestAccBuildRequestCount(t *testing.T) {
+	c, env := accCloud(t, testcloud.Options{
+		ServerBootDelay: 6 * time.Second, ServerStopDelay: 10 * time.Second,
+		ServerDeleteDelay: 3 * time.Second, ImageDelay: 12 * time.Second,
+	})
+	res := accBuild(t, env, accTemplate(c, `
+  source_image_name = "Fedora-Cloud-Base-37-1.7"
+  image_name        = "golden-count"
+  image_visibility  = "community"
+  image_tags        = ["golden"]
+  image_min_disk    = 1
+  image_properties  = { os_require_quiesce = "yes" }`, `"true"`), "")
+	mustSucceed(t, res)
+
+	counts := map[string]int{}
+	total := 0
+	for _, r := range c.Requests() {
+		if r.Service == "identity" {
+			continue
+		}
+		counts[r.Op]++
+		total++
+	}
+	t.Logf("API requests (without Keystone): %d", total)
+	ops := make([]string, 0, len(counts))
+	for op := range counts {
+		ops = append(ops, op)
+	}
+	sort.Strings(ops)
+	for _, op := range ops {
+		t.Logf("  %-24s %d", op, counts[op])
+	}
+	for op, want := range map[string]int{"image.update": 1, "server.delete": 1, "server.stop": 1, "server.create": 1} {
+		if counts[op] != want {
+			t.Errorf("%s made %d times, want %d", op, counts[op], want)
+		}
+	}
 	if l := c.Leaks(); !l.Empty() {
 		t.Errorf("leaked: %v", l)
 	}

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/gophercloud/gophercloud/v2"
+	"github.com/gophercloud/gophercloud/v2/openstack"
 	"github.com/gophercloud/gophercloud/v2/openstack/blockstorage/v3/volumes"
 	"github.com/gophercloud/gophercloud/v2/openstack/compute/v2/flavors"
 	"github.com/gophercloud/gophercloud/v2/openstack/compute/v2/keypairs"
@@ -45,9 +46,12 @@ func newGophercloudCloud(sess *glancecommon.Session, needVolumes bool) (*Cloud, 
 	if err != nil {
 		return nil, err
 	}
-	finder, err := image.NewFinder(sess)
-	if err != nil {
-		return nil, err
+	// The data source's finder on the same image client (making a second one
+	// would cost a second version discovery request).
+	finder := image.Finder{Images: image.GlanceLister{Client: imageClient}}
+	if identity, err := openstack.NewIdentityV3(sess.Provider, gophercloud.EndpointOpts{
+		Region: sess.Region, Availability: gophercloud.Availability(sess.Interface)}); err == nil {
+		finder.Projects = image.KeystoneProjects{Client: identity}
 	}
 	engine := glanceimport.NewGlance(imageClient)
 	c := &Cloud{
@@ -101,20 +105,20 @@ func pickOne(kind, name string, ids []string) (string, error) {
 
 type novaClient struct{ c *gophercloud.ServiceClient }
 
+// FlavorID finds a flavor by ID or name with one list request (a GET by ID
+// first would cost a 404 for every name).
 func (n *novaClient) FlavorID(ctx context.Context, nameOrID string) (string, error) {
-	f, err := flavors.Get(ctx, n.c, nameOrID).Extract()
-	if err == nil {
-		return f.ID, nil
-	}
-	if !glancecommon.IsNotFound(err) {
-		return "", err
-	}
-	var ids []string
-	err = flavors.ListDetail(n.c, flavors.ListOpts{AccessType: flavors.AllAccess}).EachPage(ctx, func(_ context.Context, p pagination.Page) (bool, error) {
+	var byName []string
+	found := ""
+	err := flavors.ListDetail(n.c, flavors.ListOpts{AccessType: flavors.AllAccess}).EachPage(ctx, func(_ context.Context, p pagination.Page) (bool, error) {
 		list, err := flavors.ExtractFlavors(p)
 		for _, f := range list {
+			if f.ID == nameOrID {
+				found = f.ID
+				return false, nil
+			}
 			if f.Name == nameOrID {
-				ids = append(ids, f.ID)
+				byName = append(byName, f.ID)
 			}
 		}
 		return true, err
@@ -122,7 +126,10 @@ func (n *novaClient) FlavorID(ctx context.Context, nameOrID string) (string, err
 	if err != nil {
 		return "", err
 	}
-	return pickOne("flavor", nameOrID, ids)
+	if found != "" {
+		return found, nil
+	}
+	return pickOne("flavor", nameOrID, byName)
 }
 
 func (n *novaClient) CreateKeypair(ctx context.Context, name, publicKey string) error {

@@ -650,6 +650,7 @@ func init() {
 	// Step tests poll without sleeping for long.
 	serverBackoff = glancecommon.Backoff{Initial: time.Millisecond, Max: 2 * time.Millisecond, Factor: 2}
 	imageBackoff = serverBackoff
+	firstPollDelay = 0
 }
 
 // testEnv is a state bag wired to a fake cloud and a UI that keeps its output.

@@ -50,9 +50,23 @@ const (
 // make far fewer status requests than the openstack builder's fixed 2 s polls.
 // Tests swap them for fast ones.
 var (
-	serverBackoff = glancecommon.Backoff{Initial: time.Second, Max: 10 * time.Second, Factor: 2}
+	serverBackoff = glancecommon.Backoff{Initial: 2 * time.Second, Max: 15 * time.Second, Factor: 2}
 	imageBackoff  = glancecommon.Backoff{Initial: 2 * time.Second, Max: 15 * time.Second, Factor: 1.5}
+	// firstPollDelay is how long a status wait lets a transition run before its
+	// first read: no boot, stop, volume creation or snapshot is done the moment it
+	// was asked for, so an immediate read would be a wasted request.
+	firstPollDelay = time.Second
 )
+
+// settle waits firstPollDelay, or less when ctx ends first.
+func settle(ctx context.Context) {
+	t := time.NewTimer(firstPollDelay)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
+	}
+}
 
 func cloudOf(state multistep.StateBag) *Cloud   { return state.Get(stateCloud).(*Cloud) }
 func configOf(state multistep.StateBag) *Config { return state.Get(stateConfig).(*Config) }
@@ -96,6 +110,7 @@ func waitImageActive(ctx context.Context, imgs Images, id, what string, timeout 
 		last = img
 		return toWaiterImage(img), nil
 	}
+	settle(ctx)
 	_, err := glancecommon.WaitForImage(ctx, get, id, glancecommon.ImageWait{
 		What:          what,
 		Timeout:       timeout,

@@ -39,6 +39,7 @@ func (s *stepWaitServer) Cleanup(multistep.StateBag) {}
 func waitServerStatus(ctx context.Context, state multistep.StateBag, id, want string, timeout time.Duration) (*Server, error) {
 	cloud := cloudOf(state)
 	var last *Server
+	settle(ctx)
 	err := glancecommon.WaitFor(ctx, fmt.Sprintf("server %s to become %s", id, want), timeout, serverBackoff, func(ctx context.Context) (bool, error) {
 		srv, err := cloud.Compute.GetServer(ctx, id)
 		if err != nil {
