@@ -6,6 +6,7 @@ package glance
 import (
 	"context"
 	"errors"
+	"fmt"
 
 	"github.com/hashicorp/hcl/v2/hcldec"
 	"github.com/hashicorp/packer-plugin-sdk/communicator"
@@ -111,6 +112,11 @@ func (b *Builder) steps() []multistep.Step {
 		multistep.If(needsTemporaryKey(cfg) || cfg.Comm.SSHPrivateKeyFile != "", &communicator.StepSSHKeyGen{
 			CommConf:            &cfg.Comm,
 			SSHTemporaryKeyPair: cfg.Comm.SSHTemporaryKeyPair,
+		}),
+		// With -debug the temporary key is written out, so one can log in by hand.
+		multistep.If(cfg.PackerDebug && needsTemporaryKey(cfg), &communicator.StepDumpSSHKey{
+			Path: fmt.Sprintf("glance_%s.pem", cfg.PackerBuildName),
+			SSH:  &cfg.Comm.SSH,
 		}),
 		&stepCreateKeypair{},
 		&stepCreateSecurityGroup{},
