@@ -71,11 +71,15 @@ func (b *Builder) Run(ctx context.Context, ui packersdk.Ui, hook packersdk.Hook)
 	runner := commonsteps.NewRunner(b.steps(), b.config.PackerConfig, ui)
 	runner.Run(ctx, state)
 
+	_, cancelled := state.GetOk(multistep.StateCancelled)
 	if err, ok := state.GetOk(stateError); ok {
+		if cancelled {
+			return nil, fmt.Errorf("build cancelled: %w", err.(error))
+		}
 		return nil, err.(error)
 	}
-	if _, cancelled := state.GetOk(multistep.StateCancelled); cancelled {
-		return nil, errors.New("build was cancelled")
+	if cancelled {
+		return nil, errors.New("build cancelled; every temporary resource was deleted")
 	}
 	img, ok := state.Get(stateImage).(*Image)
 	if !ok || img == nil {

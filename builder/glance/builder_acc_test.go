@@ -123,6 +123,11 @@ func mustFail(t *testing.T, c *testcloud.Cloud, res acctest.Result, want string)
 	if !strings.Contains(res.Output, want) {
 		t.Errorf("output does not say %q:\n%s", want, res.Output)
 	}
+	for _, line := range strings.Split(res.Output, "\n") {
+		if strings.Contains(line, "errored after") {
+			t.Logf("packer: %s", line)
+		}
+	}
 	noLeaks(t, c)
 }
 
