@@ -717,3 +717,8 @@ func (e *testEnv) noLeaks(t *testing.T) {
 }
 
 func contains(s, sub string) bool { return strings.Contains(s, sub) }
+
+// testUI is a UI whose output is dropped.
+func testUI() packersdk.Ui {
+	return &packersdk.BasicUi{Reader: new(bytes.Buffer), Writer: new(bytes.Buffer), ErrorWriter: new(bytes.Buffer)}
+}
