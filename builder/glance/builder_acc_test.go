@@ -378,3 +378,37 @@ func TestAccBuildRequestCount(t *testing.T) {
 		t.Errorf("leaked: %v", l)
 	}
 }
+
+// An existing image name stops the build before anything is created; -force
+// builds anyway and deletes the old image once the new one is active.
+func TestAccImageNameTakenAndForce(t *testing.T) {
+	c, env := accCloud(t, testcloud.Options{})
+	template := accTemplate(c, `
+  source_image_name = "Fedora-Cloud-Base-37-1.7"
+  image_name        = "golden-taken"`, `"true"`)
+	mustSucceed(t, accBuild(t, env, template, ""))
+	first := onlyImage(t, c, "golden-taken")
+
+	c.ResetRequests()
+	res := accBuild(t, env, template, "")
+	if res.ExitCode == 0 || !strings.Contains(res.Output, `already has an image named "golden-taken"`) {
+		t.Fatalf("second build: exit %d\n%s", res.ExitCode, res.Output)
+	}
+	for _, op := range []string{"keypair.create", "server.create", "server.createImage"} {
+		if n := c.CountRequests(op); n != 0 {
+			t.Errorf("%s called %d times although the name was taken", op, n)
+		}
+	}
+
+	dir := t.TempDir()
+	acctest.WriteFile(t, dir, "t.pkr.hcl", template)
+	res = acctest.Packer(t, acctest.Run{Dir: dir, Args: []string{"build", "-color=false", "-force", "."}, Env: env, Timeout: 5 * time.Minute})
+	mustSucceed(t, res)
+	second := onlyImage(t, c, "golden-taken")
+	if second.ID == first.ID {
+		t.Error("-force kept the old image and made no new one")
+	}
+	if l := c.Leaks(); !l.Empty() {
+		t.Errorf("leaked: %v", l)
+	}
+}
