@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/gophercloud/gophercloud/v2"
 	"github.com/gophercloud/gophercloud/v2/openstack"
@@ -42,10 +43,6 @@ func newGophercloudCloud(sess *glancecommon.Session, needVolumes bool) (*Cloud, 
 	if err != nil {
 		return nil, err
 	}
-	network, err := sess.Network()
-	if err != nil {
-		return nil, err
-	}
 	// The data source's finder on the same image client (making a second one
 	// would cost a second version discovery request).
 	finder := image.Finder{Images: image.GlanceLister{Client: imageClient}}
@@ -60,7 +57,7 @@ func newGophercloudCloud(sess *glancecommon.Session, needVolumes bool) (*Cloud, 
 			return glanceimport.Import(ctx, engine, req)
 		},
 		Compute: &novaClient{c: compute},
-		Network: &neutronClient{c: network},
+		Network: &neutronClient{make: sess.Network},
 		Images:  &glanceClient{c: imageClient, project: projectID(sess.Provider)},
 		Region:  sess.Region,
 	}
@@ -244,7 +241,19 @@ func (n *novaClient) ServerPassword(ctx context.Context, serverID string, key *r
 
 // ---- Neutron ----
 
-type neutronClient struct{ c *gophercloud.ServiceClient }
+// neutronClient makes its service client on first use: creating one costs a
+// version discovery request, and many builds never call Neutron.
+type neutronClient struct {
+	once sync.Once
+	make func() (*gophercloud.ServiceClient, error)
+	c    *gophercloud.ServiceClient
+	err  error
+}
+
+func (n *neutronClient) client() (*gophercloud.ServiceClient, error) {
+	n.once.Do(func() { n.c, n.err = n.make() })
+	return n.c, n.err
+}
 
 type networkWithExternal struct {
 	networks.Network
@@ -252,9 +261,13 @@ type networkWithExternal struct {
 }
 
 func (n *neutronClient) FindNetwork(ctx context.Context, nameOrID string) (*NetworkInfo, error) {
+	c, err := n.client()
+	if err != nil {
+		return nil, err
+	}
 	var list []networkWithExternal
 	query := func(opts networks.ListOpts) error {
-		pages, err := networks.List(n.c, opts).AllPages(ctx)
+		pages, err := networks.List(c, opts).AllPages(ctx)
 		if err != nil {
 			return err
 		}
@@ -287,9 +300,13 @@ func (n *neutronClient) FindNetwork(ctx context.Context, nameOrID string) (*Netw
 }
 
 func (n *neutronClient) FindPort(ctx context.Context, nameOrID string) (*PortInfo, error) {
+	c, err := n.client()
+	if err != nil {
+		return nil, err
+	}
 	var list []ports.Port
 	query := func(opts ports.ListOpts) error {
-		pages, err := ports.List(n.c, opts).AllPages(ctx)
+		pages, err := ports.List(c, opts).AllPages(ctx)
 		if err != nil {
 			return err
 		}
@@ -323,9 +340,13 @@ func (n *neutronClient) FindPort(ctx context.Context, nameOrID string) (*PortInf
 }
 
 func (n *neutronClient) FindSecurityGroup(ctx context.Context, nameOrID string) (string, error) {
+	c, err := n.client()
+	if err != nil {
+		return "", err
+	}
 	var list []groups.SecGroup
 	query := func(opts groups.ListOpts) error {
-		pages, err := groups.List(n.c, opts).AllPages(ctx)
+		pages, err := groups.List(c, opts).AllPages(ctx)
 		if err != nil {
 			return err
 		}
@@ -350,7 +371,11 @@ func (n *neutronClient) FindSecurityGroup(ctx context.Context, nameOrID string) 
 }
 
 func (n *neutronClient) CreateSecurityGroup(ctx context.Context, name, description string) (string, error) {
-	g, err := groups.Create(ctx, n.c, groups.CreateOpts{Name: name, Description: description}).Extract()
+	c, err := n.client()
+	if err != nil {
+		return "", err
+	}
+	g, err := groups.Create(ctx, c, groups.CreateOpts{Name: name, Description: description}).Extract()
 	if err != nil {
 		return "", err
 	}
@@ -358,11 +383,15 @@ func (n *neutronClient) CreateSecurityGroup(ctx context.Context, name, descripti
 }
 
 func (n *neutronClient) AllowIngress(ctx context.Context, groupID string, port int, cidr string) error {
+	c, err := n.client()
+	if err != nil {
+		return err
+	}
 	ether := rules.EtherType4
 	if strings.Contains(cidr, ":") {
 		ether = rules.EtherType6
 	}
-	_, err := rules.Create(ctx, n.c, rules.CreateOpts{
+	_, err = rules.Create(ctx, c, rules.CreateOpts{
 		Direction:      rules.DirIngress,
 		EtherType:      ether,
 		SecGroupID:     groupID,
@@ -375,11 +404,19 @@ func (n *neutronClient) AllowIngress(ctx context.Context, groupID string, port i
 }
 
 func (n *neutronClient) DeleteSecurityGroup(ctx context.Context, id string) error {
-	return groups.Delete(ctx, n.c, id).ExtractErr()
+	c, err := n.client()
+	if err != nil {
+		return err
+	}
+	return groups.Delete(ctx, c, id).ExtractErr()
 }
 
 func (n *neutronClient) ServerPorts(ctx context.Context, serverID string) ([]PortInfo, error) {
-	pages, err := ports.List(n.c, ports.ListOpts{DeviceID: serverID}).AllPages(ctx)
+	c, err := n.client()
+	if err != nil {
+		return nil, err
+	}
+	pages, err := ports.List(c, ports.ListOpts{DeviceID: serverID}).AllPages(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -399,7 +436,11 @@ func toFloatingIP(f *floatingips.FloatingIP) *FloatingIP {
 }
 
 func (n *neutronClient) listFloatingIPs(ctx context.Context, opts floatingips.ListOpts) ([]floatingips.FloatingIP, error) {
-	pages, err := floatingips.List(n.c, opts).AllPages(ctx)
+	c, err := n.client()
+	if err != nil {
+		return nil, err
+	}
+	pages, err := floatingips.List(c, opts).AllPages(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -435,7 +476,11 @@ func (n *neutronClient) FreeFloatingIP(ctx context.Context, networkID string) (*
 }
 
 func (n *neutronClient) CreateFloatingIP(ctx context.Context, networkID, portID, description string) (*FloatingIP, error) {
-	f, err := floatingips.Create(ctx, n.c, floatingips.CreateOpts{FloatingNetworkID: networkID, PortID: portID, Description: description}).Extract()
+	c, err := n.client()
+	if err != nil {
+		return nil, err
+	}
+	f, err := floatingips.Create(ctx, c, floatingips.CreateOpts{FloatingNetworkID: networkID, PortID: portID, Description: description}).Extract()
 	if err != nil {
 		return nil, err
 	}
@@ -443,8 +488,12 @@ func (n *neutronClient) CreateFloatingIP(ctx context.Context, networkID, portID,
 }
 
 func (n *neutronClient) AssociateFloatingIP(ctx context.Context, id, portID string) (*FloatingIP, error) {
+	c, err := n.client()
+	if err != nil {
+		return nil, err
+	}
 	p := portID
-	f, err := floatingips.Update(ctx, n.c, id, floatingips.UpdateOpts{PortID: &p}).Extract()
+	f, err := floatingips.Update(ctx, c, id, floatingips.UpdateOpts{PortID: &p}).Extract()
 	if err != nil {
 		return nil, err
 	}
@@ -452,7 +501,11 @@ func (n *neutronClient) AssociateFloatingIP(ctx context.Context, id, portID stri
 }
 
 func (n *neutronClient) DeleteFloatingIP(ctx context.Context, id string) error {
-	return floatingips.Delete(ctx, n.c, id).ExtractErr()
+	c, err := n.client()
+	if err != nil {
+		return err
+	}
+	return floatingips.Delete(ctx, c, id).ExtractErr()
 }
 
 // ---- Glance ----
