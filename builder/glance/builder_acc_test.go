@@ -174,7 +174,7 @@ func TestAccBuildProvisionsAndRebuilds(t *testing.T) {
 	}
 	for k, want := range map[string]string{
 		"os_distro": "fedora", "os_version": "37", "hw_qemu_guest_agent": "yes",
-		"os_require_quiesce": "yes", "hw_scsi_model": "virtio-scsi", "hw_disk_bus": "scsi",
+		"os_require_quiesce": "yes", "hw_scsi_model": "virtio-scsi", "hw_disk_bus": "scsi", "image_type": "image",
 	} {
 		if got := img.Properties[k]; got != want {
 			t.Errorf("property %s = %q, want %q", k, got, want)
