@@ -412,3 +412,27 @@ func TestAccImageNameTakenAndForce(t *testing.T) {
 		t.Errorf("leaked: %v", l)
 	}
 }
+
+// A shutdown_command that does not power the guest off: after shutdown_timeout
+// the builder falls back to Nova's stop and the build still succeeds. (The test
+// cloud's guests cannot power themselves off; a real `poweroff` in its chroot
+// would reach the host.)
+func TestAccShutdownCommandFallsBackToNovaStop(t *testing.T) {
+	c, env := accCloud(t, testcloud.Options{})
+	res := accBuild(t, env, accTemplate(c, `
+  source_image_name = "Fedora-Cloud-Base-37-1.7"
+  image_name        = "golden-shutdown"
+  shutdown_command  = "echo shutting-down > /etc/shutdown-marker"
+  shutdown_timeout  = "3s"`, `"true"`), "")
+	mustSucceed(t, res)
+	if !strings.Contains(res.Output, "did not shut down within shutdown_timeout") || c.CountRequests("server.stop") != 1 {
+		t.Errorf("no fallback to Nova's stop (%d stop calls):\n%s", c.CountRequests("server.stop"), res.Output)
+	}
+	img := onlyImage(t, c, "golden-shutdown")
+	if data, _ := c.ImageFileContent(img.ID, "/etc/shutdown-marker"); strings.TrimSpace(string(data)) != "shutting-down" {
+		t.Errorf("shutdown_command did not run: /etc/shutdown-marker = %q", data)
+	}
+	if l := c.Leaks(); !l.Empty() {
+		t.Errorf("leaked: %v", l)
+	}
+}
