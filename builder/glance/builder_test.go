@@ -111,7 +111,7 @@ func TestRunSkipCreateImage(t *testing.T) {
 func TestRunFailsCleanlyAtEveryCall(t *testing.T) {
 	full := func() map[string]interface{} {
 		return with("source_image", "img-fedora", "networks", []string{"private"}, "floating_ip_network", "public",
-			"image_members", []string{"p2"})
+			"image_members", []string{"p2"}, "image_protected", true)
 	}
 	methods := []struct{ method, want string }{
 		{"OwnedImagesNamed", "existing images"}, {"FlavorID", "flavor"}, {"FindNetwork", "network"},

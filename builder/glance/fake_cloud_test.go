@@ -544,8 +544,12 @@ func (f *fakeCloud) DeleteImage(ctx context.Context, id string) error {
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if _, ok := f.images[id]; !ok {
+	img, ok := f.images[id]
+	if !ok {
 		return errNotFound
+	}
+	if img.Protected {
+		return httpError(http.StatusForbidden)
 	}
 	delete(f.images, id)
 	return nil
