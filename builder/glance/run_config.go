@@ -100,9 +100,9 @@ type RunConfig struct {
 	// server has several. Defaults to the first port of the server.
 	InstanceFloatingIPNet string `mapstructure:"instance_floating_ip_net" required:"false"`
 	// The network name (the key of the server's `addresses`) to take the
-	// communicator address from, when there is no floating IP and no `ssh_host`.
-	// Defaults to the first network of the server in the order of `ports` and
-	// `networks`, then by name.
+	// communicator address from; it wins over a floating IP, not over `ssh_host`.
+	// Defaults to the floating IP, else the first network of the server in the
+	// order of `ports` and `networks`, then by name.
 	SSHInterface string `mapstructure:"ssh_interface" required:"false"`
 	// The IP version, `4` or `6`, of the address to connect to. Defaults to IPv4
 	// when the server has one, else IPv6.
