@@ -14,6 +14,8 @@ import (
 	"github.com/hashicorp/packer-plugin-sdk/multistep/commonsteps"
 	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
 	"github.com/hashicorp/packer-plugin-sdk/uuid"
+
+	glancecommon "github.com/packer-glance/packer-plugin-glance/common"
 )
 
 // BuilderID identifies artifacts made by this builder.
@@ -98,7 +100,7 @@ func (b *Builder) Run(ctx context.Context, ui packersdk.Ui, hook packersdk.Hook)
 		a.ImageName = b.config.ImageName
 	}
 	if url := stringOf(state, stateSourceImportURL); url != "" {
-		a.SourceImageURL = url
+		a.SourceImageURL = glancecommon.RedactURLString(url) // the URL may carry credentials
 	} else if src, ok := state.Get(stateSourceImage).(*Image); ok {
 		a.SourceImageID = src.ID
 	}
