@@ -100,6 +100,11 @@ func (c *Cloud) glanceUpload(w http.ResponseWriter, r *http.Request, rc *reqCtx)
 		rc.fail(w, http.StatusConflict, "Image status transition from %s to saving is not allowed", img.Status)
 		return
 	}
+	if img.ContainerFormat == "" || img.DiskFormat == "" {
+		c.mu.Unlock()
+		rc.fail(w, http.StatusBadRequest, "Properties disk_format, container_format must be set prior to saving data.")
+		return
+	}
 	action, msg := c.stateFault("image.upload", rc.region)
 	img.Status = "saving"
 	img.uploadGen++

@@ -81,7 +81,7 @@ func (c *Cloud) glanceGetImage(w http.ResponseWriter, r *http.Request, rc *reqCt
 }
 
 // checkSettable refuses keys users may not set, with Glance's status codes.
-func checkSettable(key string, admin bool) (int, string) {
+func checkSettable(key string) (int, string) {
 	if strings.HasPrefix(key, "os_glance") {
 		return http.StatusForbidden, fmt.Sprintf("Attribute '%s' is reserved.", key)
 	}
@@ -105,7 +105,7 @@ func (c *Cloud) glanceCreateImage(w http.ResponseWriter, r *http.Request, rc *re
 		Properties: map[string]string{}, Tags: []string{}, Size: -1, CreatedAt: now, UpdatedAt: now,
 	}, members: map[string]*member{}}
 	for key, val := range body {
-		if status, msg := checkSettable(key, rc.isAdmin()); status != 0 {
+		if status, msg := checkSettable(key); status != 0 {
 			rc.fail(w, status, "%s", msg)
 			return
 		}
@@ -273,7 +273,7 @@ func (c *Cloud) glanceUpdateImage(w http.ResponseWriter, r *http.Request, rc *re
 			return
 		}
 		key = strings.ReplaceAll(strings.ReplaceAll(key, "~1", "/"), "~0", "~")
-		if status, msg := checkSettable(key, rc.isAdmin()); status != 0 || key == "id" {
+		if status, msg := checkSettable(key); status != 0 || key == "id" {
 			if status == 0 {
 				status, msg = http.StatusForbidden, "Attribute 'id' is read-only."
 			}

@@ -35,7 +35,7 @@ var (
 
 // Keys a user may not set: read-only attributes, and the reserved ones Glance manages.
 var glanceReadOnly = map[string]bool{
-	"id": false, "status": true, "checksum": true, "size": true, "virtual_size": true, "created_at": true,
+	"status": true, "checksum": true, "size": true, "virtual_size": true, "created_at": true,
 	"updated_at": true, "self": true, "file": true, "schema": true, "direct_url": true, "locations": true,
 	"os_hash_algo": true, "os_hash_value": true, "stores": true, "deleted": true, "deleted_at": true,
 }

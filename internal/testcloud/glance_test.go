@@ -404,3 +404,30 @@ func TestOptionsFaultsInstalledAtStart(t *testing.T) {
 		t.Fatalf("second auth: %v", err)
 	}
 }
+
+func TestGlanceUploadNeedsFormatsAndMethodsAre405(t *testing.T) {
+	c := startCloud(t, Options{})
+	pc := demoProvider(t, c)
+	sc := imageClient(t, pc, "RegionOne")
+	img, err := images.Create(testCtx(t), sc, images.CreateOpts{Name: "no-formats"}).Extract()
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = imagedata.Upload(testCtx(t), sc, img.ID, strings.NewReader("x")).ExtractErr()
+	if !gophercloud.ResponseCodeIs(err, http.StatusBadRequest) {
+		t.Fatalf("upload without formats: want 400, got %v", err)
+	}
+	if got, _ := images.Get(testCtx(t), sc, img.ID).Extract(); got.Status != images.ImageStatusQueued {
+		t.Fatalf("status after refused upload: %s", got.Status)
+	}
+	req, _ := http.NewRequest(http.MethodPost, sc.ServiceURL("images", img.ID), nil)
+	req.Header.Set("X-Auth-Token", pc.Token())
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusMethodNotAllowed {
+		t.Fatalf("POST on an image: %d, want 405", resp.StatusCode)
+	}
+}

@@ -197,9 +197,22 @@ func (rt *router) add(pattern, op string, auth bool, h handlerFunc) {
 func (rt *router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rc := getReqCtx(r)
 	if _, pattern := rt.mux.Handler(r); pattern == "" {
-		// Distinguish 404 from 405 like the real services do, in the service's error shape.
+		// Answer in the service's error shape; a known path with the wrong method is 405, as in the real
+		// services.
 		rc.op = rc.service + ".unknown"
-		rc.fail(w, http.StatusNotFound, "The resource could not be found.")
+		status := http.StatusNotFound
+		for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
+			probe := r.Clone(r.Context())
+			probe.Method = m
+			if _, p := rt.mux.Handler(probe); p != "" && m != r.Method {
+				status = http.StatusMethodNotAllowed
+			}
+		}
+		if status == http.StatusMethodNotAllowed {
+			rc.fail(w, status, "The method specified is not allowed for this resource.")
+			return
+		}
+		rc.fail(w, status, "The resource could not be found.")
 		return
 	}
 	rt.mux.ServeHTTP(w, r)
