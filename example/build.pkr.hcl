@@ -34,9 +34,10 @@ variable "floating_ip_network" {
   description = "An external network to give the server a floating IP from; empty for none."
 }
 
-variable "image_name" {
-  type    = string
-  default = "golden-fedora-37"
+variable "ssh_port" {
+  type        = number
+  default     = 22
+  description = "The port of the server's SSH endpoint (make demo passes the test cloud's)."
 }
 
 data "glance-image" "base" {
@@ -56,8 +57,9 @@ source "glance" "golden" {
   floating_ip_network      = var.floating_ip_network
   temporary_security_group = true
   ssh_username             = "fedora"
+  ssh_port                 = var.ssh_port
 
-  image_name       = var.image_name
+  image_name       = "golden-fedora-37"
   image_visibility = "private"
   image_tags       = ["golden", "fedora-37"]
   image_min_disk   = 5
