@@ -165,7 +165,7 @@ func TestAccBuildProvisionsAndRebuilds(t *testing.T) {
     os_require_quiesce = "yes"
     hw_scsi_model      = "virtio-scsi"
     hw_disk_bus        = "scsi"
-  }`, `"echo built-by-packer > /etc/marker"`), "")
+  }`, `"echo built-by-packer > /etc/marker", "echo ${build.SourceImageName} ${build.SourceImage} ${build.ImageName} ${build.Region} > /etc/build-info"`), "")
 	mustSucceed(t, res)
 
 	img := onlyImage(t, c, "golden-1")
@@ -189,6 +189,11 @@ func TestAccBuildProvisionsAndRebuilds(t *testing.T) {
 	}
 	if !strings.Contains(res.Output, img.ID) {
 		t.Errorf("the artifact line does not name %s:\n%s", img.ID, res.Output)
+	}
+	// The generated variables reach provisioners.
+	info, _ := c.ImageFileContent(img.ID, "/etc/build-info")
+	if f := strings.Fields(string(info)); len(f) != 4 || f[0] != "Fedora-Cloud-Base-37-1.7" || f[1] != img.Properties["base_image_ref"] || f[2] != "golden-1" || f[3] != "RegionOne" {
+		t.Errorf("/etc/build-info = %q", info)
 	}
 	if l := c.Leaks(); !l.Empty() {
 		t.Errorf("leaked: %v", l)
