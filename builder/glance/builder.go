@@ -81,7 +81,7 @@ func (b *Builder) Run(ctx context.Context, ui packersdk.Ui, hook packersdk.Hook)
 		return nil, err.(error)
 	}
 	if cancelled {
-		return nil, errors.New("build cancelled; every temporary resource was deleted")
+		return nil, errors.New("build cancelled")
 	}
 	img, ok := state.Get(stateImage).(*Image)
 	if !ok || img == nil {
