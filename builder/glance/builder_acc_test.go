@@ -441,3 +441,23 @@ func TestAccShutdownCommandFallsBackToNovaStop(t *testing.T) {
 		t.Errorf("leaked: %v", l)
 	}
 }
+
+// A build that outlives its Keystone token re-authenticates and finishes (the
+// openstack builder's old failure with builds longer than a token's life).
+func TestAccBuildOutlivesItsToken(t *testing.T) {
+	c, env := accCloud(t, testcloud.Options{TokenLifetime: 2 * time.Second, ImageDelay: 5 * time.Second})
+	res := accBuild(t, env, accTemplate(c, `
+  source_image_name = "Fedora-Cloud-Base-37-1.7"
+  image_name        = "golden-long"
+  image_tags        = ["long"]`, `"sleep 3"`), "")
+	mustSucceed(t, res)
+	if img := onlyImage(t, c, "golden-long"); img.Status != "active" || len(img.Tags) != 1 {
+		t.Errorf("image = %+v", img)
+	}
+	if n := c.CountRequests("identity.token.create"); n < 2 {
+		t.Errorf("%d token requests: the build never had to log in again, so the test proved nothing", n)
+	}
+	if l := c.Leaks(); !l.Empty() {
+		t.Errorf("leaked: %v", l)
+	}
+}
