@@ -47,7 +47,7 @@ func connect(ctx context.Context, cfg *Config) (*Cloud, error) {
 	if err != nil {
 		return nil, err
 	}
-	return newGophercloudCloud(sess, cfg.UseBlockStorageVolume)
+	return newGophercloudCloud(sess, cfg.UseBlockStorageVolume, cfg.SourceImageFilter.Filters.Owner != "")
 }
 
 // Run authenticates, runs the steps, and returns the image.

@@ -34,7 +34,7 @@ import (
 
 // newGophercloudCloud builds the service clients once for the whole build.
 // Cinder is optional: its client is only required when a volume is used.
-func newGophercloudCloud(sess *glancecommon.Session, needVolumes bool) (*Cloud, error) {
+func newGophercloudCloud(sess *glancecommon.Session, needVolumes, needOwnerNames bool) (*Cloud, error) {
 	compute, err := sess.Compute()
 	if err != nil {
 		return nil, err
@@ -45,10 +45,13 @@ func newGophercloudCloud(sess *glancecommon.Session, needVolumes bool) (*Cloud, 
 	}
 	// The data source's finder on the same image client (making a second one
 	// would cost a second version discovery request).
+	// Keystone is only asked when a filter names an owner, which may be a name.
 	finder := image.Finder{Images: image.GlanceLister{Client: imageClient}}
-	if identity, err := openstack.NewIdentityV3(sess.Provider, gophercloud.EndpointOpts{
-		Region: sess.Region, Availability: gophercloud.Availability(sess.Interface)}); err == nil {
-		finder.Projects = image.KeystoneProjects{Client: identity}
+	if needOwnerNames {
+		if identity, err := openstack.NewIdentityV3(sess.Provider, gophercloud.EndpointOpts{
+			Region: sess.Region, Availability: gophercloud.Availability(sess.Interface)}); err == nil {
+			finder.Projects = image.KeystoneProjects{Client: identity}
+		}
 	}
 	engine := glanceimport.NewGlance(imageClient)
 	c := &Cloud{

@@ -33,7 +33,7 @@ func adapterCloud(t *testing.T) (*testcloud.Cloud, *Cloud, context.Context) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := newGophercloudCloud(sess, true)
+	c, err := newGophercloudCloud(sess, true, true)
 	if err != nil {
 		t.Fatal(err)
 	}
