@@ -518,3 +518,16 @@ func TestImportAutoStreamsAChunkedSource(t *testing.T) {
 		t.Fatalf("a chunked source went to %s; Glance's web-download (Zed) fails without a length", res.Method)
 	}
 }
+
+func TestImportKeepFailedImage(t *testing.T) {
+	cloud, g := startCloud(t, fakeglance.Options{})
+	src := newSourceServer(t, fakeQcow2(256<<10))
+	_, err := Import(context.Background(), g, quietRequest(Request{Source: Source{URL: src.url()}, KeepFailedImage: true,
+		Checksum: "sha256:" + strings.Repeat("1", 64)}))
+	if err == nil || !strings.Contains(err.Error(), "kept") {
+		t.Fatalf("failure with keep_failed_image: %v", err)
+	}
+	if imgs := cloud.Images(); len(imgs) != 1 {
+		t.Fatalf("%d images; the failed one should be kept", len(imgs))
+	}
+}

@@ -238,3 +238,49 @@ func TestAccRealGlanceChecksumMismatchLeavesNothing(t *testing.T) {
 		t.Fatalf("left behind: %+v", imgs)
 	}
 }
+
+func TestAccRealGlanceInterruptLeavesNothing(t *testing.T) {
+	r := startRealCloud(t)
+	chunk := qcow2Bytes(64 << 10)
+	r.mux.HandleFunc("/slow", func(w http.ResponseWriter, req *http.Request) {
+		w.Header().Set("Content-Length", strconv.Itoa(256<<20))
+		for i := 0; i < (256<<20)/len(chunk); i++ {
+			if _, err := w.Write(chunk); err != nil {
+				return
+			}
+			w.(http.Flusher).Flush()
+			select {
+			case <-req.Context().Done():
+				return
+			case <-time.After(20 * time.Millisecond):
+			}
+		}
+	})
+	dir := t.TempDir()
+	acctest.WriteFile(t, dir, "t.pkr.hcl", `
+packer {
+  required_plugins {
+    glance = { version = ">= 0.1.0", source = "`+acctest.SourceAddress+`" }
+  }
+}
+source "null" "src" {
+  communicator = "none"
+}
+build {
+  sources = ["source.null.src"]
+  post-processor "glance-import" {
+    image_name       = "`+r.name("ctrlc")+`"
+    image_source_url = "`+r.src+`/slow"
+    import_method    = "upload"
+  }
+}
+`)
+	res := acctest.Packer(t, acctest.Run{Dir: dir, Args: []string{"build", "-color=false", "."},
+		Env: []string{"OS_CLIENT_CONFIG_FILE=" + r.yaml, "OS_CLOUD=" + r.cloud}, Interrupt: ctrlCWhen("Uploading", 2*time.Minute)})
+	if res.ExitCode == 0 || !strings.Contains(res.Output, "was deleted") {
+		t.Fatalf("interrupted import:\n%s", res.Output)
+	}
+	if imgs := r.images(t, r.name("ctrlc")); len(imgs) != 0 {
+		t.Fatalf("left behind: %+v", imgs)
+	}
+}
