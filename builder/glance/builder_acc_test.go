@@ -6,12 +6,10 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -86,26 +84,9 @@ func accBuild(t *testing.T, env []string, template string, interrupt string) acc
 	acctest.WriteFile(t, dir, "t.pkr.hcl", template)
 	run := acctest.Run{Dir: dir, Args: []string{"build", "-color=false", "."}, Env: env, Timeout: 5 * time.Minute}
 	if interrupt != "" {
-		run.Interrupt = ctrlCWhen(interrupt, 3*time.Minute)
+		run.Interrupt = acctest.InterruptWhen(interrupt, 3*time.Minute)
 	}
 	return acctest.Packer(t, run)
-}
-
-// ctrlCWhen sends SIGINT to packer's whole process group once the output holds
-// marker, as a terminal's Ctrl-C does. Signalling packer's own process is not
-// enough: packer runs its work in a child process and lets the terminal deliver
-// the signal to both.
-func ctrlCWhen(marker string, timeout time.Duration) func(*exec.Cmd, *acctest.SyncBuffer) {
-	return func(cmd *exec.Cmd, out *acctest.SyncBuffer) {
-		deadline := time.Now().Add(timeout)
-		for time.Now().Before(deadline) {
-			if strings.Contains(out.String(), marker) {
-				_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGINT)
-				return
-			}
-			time.Sleep(50 * time.Millisecond)
-		}
-	}
 }
 
 func mustSucceed(t *testing.T, res acctest.Result) {
