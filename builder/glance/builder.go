@@ -1,13 +1,21 @@
 // Package glance is the glance builder: it boots a temporary Nova server, provisions
-// it, and snapshots it into a Glance image.
+// it, and turns it into a Glance image with the requested visibility and
+// properties, deleting every temporary resource afterwards.
 package glance
 
 import (
 	"context"
 	"errors"
+	"fmt"
 
 	"github.com/hashicorp/hcl/v2/hcldec"
+	"github.com/hashicorp/packer-plugin-sdk/communicator"
+	"github.com/hashicorp/packer-plugin-sdk/multistep"
+	"github.com/hashicorp/packer-plugin-sdk/multistep/commonsteps"
 	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
+	"github.com/hashicorp/packer-plugin-sdk/uuid"
+
+	glancecommon "github.com/packer-glance/packer-plugin-glance/common"
 )
 
 // BuilderID identifies artifacts made by this builder.
@@ -16,6 +24,8 @@ const BuilderID = "packer-glance.glance"
 // Builder implements packersdk.Builder.
 type Builder struct {
 	config Config
+	// newCloud connects to the cloud; tests replace it with a fake.
+	newCloud func(ctx context.Context, cfg *Config) (*Cloud, error)
 }
 
 var _ packersdk.Builder = new(Builder)
@@ -26,13 +36,113 @@ func (b *Builder) ConfigSpec() hcldec.ObjectSpec { return b.config.FlatMapstruct
 // Prepare validates the configuration; it makes no network call.
 func (b *Builder) Prepare(raws ...interface{}) ([]string, []string, error) {
 	warnings, err := b.config.Prepare(raws...)
-	return nil, warnings, err
+	if err != nil {
+		return nil, warnings, err
+	}
+	return generatedVariables, warnings, nil
 }
 
-// Run authenticates, then stops: the build steps arrive with the builder's own work.
-func (b *Builder) Run(ctx context.Context, ui packersdk.Ui, hook packersdk.Hook) (packersdk.Artifact, error) {
-	if _, err := b.config.AccessConfig.Authenticate(ctx); err != nil {
+func connect(ctx context.Context, cfg *Config) (*Cloud, error) {
+	sess, err := cfg.AccessConfig.Authenticate(ctx)
+	if err != nil {
 		return nil, err
 	}
-	return nil, errors.New("the glance builder's build steps are not implemented yet")
+	return newGophercloudCloud(sess, cfg.UseBlockStorageVolume, cfg.SourceImageFilter.Filters.Owner != "")
+}
+
+// Run authenticates, runs the steps, and returns the image.
+func (b *Builder) Run(ctx context.Context, ui packersdk.Ui, hook packersdk.Hook) (packersdk.Artifact, error) {
+	newCloud := b.newCloud
+	if newCloud == nil {
+		newCloud = connect
+	}
+	cloud, err := newCloud(ctx, &b.config)
+	if err != nil {
+		return nil, err
+	}
+
+	state := new(multistep.BasicStateBag)
+	state.Put(stateConfig, &b.config)
+	state.Put(stateUI, ui)
+	state.Put(stateHook, hook)
+	state.Put(stateCloud, cloud)
+	state.Put(stateBuildUUID, uuid.TimeOrderedUUID())
+	putGenerated(state, "ImageName", b.config.ImageName)
+	putGenerated(state, "Region", cloud.Region)
+
+	runner := commonsteps.NewRunner(b.steps(), b.config.PackerConfig, ui)
+	runner.Run(ctx, state)
+
+	_, cancelled := state.GetOk(multistep.StateCancelled)
+	if err, ok := state.GetOk(stateError); ok {
+		if cancelled {
+			return nil, fmt.Errorf("build cancelled: %w", err.(error))
+		}
+		return nil, err.(error)
+	}
+	if cancelled {
+		return nil, errors.New("build cancelled")
+	}
+	img, ok := state.Get(stateImage).(*Image)
+	if !ok || img == nil {
+		return nil, nil // skip_create_image
+	}
+	a := &Artifact{
+		ImageID:    img.ID,
+		ImageName:  img.Name,
+		Region:     cloud.Region,
+		Visibility: img.Visibility,
+		Properties: b.config.ImageProperties,
+		StateData:  map[string]interface{}{"generated_data": state.Get(stateGeneratedData)},
+		images:     cloud.Images,
+	}
+	if a.ImageName == "" {
+		a.ImageName = b.config.ImageName
+	}
+	if url := stringOf(state, stateSourceImportURL); url != "" {
+		a.SourceImageURL = glancecommon.RedactURLString(url) // the URL may carry credentials
+	} else if src, ok := state.Get(stateSourceImage).(*Image); ok {
+		a.SourceImageID = src.ID
+	}
+	return a, nil
+}
+
+// steps lists the build in order; cleanups run in reverse.
+func (b *Builder) steps() []multistep.Step {
+	cfg := &b.config
+	makeImage := !cfg.SkipCreateImage
+	return []multistep.Step{
+		&stepPreValidate{},
+		&stepResolveNetwork{},
+		&stepSourceImage{},
+		multistep.If(needsTemporaryKey(cfg) || cfg.Comm.SSHPrivateKeyFile != "", &communicator.StepSSHKeyGen{
+			CommConf:            &cfg.Comm,
+			SSHTemporaryKeyPair: cfg.Comm.SSHTemporaryKeyPair,
+		}),
+		// With -debug the temporary key is written out, so one can log in by hand.
+		multistep.If(cfg.PackerDebug && needsTemporaryKey(cfg), &communicator.StepDumpSSHKey{
+			Path: fmt.Sprintf("glance_%s.pem", cfg.PackerBuildName),
+			SSH:  &cfg.Comm.SSH,
+		}),
+		&stepCreateKeypair{},
+		&stepCreateSecurityGroup{},
+		&stepCreateVolume{},
+		&stepRunServer{},
+		&stepWaitServer{},
+		&stepGetPassword{},
+		&stepAllocateFloatingIP{},
+		&communicator.StepConnect{
+			Config:    &cfg.Comm,
+			Host:      commHost(cfg),
+			SSHConfig: cfg.Comm.SSHConfigFunc(),
+		},
+		&commonsteps.StepProvision{},
+		&commonsteps.StepCleanupTempKeys{Comm: &cfg.Comm},
+		multistep.If(makeImage, &stepStopServer{}),
+		multistep.If(makeImage && cfg.UseBlockStorageVolume, &stepDeleteServer{}),
+		multistep.If(makeImage, &stepCreateImage{}),
+		multistep.If(makeImage, &stepWaitImage{}),
+		multistep.If(makeImage, &stepUpdateImage{}),
+		multistep.If(makeImage, &stepReplaceImages{}),
+	}
 }

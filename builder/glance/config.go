@@ -4,7 +4,8 @@
 package glance
 
 import (
-	"errors"
+	"fmt"
+	"os"
 
 	"github.com/hashicorp/packer-plugin-sdk/common"
 	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
@@ -14,16 +15,20 @@ import (
 	glancecommon "github.com/packer-glance/packer-plugin-glance/common"
 )
 
-// Config is the glance builder's configuration.
+// Config is the glance builder's configuration: how to reach the cloud, how to run
+// the temporary server, and what image to make of it.
 type Config struct {
 	common.PackerConfig       `mapstructure:",squash"`
 	glancecommon.AccessConfig `mapstructure:",squash"`
-
-	// The name of the Glance image to create.
-	ImageName string `mapstructure:"image_name" required:"true"`
+	RunConfig                 `mapstructure:",squash"`
+	ImageConfig               `mapstructure:",squash"`
 
 	ctx interpolate.Context
 }
+
+// generatedVariables are the names Prepare announces; steps fill them in
+// generated_data, and provisioners read them as `build.<Name>`.
+var generatedVariables = []string{"SourceImage", "SourceImageName", "ImageName", "Region"}
 
 // Prepare decodes and validates the template's settings without touching the cloud.
 func (c *Config) Prepare(raws ...interface{}) (warnings []string, err error) {
@@ -35,11 +40,28 @@ func (c *Config) Prepare(raws ...interface{}) (warnings []string, err error) {
 		return nil, err
 	}
 	var errs *packersdk.MultiError
-	warnings, accessErrs := c.AccessConfig.Prepare()
-	errs = packersdk.MultiErrorAppend(errs, accessErrs...)
-	if c.ImageName == "" {
-		errs = packersdk.MultiErrorAppend(errs, errors.New("image_name must be set"))
+	w, es := c.AccessConfig.Prepare()
+	warnings = append(warnings, w...)
+	errs = packersdk.MultiErrorAppend(errs, es...)
+
+	w, es = c.RunConfig.Prepare(&c.ctx)
+	warnings = append(warnings, w...)
+	errs = packersdk.MultiErrorAppend(errs, es...)
+
+	w, es = c.ImageConfig.Prepare(&c.ctx, c.UseBlockStorageVolume)
+	warnings = append(warnings, w...)
+	errs = packersdk.MultiErrorAppend(errs, es...)
+
+	if c.UserDataFile != "" {
+		if _, err := os.Stat(c.UserDataFile); err != nil {
+			errs = packersdk.MultiErrorAppend(errs, fmt.Errorf("user_data_file: %w", err))
+		}
 	}
+	if c.PackerForce {
+		c.ImageForce = true
+	}
+	packersdk.LogSecretFilter.Set(c.Comm.SSHPassword, c.Comm.WinRMPassword, c.Comm.SSHBastionPassword, c.Comm.SSHProxyPassword)
+
 	if errs != nil && len(errs.Errors) > 0 {
 		return warnings, errs
 	}

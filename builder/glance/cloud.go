@@ -1,0 +1,208 @@
+package glance
+
+import (
+	"context"
+	"crypto/rsa"
+	"time"
+
+	"github.com/gophercloud/gophercloud/v2/openstack/image/v2/images"
+
+	"github.com/packer-glance/packer-plugin-glance/datasource/image"
+	"github.com/packer-glance/packer-plugin-glance/internal/glanceimport"
+)
+
+// The builder talks to the cloud only through the interfaces below: exactly the
+// Nova, Neutron, Glance and Cinder calls it makes. gophercloudCloud implements them
+// for a real cloud; the step tests use a recording fake.
+
+// Compute is the part of Nova the builder uses.
+type Compute interface {
+	// FlavorID resolves a flavor name or ID.
+	FlavorID(ctx context.Context, nameOrID string) (string, error)
+	CreateKeypair(ctx context.Context, name, publicKey string) error
+	DeleteKeypair(ctx context.Context, name string) error
+	CreateServer(ctx context.Context, spec ServerSpec) (id string, err error)
+	// GetServer returns the server; a missing server is a 404 error.
+	GetServer(ctx context.Context, id string) (*Server, error)
+	StopServer(ctx context.Context, id string) error
+	DeleteServer(ctx context.Context, id string, force bool) error
+	// CreateServerImage snapshots the server and returns the new image's ID.
+	CreateServerImage(ctx context.Context, serverID, name string, metadata map[string]string) (string, error)
+	// ServerPassword returns the administrator password Nova keeps for the
+	// server, decrypted with key; "" while the guest has not posted one.
+	ServerPassword(ctx context.Context, serverID string, key *rsa.PrivateKey) (string, error)
+}
+
+// Network is the part of Neutron the builder uses.
+type Network interface {
+	// FindNetwork resolves a network name or ID.
+	FindNetwork(ctx context.Context, nameOrID string) (*NetworkInfo, error)
+	// FindPort resolves a port name or ID.
+	FindPort(ctx context.Context, nameOrID string) (*PortInfo, error)
+	// FindSecurityGroup resolves a security group name or ID in the project.
+	FindSecurityGroup(ctx context.Context, nameOrID string) (string, error)
+	CreateSecurityGroup(ctx context.Context, name, description string) (string, error)
+	// AllowIngress opens a TCP port to a CIDR in a security group.
+	AllowIngress(ctx context.Context, groupID string, port int, cidr string) error
+	DeleteSecurityGroup(ctx context.Context, id string) error
+	// ServerPorts lists the ports of a server.
+	ServerPorts(ctx context.Context, serverID string) ([]PortInfo, error)
+	// FindFloatingIP resolves a floating IP address or ID.
+	FindFloatingIP(ctx context.Context, addressOrID string) (*FloatingIP, error)
+	// FreeFloatingIP returns an unassociated floating IP of the network, or nil.
+	FreeFloatingIP(ctx context.Context, networkID string) (*FloatingIP, error)
+	// CreateFloatingIP allocates an address on the network and binds it to the port.
+	CreateFloatingIP(ctx context.Context, networkID, portID, description string) (*FloatingIP, error)
+	// AssociateFloatingIP binds the floating IP to the port; "" unbinds it.
+	AssociateFloatingIP(ctx context.Context, id, portID string) (*FloatingIP, error)
+	DeleteFloatingIP(ctx context.Context, id string) error
+}
+
+// Images is the part of Glance the builder uses.
+type Images interface {
+	GetImage(ctx context.Context, id string) (*Image, error)
+	// OwnedImagesNamed lists the images of the current project with this exact name.
+	OwnedImagesNamed(ctx context.Context, name string) ([]Image, error)
+	// UpdateImage applies all changes in one PATCH.
+	UpdateImage(ctx context.Context, id string, u ImageUpdate) error
+	DeleteImage(ctx context.Context, id string) error
+	AddMember(ctx context.Context, imageID, project string) error
+	AcceptMember(ctx context.Context, imageID, project string) error
+}
+
+// Volumes is the part of Cinder the builder uses.
+type Volumes interface {
+	CreateVolume(ctx context.Context, spec VolumeSpec) (string, error)
+	// GetVolume returns the volume's status; a missing volume is a 404 error.
+	GetVolume(ctx context.Context, id string) (*Volume, error)
+	DeleteVolume(ctx context.Context, id string) error
+	// UploadToImage makes a Glance image of the volume and returns its ID.
+	UploadToImage(ctx context.Context, volumeID, imageName, diskFormat string) (string, error)
+}
+
+// ImageFinder looks up one image by name or filter; the glance-image data
+// source's image.Finder implements it, so both components match images alike.
+type ImageFinder interface {
+	Find(ctx context.Context, q image.Query) (*images.Image, error)
+}
+
+// Cloud is everything a build needs.
+type Cloud struct {
+	Compute Compute
+	Network Network
+	Images  Images
+	Finder  ImageFinder
+	// Import fills a new image from a URL with the import engine the
+	// glance-import post-processor uses (glanceimport.Import in real builds).
+	Import  func(ctx context.Context, req glanceimport.Request) (*glanceimport.Result, error)
+	Volumes Volumes
+	// Region the clients point at ("" when the catalog's first was used).
+	Region string
+}
+
+// ServerSpec is what a temporary server is made of.
+type ServerSpec struct {
+	Name             string
+	ImageID          string // "" when booting from VolumeID
+	VolumeID         string
+	FlavorID         string
+	Networks         []string // network IDs
+	Ports            []string // port IDs, attached before Networks
+	SecurityGroups   []string // names or IDs
+	AvailabilityZone string
+	UserData         []byte
+	ConfigDrive      bool
+	Metadata         map[string]string
+	KeyName          string
+}
+
+// Server is what the builder reads back about a server.
+type Server struct {
+	ID     string
+	Status string
+	// Fault is Nova's fault message when the server is in ERROR.
+	Fault     string
+	Addresses []Address
+	AccessIPv4,
+	AccessIPv6 string
+}
+
+// Address is one IP of a server, in the order Nova lists them.
+type Address struct {
+	Network string // the key of `addresses`
+	Addr    string
+	Version int
+	Type    string // fixed or floating
+}
+
+// NetworkInfo is a resolved network.
+type NetworkInfo struct {
+	ID       string
+	Name     string
+	External bool
+}
+
+// PortInfo is a resolved port.
+type PortInfo struct {
+	ID        string
+	NetworkID string
+}
+
+// FloatingIP is a Neutron floating IP.
+type FloatingIP struct {
+	ID        string
+	Address   string
+	NetworkID string
+	PortID    string
+}
+
+// Image is what the builder reads back about an image.
+type Image struct {
+	ID         string
+	Name       string
+	Status     string
+	Visibility string
+	Owner      string
+	Tags       []string
+	MinDisk    int
+	MinRAM     int
+	Protected  bool
+	Hidden     bool
+	SizeBytes  int64
+	CreatedAt  time.Time
+	Properties map[string]string
+}
+
+// ImageUpdate holds every change made to the new image; nil fields are left alone.
+type ImageUpdate struct {
+	Visibility *string
+	Tags       *[]string
+	MinDisk    *int
+	MinRAM     *int
+	Protected  *bool
+	Hidden     *bool
+	// Properties are added, replacing inherited values of the same name.
+	Properties map[string]string
+}
+
+// Empty reports whether the update changes nothing.
+func (u ImageUpdate) Empty() bool {
+	return u.Visibility == nil && u.Tags == nil && u.MinDisk == nil && u.MinRAM == nil &&
+		u.Protected == nil && u.Hidden == nil && len(u.Properties) == 0
+}
+
+// VolumeSpec is what the temporary volume is made of.
+type VolumeSpec struct {
+	Name             string
+	SizeGiB          int
+	ImageID          string
+	VolumeType       string
+	AvailabilityZone string
+	Metadata         map[string]string
+}
+
+// Volume is what the builder reads back about a volume.
+type Volume struct {
+	ID     string
+	Status string
+}

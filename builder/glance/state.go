@@ -1,0 +1,133 @@
+package glance
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/gophercloud/gophercloud/v2/openstack/image/v2/images"
+	"github.com/hashicorp/packer-plugin-sdk/multistep"
+	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
+	"github.com/hashicorp/packer-plugin-sdk/packerbuilderdata"
+
+	glancecommon "github.com/packer-glance/packer-plugin-glance/common"
+)
+
+// State keys shared between steps. Each step documents which it uses and produces.
+const (
+	stateCloud           = "cloud"             // *Cloud
+	stateBuildUUID       = "build_uuid"        // string
+	stateFlavorID        = "flavor_id"         // string
+	stateOldImages       = "old_images"        // []Image: same-named images to replace
+	stateNetworks        = "networks"          // []NetworkInfo, in template order
+	statePorts           = "ports"             // []PortInfo, in template order
+	stateSecurityGroups  = "security_groups"   // []string IDs
+	stateFloatingNetwork = "floating_network"  // *NetworkInfo
+	stateFloatingPortNet = "floating_port_net" // string network ID
+	stateSourceImage     = "source_image"      // *Image
+	stateKeyPairName     = "keypair_name"      // string
+	stateTempSecGroup    = "temp_secgroup_id"  // string
+	stateVolumeID        = "volume_id"         // string
+	stateServerID        = "server_id"         // string
+	stateInstanceID      = "instance_id"       // string (the SDK's provisioner data reads it)
+	stateServer          = "server"            // *Server, as last seen
+	stateServerDeleted   = "server_deleted"    // bool: deleted before the upload (volume mode)
+	stateFloatingIP      = "floating_ip"       // *FloatingIP attached to the server
+	stateImageID         = "image_id"          // string: the new image
+	stateImage           = "image"             // *Image: the new image once active
+	stateGeneratedData   = "generated_data"    // map[string]interface{}
+	stateCommunicatorKey = "communicator"      // SDK
+	stateHook            = "hook"              // SDK
+	stateUI              = "ui"                // SDK
+	stateConfig          = "config"            // *Config
+	stateError           = "error"             // error
+	stateSourceImportURL = "source_import_url" // string: the external URL, for the artifact
+)
+
+// Polling schedules. Both start slower than common.DefaultBackoff and cap higher,
+// because Nova and Glance transitions take seconds to minutes and the builder must
+// make far fewer status requests than the openstack builder's fixed 2 s polls.
+// Tests swap them for fast ones.
+var (
+	serverBackoff = glancecommon.Backoff{Initial: 2 * time.Second, Max: 15 * time.Second, Factor: 2}
+	imageBackoff  = glancecommon.Backoff{Initial: 2 * time.Second, Max: 15 * time.Second, Factor: 1.5}
+	// firstPollDelay is how long a status wait lets a transition run before its
+	// first read: no boot, stop, volume creation or snapshot is done the moment it
+	// was asked for, so an immediate read would be a wasted request.
+	firstPollDelay = time.Second
+)
+
+// settle waits firstPollDelay, or less when ctx ends first.
+func settle(ctx context.Context) {
+	t := time.NewTimer(firstPollDelay)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
+	}
+}
+
+func cloudOf(state multistep.StateBag) *Cloud   { return state.Get(stateCloud).(*Cloud) }
+func configOf(state multistep.StateBag) *Config { return state.Get(stateConfig).(*Config) }
+func uiOf(state multistep.StateBag) packersdk.Ui {
+	return state.Get(stateUI).(packersdk.Ui)
+}
+
+func stringOf(state multistep.StateBag, key string) string {
+	s, _ := state.Get(key).(string)
+	return s
+}
+
+// tempName names a temporary resource so an operator can find strays:
+// packer_<build-uuid>_<kind>.
+func tempName(state multistep.StateBag, kind string) string {
+	return fmt.Sprintf("packer_%s_%s", stringOf(state, stateBuildUUID), kind)
+}
+
+func putGenerated(state multistep.StateBag, key string, value interface{}) {
+	(&packerbuilderdata.GeneratedData{State: state}).Put(key, value)
+}
+
+// toWaiterImage converts an image to the gophercloud type the shared waiter reads.
+func toWaiterImage(img *Image) *images.Image {
+	props := make(map[string]any, len(img.Properties))
+	for k, v := range img.Properties {
+		props[k] = v
+	}
+	return &images.Image{ID: img.ID, Name: img.Name, Status: images.ImageStatus(img.Status), Properties: props}
+}
+
+// waitImageActive waits for an image with the shared waiter (which fails at once on
+// killed, deleted and deactivated images) and returns the image as last read.
+func waitImageActive(ctx context.Context, imgs Images, id, what string, timeout time.Duration, importStarted bool, ui packersdk.Ui) (*Image, error) {
+	var last *Image
+	var hiccups transientErrors
+	get := func(ctx context.Context, id string) (*images.Image, error) {
+		img, err := imgs.GetImage(ctx, id)
+		if err != nil {
+			// A passing 5xx counts as "no change yet" once the image was seen.
+			if last != nil && hiccups.tolerate(err) {
+				return toWaiterImage(last), nil
+			}
+			return nil, err
+		}
+		hiccups.reset()
+		last = img
+		return toWaiterImage(img), nil
+	}
+	settle(ctx)
+	_, err := glancecommon.WaitForImage(ctx, get, id, glancecommon.ImageWait{
+		What:          what,
+		Timeout:       timeout,
+		ImportStarted: importStarted,
+		Backoff:       imageBackoff,
+		OnStatus: func(img *images.Image) {
+			ui.Sayf("%s is %s", what, img.Status)
+		},
+	})
+	return last, err
+}
+
+// isTimeout reports whether a wait ended because its own timeout passed.
+func isTimeout(err error) bool { return errors.Is(err, glancecommon.ErrWaitTimeout) }

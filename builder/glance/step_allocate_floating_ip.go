@@ -1,0 +1,136 @@
+package glance
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/hashicorp/packer-plugin-sdk/multistep"
+
+	glancecommon "github.com/packer-glance/packer-plugin-glance/common"
+)
+
+// stepAllocateFloatingIP attaches a floating IP to the server: the given one, a
+// free one of floating_ip_network (reuse_ips), or a new one allocated there.
+// Cleanup releases an allocated address and detaches a given or reused one.
+//
+// Uses: config, cloud, server_id, floating_network, floating_port_net.
+// Produces: floating_ip.
+type stepAllocateFloatingIP struct {
+	allocated string // deleted in cleanup
+	attached  string // detached in cleanup
+}
+
+func (s *stepAllocateFloatingIP) Run(ctx context.Context, state multistep.StateBag) multistep.StepAction {
+	cfg, cloud, ui := configOf(state), cloudOf(state), uiOf(state)
+	if cfg.FloatingIP == "" && cfg.FloatingIPNetwork == "" {
+		return multistep.ActionContinue
+	}
+	serverID := stringOf(state, stateServerID)
+	port, err := s.serverPort(ctx, state, serverID)
+	if err != nil {
+		return glancecommon.Halt(state, err)
+	}
+
+	var existing *FloatingIP
+	switch {
+	case cfg.FloatingIP != "":
+		existing, err = cloud.Network.FindFloatingIP(ctx, cfg.FloatingIP)
+		if err != nil {
+			return glancecommon.Halt(state, fmt.Errorf("finding floating_ip %q: %w", cfg.FloatingIP, err))
+		}
+		if existing.PortID != "" {
+			return glancecommon.Halt(state, fmt.Errorf("floating_ip %s (%s) is already attached to port %s", existing.Address, existing.ID, existing.PortID))
+		}
+	case cfg.ReuseIPs:
+		network := state.Get(stateFloatingNetwork).(*NetworkInfo)
+		existing, err = cloud.Network.FreeFloatingIP(ctx, network.ID)
+		if err != nil {
+			return glancecommon.Halt(state, fmt.Errorf("looking for a free floating IP on network %s: %w", network.ID, err))
+		}
+	}
+
+	var fip *FloatingIP
+	if existing != nil {
+		ui.Sayf("Attaching floating IP %s to server %s...", existing.Address, serverID)
+		fip, err = cloud.Network.AssociateFloatingIP(ctx, existing.ID, port)
+		if err != nil {
+			return glancecommon.Halt(state, fmt.Errorf("attaching floating IP %s to port %s: %w", existing.Address, port, err))
+		}
+		s.attached = existing.ID
+	} else {
+		network := state.Get(stateFloatingNetwork).(*NetworkInfo)
+		ui.Sayf("Allocating a floating IP on network %s for server %s...", network.Name, serverID)
+		fip, err = cloud.Network.CreateFloatingIP(ctx, network.ID, port, tempName(state, "floatingip"))
+		if err != nil {
+			return glancecommon.Halt(state, fmt.Errorf("allocating a floating IP on network %s (%s): %w", network.Name, network.ID, err))
+		}
+		s.allocated = fip.ID
+	}
+	ui.Sayf("Floating IP %s attached", fip.Address)
+	state.Put(stateFloatingIP, fip)
+	return multistep.ActionContinue
+}
+
+// serverPort picks the port that receives the floating IP: the one on
+// instance_floating_ip_net, else the first port in the template's network order.
+func (s *stepAllocateFloatingIP) serverPort(ctx context.Context, state multistep.StateBag, serverID string) (string, error) {
+	ports, err := cloudOf(state).Network.ServerPorts(ctx, serverID)
+	if err != nil {
+		return "", fmt.Errorf("listing the ports of server %s: %w", serverID, err)
+	}
+	if len(ports) == 0 {
+		return "", fmt.Errorf("server %s has no port to attach a floating IP to", serverID)
+	}
+	if want := stringOf(state, stateFloatingPortNet); want != "" {
+		for _, p := range ports {
+			if p.NetworkID == want {
+				return p.ID, nil
+			}
+		}
+		return "", fmt.Errorf("server %s has no port on instance_floating_ip_net %s", serverID, want)
+	}
+	var order []string
+	if given, ok := state.Get(statePorts).([]PortInfo); ok {
+		for _, p := range given {
+			order = append(order, p.NetworkID)
+		}
+	}
+	if nets, ok := state.Get(stateNetworks).([]NetworkInfo); ok {
+		for _, n := range nets {
+			order = append(order, n.ID)
+		}
+	}
+	for _, netID := range order {
+		for _, p := range ports {
+			if p.NetworkID == netID {
+				return p.ID, nil
+			}
+		}
+	}
+	return ports[0].ID, nil
+}
+
+func (s *stepAllocateFloatingIP) Cleanup(state multistep.StateBag) {
+	if s.allocated == "" && s.attached == "" {
+		return
+	}
+	ui, cloud := uiOf(state), cloudOf(state)
+	ctx, cancel := glancecommon.CleanupContext()
+	defer cancel()
+	if s.allocated != "" {
+		ui.Sayf("Releasing floating IP %s...", s.allocated)
+		if err := cloud.Network.DeleteFloatingIP(ctx, s.allocated); err != nil && !glancecommon.IsNotFound(err) {
+			ui.Error(fmt.Sprintf("Error releasing floating IP %s: %s (release it by hand)", s.allocated, err))
+			return
+		}
+		s.allocated = ""
+	}
+	if s.attached != "" {
+		ui.Sayf("Detaching floating IP %s...", s.attached)
+		if _, err := cloud.Network.AssociateFloatingIP(ctx, s.attached, ""); err != nil && !glancecommon.IsNotFound(err) {
+			ui.Error(fmt.Sprintf("Error detaching floating IP %s: %s", s.attached, err))
+			return
+		}
+		s.attached = ""
+	}
+}

@@ -1,0 +1,73 @@
+package glance
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/hashicorp/packer-plugin-sdk/multistep"
+
+	glancecommon "github.com/packer-glance/packer-plugin-glance/common"
+)
+
+// stepCreateKeypair uploads the temporary public key (made by the SDK's
+// StepSSHKeyGen) to Nova, or names the user's own keypair.
+//
+// Uses: config, cloud. Produces: keypair_name.
+type stepCreateKeypair struct {
+	created string
+}
+
+// needsTemporaryKey says whether the build logs in with a key it generates itself.
+func needsTemporaryKey(cfg *Config) bool {
+	c := cfg.Comm
+	if c.SSHKeyPairName != "" || c.SSHPrivateKeyFile != "" {
+		return false
+	}
+	switch c.Type {
+	case "ssh":
+		return c.SSHPassword == "" && !c.SSHAgentAuth
+	case "winrm":
+		return c.WinRMPassword == ""
+	}
+	return false
+}
+
+func (s *stepCreateKeypair) Run(ctx context.Context, state multistep.StateBag) multistep.StepAction {
+	cfg, cloud, ui := configOf(state), cloudOf(state), uiOf(state)
+	if cfg.Comm.SSHKeyPairName != "" {
+		ui.Sayf("Using the existing keypair %q", cfg.Comm.SSHKeyPairName)
+		state.Put(stateKeyPairName, cfg.Comm.SSHKeyPairName)
+		return multistep.ActionContinue
+	}
+	if !needsTemporaryKey(cfg) {
+		return multistep.ActionContinue
+	}
+	name := cfg.Comm.SSHTemporaryKeyPairName
+	if name == "" {
+		name = tempName(state, "keypair")
+	}
+	ui.Sayf("Uploading the temporary %s key as keypair %s...", cfg.Comm.SSHTemporaryKeyPairType, name)
+	public := strings.TrimSpace(string(cfg.Comm.SSHPublicKey))
+	if err := cloud.Compute.CreateKeypair(ctx, name, public); err != nil {
+		return glancecommon.Halt(state, fmt.Errorf("creating keypair %q: %w", name, err))
+	}
+	s.created = name
+	state.Put(stateKeyPairName, name)
+	return multistep.ActionContinue
+}
+
+func (s *stepCreateKeypair) Cleanup(state multistep.StateBag) {
+	if s.created == "" {
+		return
+	}
+	ui := uiOf(state)
+	ctx, cancel := glancecommon.CleanupContext()
+	defer cancel()
+	ui.Sayf("Deleting the temporary keypair %s...", s.created)
+	if err := cloudOf(state).Compute.DeleteKeypair(ctx, s.created); err != nil && !glancecommon.IsNotFound(err) {
+		ui.Error(fmt.Sprintf("Error deleting keypair %s: %s (delete it by hand)", s.created, err))
+		return
+	}
+	s.created = ""
+}

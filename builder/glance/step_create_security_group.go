@@ -1,0 +1,71 @@
+package glance
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/hashicorp/packer-plugin-sdk/multistep"
+
+	glancecommon "github.com/packer-glance/packer-plugin-glance/common"
+)
+
+// stepCreateSecurityGroup makes, with temporary_security_group, a group that opens
+// only the communicator port to the configured source ranges.
+//
+// Uses: config, cloud. Produces: temp_secgroup_id.
+type stepCreateSecurityGroup struct {
+	created string
+}
+
+func (s *stepCreateSecurityGroup) Run(ctx context.Context, state multistep.StateBag) multistep.StepAction {
+	cfg, cloud, ui := configOf(state), cloudOf(state), uiOf(state)
+	if !cfg.TemporarySecurityGroup {
+		return multistep.ActionContinue
+	}
+	port := cfg.Comm.Port()
+	if port == 0 {
+		return glancecommon.Halt(state, fmt.Errorf("temporary_security_group needs a communicator port, and communicator %q has none", cfg.Comm.Type))
+	}
+	name := tempName(state, "secgroup")
+	ui.Sayf("Creating the temporary security group %s (TCP %d from %v)...", name, port, cfg.TemporarySecurityGroupSourceCIDRs)
+	id, err := cloud.Network.CreateSecurityGroup(ctx, name, "Temporary group of a Packer build; deleted after it")
+	if err != nil {
+		return glancecommon.Halt(state, fmt.Errorf("creating security group %q: %w", name, err))
+	}
+	s.created = id
+	state.Put(stateTempSecGroup, id)
+	for _, cidr := range cfg.TemporarySecurityGroupSourceCIDRs {
+		if err := cloud.Network.AllowIngress(ctx, id, port, cidr); err != nil {
+			return glancecommon.Halt(state, fmt.Errorf("opening TCP port %d to %s in security group %s: %w", port, cidr, id, err))
+		}
+	}
+	state.Put(stateSecurityGroups, []string{id})
+	return multistep.ActionContinue
+}
+
+func (s *stepCreateSecurityGroup) Cleanup(state multistep.StateBag) {
+	if s.created == "" {
+		return
+	}
+	ui, cloud := uiOf(state), cloudOf(state)
+	ctx, cancel := glancecommon.CleanupContext()
+	defer cancel()
+	ui.Sayf("Deleting the temporary security group %s...", s.created)
+	// Neutron refuses (409) while a port of the just-deleted server still uses the
+	// group; retry until the port is gone.
+	err := glancecommon.WaitFor(ctx, "security group "+s.created+" to be deletable", configOf(state).StateTimeout, serverBackoff, func(ctx context.Context) (bool, error) {
+		err := cloud.Network.DeleteSecurityGroup(ctx, s.created)
+		switch {
+		case err == nil, glancecommon.IsNotFound(err):
+			return true, nil
+		case glancecommon.IsConflict(err):
+			return false, nil
+		}
+		return false, err
+	})
+	if err != nil {
+		ui.Error(fmt.Sprintf("Error deleting security group %s: %s (delete it by hand)", s.created, err))
+		return
+	}
+	s.created = ""
+}

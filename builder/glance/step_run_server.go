@@ -1,0 +1,129 @@
+package glance
+
+import (
+	"context"
+	"fmt"
+	"os"
+
+	"github.com/hashicorp/packer-plugin-sdk/multistep"
+
+	glancecommon "github.com/packer-glance/packer-plugin-glance/common"
+)
+
+// stepRunServer creates the temporary server. Its cleanup deletes the server and
+// waits until Nova has really removed it, unless the volume flow already did.
+//
+// Uses: config, cloud, flavor_id, source_image, networks, ports, security_groups,
+// keypair_name, volume_id. Produces: server_id, instance_id.
+type stepRunServer struct {
+	created string
+}
+
+func (s *stepRunServer) Run(ctx context.Context, state multistep.StateBag) multistep.StepAction {
+	cfg, cloud, ui := configOf(state), cloudOf(state), uiOf(state)
+	spec := ServerSpec{
+		Name:             cfg.InstanceName,
+		FlavorID:         stringOf(state, stateFlavorID),
+		AvailabilityZone: cfg.AvailabilityZone,
+		ConfigDrive:      cfg.ConfigDrive,
+		KeyName:          stringOf(state, stateKeyPairName),
+		VolumeID:         stringOf(state, stateVolumeID),
+		Metadata:         map[string]string{},
+	}
+	if spec.Name == "" {
+		spec.Name = tempName(state, "server")
+	}
+	if spec.VolumeID == "" {
+		spec.ImageID = state.Get(stateSourceImage).(*Image).ID
+	}
+	for k, v := range cfg.InstanceMetadata {
+		spec.Metadata[k] = v
+	}
+	spec.Metadata["packer_build_uuid"] = stringOf(state, stateBuildUUID)
+	if nets, ok := state.Get(stateNetworks).([]NetworkInfo); ok {
+		for _, n := range nets {
+			spec.Networks = append(spec.Networks, n.ID)
+		}
+	}
+	if ports, ok := state.Get(statePorts).([]PortInfo); ok {
+		for _, p := range ports {
+			spec.Ports = append(spec.Ports, p.ID)
+		}
+	}
+	if groups, ok := state.Get(stateSecurityGroups).([]string); ok {
+		spec.SecurityGroups = groups
+	}
+	switch {
+	case cfg.UserDataFile != "":
+		data, err := os.ReadFile(cfg.UserDataFile)
+		if err != nil {
+			return glancecommon.Halt(state, fmt.Errorf("reading user_data_file: %w", err))
+		}
+		spec.UserData = data
+	case cfg.UserData != "":
+		spec.UserData = []byte(cfg.UserData)
+	}
+
+	ui.Sayf("Creating server %s...", spec.Name)
+	id, err := cloud.Compute.CreateServer(ctx, spec)
+	if err != nil {
+		return glancecommon.Halt(state, fmt.Errorf("creating server %q: %w", spec.Name, err))
+	}
+	s.created = id
+	state.Put(stateServerID, id)
+	state.Put(stateInstanceID, id)
+	ui.Sayf("Server %s created", id)
+	return multistep.ActionContinue
+}
+
+func (s *stepRunServer) Cleanup(state multistep.StateBag) {
+	if s.created == "" {
+		return
+	}
+	if deleted, _ := state.Get(stateServerDeleted).(bool); deleted {
+		return
+	}
+	ui := uiOf(state)
+	ctx, cancel := glancecommon.CleanupContext()
+	defer cancel()
+	ui.Sayf("Deleting server %s...", s.created)
+	if err := deleteServer(ctx, state, s.created); err != nil {
+		ui.Error(fmt.Sprintf("Error deleting server %s: %s (delete it by hand)", s.created, err))
+		return
+	}
+	s.created = ""
+}
+
+// deleteServer deletes a server and waits until it is gone, so that its ports,
+// floating IP, security group and volume can be released afterwards. Nova's
+// occasional 500 on delete is retried within the wait.
+func deleteServer(ctx context.Context, state multistep.StateBag, id string) error {
+	cfg, cloud := configOf(state), cloudOf(state)
+	requested := false
+	return glancecommon.WaitFor(ctx, "server "+id+" to be deleted", cfg.StateTimeout, serverBackoff, func(ctx context.Context) (bool, error) {
+		if !requested {
+			err := cloud.Compute.DeleteServer(ctx, id, cfg.ForceDelete)
+			switch {
+			case err == nil:
+				requested = true
+				return false, nil // read it back after the backoff, not at once
+			case glancecommon.IsNotFound(err):
+				return true, nil
+			case isServerError(err), glancecommon.IsConflict(err):
+				return false, nil // try the delete again on the next poll
+			default:
+				return false, fmt.Errorf("deleting server %s: %w", id, err)
+			}
+		}
+		srv, err := cloud.Compute.GetServer(ctx, id)
+		switch {
+		case glancecommon.IsNotFound(err):
+			return true, nil
+		case err != nil:
+			return false, fmt.Errorf("reading server %s: %w", id, err)
+		case srv.Status == "DELETED" || srv.Status == "SOFT_DELETED":
+			return true, nil
+		}
+		return false, nil
+	})
+}

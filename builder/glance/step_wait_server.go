@@ -1,0 +1,98 @@
+package glance
+
+import (
+	"context"
+	"fmt"
+	"log"
+	"net/http"
+	"time"
+
+	"github.com/gophercloud/gophercloud/v2"
+	"github.com/hashicorp/packer-plugin-sdk/multistep"
+
+	glancecommon "github.com/packer-glance/packer-plugin-glance/common"
+)
+
+// stepWaitServer waits until the server is ACTIVE, failing at once with Nova's
+// fault message when it goes to ERROR.
+//
+// Uses: config, cloud, server_id. Produces: server.
+type stepWaitServer struct{}
+
+func (s *stepWaitServer) Run(ctx context.Context, state multistep.StateBag) multistep.StepAction {
+	cfg, ui := configOf(state), uiOf(state)
+	id := stringOf(state, stateServerID)
+	ui.Sayf("Waiting for server %s to become ACTIVE...", id)
+	srv, err := waitServerStatus(ctx, state, id, "ACTIVE", cfg.StateTimeout)
+	if err != nil {
+		return glancecommon.Halt(state, err)
+	}
+	state.Put(stateServer, srv)
+	ui.Sayf("Server %s is ACTIVE", id)
+	return multistep.ActionContinue
+}
+
+func (s *stepWaitServer) Cleanup(multistep.StateBag) {}
+
+// waitServerStatus polls with backoff until the server has the wanted status, and
+// returns the last read. ERROR fails at once with the fault; so does a server that
+// disappears.
+func waitServerStatus(ctx context.Context, state multistep.StateBag, id, want string, timeout time.Duration) (*Server, error) {
+	cloud := cloudOf(state)
+	var last *Server
+	var hiccups transientErrors
+	settle(ctx)
+	err := glancecommon.WaitFor(ctx, fmt.Sprintf("server %s to become %s", id, want), timeout, serverBackoff, func(ctx context.Context) (bool, error) {
+		srv, err := cloud.Compute.GetServer(ctx, id)
+		if err != nil {
+			if glancecommon.IsNotFound(err) {
+				return false, fmt.Errorf("server %s disappeared while waiting for it to become %s", id, want)
+			}
+			if hiccups.tolerate(err) {
+				return false, nil
+			}
+			return false, fmt.Errorf("reading server %s: %w", id, err)
+		}
+		hiccups.reset()
+		last = srv
+		switch srv.Status {
+		case want:
+			return true, nil
+		case "ERROR":
+			fault := srv.Fault
+			if fault == "" {
+				fault = "Nova gave no fault message"
+			}
+			return false, fmt.Errorf("server %s went to ERROR while waiting for %s: %s", id, want, fault)
+		case "DELETED", "SOFT_DELETED":
+			return false, fmt.Errorf("server %s was deleted while waiting for it to become %s", id, want)
+		}
+		return false, nil
+	})
+	return last, err
+}
+
+// maxTransientErrors is how many 5xx answers in a row a status wait shrugs off:
+// one hiccup of an API server must not fail a long build, a broken API must.
+const maxTransientErrors = 3
+
+// transientErrors counts consecutive 5xx answers of a status wait.
+type transientErrors int
+
+func (t *transientErrors) tolerate(err error) bool {
+	if !isServerError(err) || int(*t) >= maxTransientErrors-1 {
+		return false
+	}
+	*t++
+	log.Printf("[WARN] status read failed (%v); trying again (%d of %d)", err, *t, maxTransientErrors)
+	return true
+}
+
+func (t *transientErrors) reset() { *t = 0 }
+
+func isServerError(err error) bool {
+	return gophercloud.ResponseCodeIs(err, http.StatusInternalServerError) ||
+		gophercloud.ResponseCodeIs(err, http.StatusBadGateway) ||
+		gophercloud.ResponseCodeIs(err, http.StatusServiceUnavailable) ||
+		gophercloud.ResponseCodeIs(err, http.StatusGatewayTimeout)
+}
