@@ -10,6 +10,7 @@ import (
 	"hash"
 	"io"
 	"log"
+	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -161,11 +162,19 @@ func (im *importer) resolveChecksumFile(ctx context.Context) error {
 }
 
 // needsClient reports whether the request asks for work only the plugin can do on
-// the bytes, which rules out web-download.
+// the bytes, which rules out web-download. Credentials count however they are
+// given, user info inside the URL included: handed to Glance, they would be kept in
+// its task records, readable by anyone who can list the image's tasks.
 func (im *importer) needsClient() bool {
 	r := &im.req
 	return r.Decompress == DecompressAlways || im.sum != nil || r.Source.Username != "" ||
-		r.Source.Password != "" || len(r.Source.Headers) > 0
+		r.Source.Password != "" || len(r.Source.Headers) > 0 || URLHasCredentials(r.Source.URL)
+}
+
+// URLHasCredentials reports whether a URL carries user info (user:password@host).
+func URLHasCredentials(raw string) bool {
+	u, err := url.Parse(raw)
+	return err == nil && u.User != nil
 }
 
 // chooseMethod settles the import method, checking what the cloud offers. For a
@@ -181,6 +190,9 @@ func (im *importer) chooseMethod(ctx context.Context) (Method, []byte, error) {
 	case MethodWebDownload:
 		if r.Source.URL == "" {
 			return "", nil, errors.New("web-download needs a source URL")
+		}
+		if URLHasCredentials(r.Source.URL) {
+			return "", nil, errors.New("web-download would hand the credentials in the URL to Glance, which keeps them in its task records: let the plugin download it (import_method auto or upload)")
 		}
 		if err := im.requireMethod(ctx, MethodWebDownload); err != nil {
 			return "", nil, err

@@ -531,3 +531,29 @@ func TestImportKeepFailedImage(t *testing.T) {
 		t.Fatalf("%d images; the failed one should be kept", len(imgs))
 	}
 }
+
+func TestImportURLWithCredentialsNeverGoesToGlance(t *testing.T) {
+	cloud, g := startCloud(t, fakeglance.Options{})
+	src := newSourceServer(t, fakeQcow2(1<<20))
+	withCreds := strings.Replace(src.url(), "http://", "http://mirror-user:pw-in-url-71@", 1)
+
+	// auto: the cloud offers web-download and the source is a plain sized image, yet
+	// the plugin must download it itself, or Glance would store the password.
+	res, err := Import(context.Background(), g, quietRequest(Request{Source: Source{URL: withCreds}}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Method != MethodUpload || len(cloud.Uploads()) != 1 {
+		t.Fatalf("method %s with %d uploads; want the plugin's own upload", res.Method, len(cloud.Uploads()))
+	}
+
+	// An explicit web-download is refused before any image is made.
+	before := len(cloud.Images())
+	_, err = Import(context.Background(), g, quietRequest(Request{Source: Source{URL: withCreds}, Method: MethodWebDownload, Image: ImageSpec{Name: "other"}}))
+	if err == nil || !strings.Contains(err.Error(), "credentials in the URL") || strings.Contains(err.Error(), "pw-in-url-71") {
+		t.Fatalf("explicit web-download with credentials in the URL: %v", err)
+	}
+	if len(cloud.Images()) != before {
+		t.Fatal("an image was created for a refused import")
+	}
+}

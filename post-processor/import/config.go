@@ -151,6 +151,9 @@ func (s *SourceConfig) webDownloadConflicts() []error {
 	if s.ImageSourceUsername != "" || s.ImageSourcePassword != "" || len(s.ImageSourceHeaders) > 0 {
 		errs = append(errs, fmt.Errorf("%s conflicts with image_source_username, image_source_password and image_source_headers: Glance downloads anonymously", name))
 	}
+	if glanceimport.URLHasCredentials(s.ImageSourceURL) {
+		errs = append(errs, fmt.Errorf("%s conflicts with credentials inside image_source_url: Glance would keep them in its task records; let the plugin download it", name))
+	}
 	return errs
 }
 

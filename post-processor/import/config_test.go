@@ -89,6 +89,7 @@ func TestConfigureConflicts(t *testing.T) {
 		{"web-download with decompress", map[string]interface{}{"import_method": "web-download", "decompress": "true"}, []string{"web-download", "decompress"}},
 		{"web-download with checksum", map[string]interface{}{"web_download": true, "checksum": "md5:d41d8cd98f00b204e9800998ecf8427e"}, []string{"web_download", "checksum"}},
 		{"web-download with credentials", map[string]interface{}{"web_download": true, "image_source_username": "u", "image_source_password": "p"}, []string{"web_download", "image_source_username"}},
+		{"web-download with credentials in the URL", map[string]interface{}{"import_method": "web-download", "image_source_url": "https://u:pw-in-url@example.com/x.qcow2"}, []string{"web-download", "credentials inside image_source_url"}},
 		{"web-download with headers", map[string]interface{}{"import_method": "web-download", "image_source_headers": map[string]string{"A": "b"}}, []string{"image_source_headers"}},
 		{"bad decompress", map[string]interface{}{"decompress": "maybe"}, []string{"decompress"}},
 		{"bad checksum", map[string]interface{}{"checksum": "sha256:abc"}, []string{"checksum"}},
