@@ -9,8 +9,12 @@ packer {
   }
 }
 
+# The newest public Fedora 37 image whose name matches the pattern.
 data "glance-image" "fedora" {
-  name = "Fedora-Cloud-Base-37-1.7"
+  name        = "Fedora-Cloud-Base-37-*"
+  visibility  = "public"
+  properties  = { os_distro = "fedora", os_version = "37" }
+  most_recent = true
 }
 
 source "null" "report" {
@@ -21,6 +25,9 @@ build {
   sources = ["source.null.report"]
 
   provisioner "shell-local" {
-    inline = ["echo 'base image: ${data.glance-image.fedora.name} (${data.glance-image.fedora.id})'"]
+    inline = [
+      "echo 'base image: ${data.glance-image.fedora.name} (${data.glance-image.fedora.id})'",
+      "echo 'created ${data.glance-image.fedora.created_at}, ${data.glance-image.fedora.disk_format}, ${data.glance-image.fedora.size} bytes'",
+    ]
   }
 }

@@ -6,6 +6,7 @@ package glance
 import (
 	"context"
 	"errors"
+	"fmt"
 
 	"github.com/hashicorp/hcl/v2/hcldec"
 	"github.com/hashicorp/packer-plugin-sdk/communicator"
@@ -13,6 +14,8 @@ import (
 	"github.com/hashicorp/packer-plugin-sdk/multistep/commonsteps"
 	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
 	"github.com/hashicorp/packer-plugin-sdk/uuid"
+
+	glancecommon "github.com/packer-glance/packer-plugin-glance/common"
 )
 
 // BuilderID identifies artifacts made by this builder.
@@ -44,7 +47,7 @@ func connect(ctx context.Context, cfg *Config) (*Cloud, error) {
 	if err != nil {
 		return nil, err
 	}
-	return newGophercloudCloud(sess, cfg.UseBlockStorageVolume)
+	return newGophercloudCloud(sess, cfg.UseBlockStorageVolume, cfg.SourceImageFilter.Filters.Owner != "")
 }
 
 // Run authenticates, runs the steps, and returns the image.
@@ -70,11 +73,15 @@ func (b *Builder) Run(ctx context.Context, ui packersdk.Ui, hook packersdk.Hook)
 	runner := commonsteps.NewRunner(b.steps(), b.config.PackerConfig, ui)
 	runner.Run(ctx, state)
 
+	_, cancelled := state.GetOk(multistep.StateCancelled)
 	if err, ok := state.GetOk(stateError); ok {
+		if cancelled {
+			return nil, fmt.Errorf("build cancelled: %w", err.(error))
+		}
 		return nil, err.(error)
 	}
-	if _, cancelled := state.GetOk(multistep.StateCancelled); cancelled {
-		return nil, errors.New("build was cancelled")
+	if cancelled {
+		return nil, errors.New("build cancelled")
 	}
 	img, ok := state.Get(stateImage).(*Image)
 	if !ok || img == nil {
@@ -93,7 +100,7 @@ func (b *Builder) Run(ctx context.Context, ui packersdk.Ui, hook packersdk.Hook)
 		a.ImageName = b.config.ImageName
 	}
 	if url := stringOf(state, stateSourceImportURL); url != "" {
-		a.SourceImageURL = url
+		a.SourceImageURL = glancecommon.RedactURLString(url) // the URL may carry credentials
 	} else if src, ok := state.Get(stateSourceImage).(*Image); ok {
 		a.SourceImageID = src.ID
 	}
@@ -111,6 +118,11 @@ func (b *Builder) steps() []multistep.Step {
 		multistep.If(needsTemporaryKey(cfg) || cfg.Comm.SSHPrivateKeyFile != "", &communicator.StepSSHKeyGen{
 			CommConf:            &cfg.Comm,
 			SSHTemporaryKeyPair: cfg.Comm.SSHTemporaryKeyPair,
+		}),
+		// With -debug the temporary key is written out, so one can log in by hand.
+		multistep.If(cfg.PackerDebug && needsTemporaryKey(cfg), &communicator.StepDumpSSHKey{
+			Path: fmt.Sprintf("glance_%s.pem", cfg.PackerBuildName),
+			SSH:  &cfg.Comm.SSH,
 		}),
 		&stepCreateKeypair{},
 		&stepCreateSecurityGroup{},

@@ -2,8 +2,13 @@ package glance
 
 import (
 	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"sort"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -99,6 +104,11 @@ func mustFail(t *testing.T, c *testcloud.Cloud, res acctest.Result, want string)
 	if !strings.Contains(res.Output, want) {
 		t.Errorf("output does not say %q:\n%s", want, res.Output)
 	}
+	for _, line := range strings.Split(res.Output, "\n") {
+		if strings.Contains(line, "errored after") {
+			t.Logf("packer: %s", line)
+		}
+	}
 	noLeaks(t, c)
 }
 
@@ -136,7 +146,7 @@ func TestAccBuildProvisionsAndRebuilds(t *testing.T) {
     os_require_quiesce = "yes"
     hw_scsi_model      = "virtio-scsi"
     hw_disk_bus        = "scsi"
-  }`, `"echo built-by-packer > /etc/marker"`), "")
+  }`, `"echo built-by-packer > /etc/marker", "echo ${build.SourceImageName} ${build.SourceImage} ${build.ImageName} ${build.Region} > /etc/build-info"`), "")
 	mustSucceed(t, res)
 
 	img := onlyImage(t, c, "golden-1")
@@ -145,7 +155,7 @@ func TestAccBuildProvisionsAndRebuilds(t *testing.T) {
 	}
 	for k, want := range map[string]string{
 		"os_distro": "fedora", "os_version": "37", "hw_qemu_guest_agent": "yes",
-		"os_require_quiesce": "yes", "hw_scsi_model": "virtio-scsi", "hw_disk_bus": "scsi",
+		"os_require_quiesce": "yes", "hw_scsi_model": "virtio-scsi", "hw_disk_bus": "scsi", "image_type": "image",
 	} {
 		if got := img.Properties[k]; got != want {
 			t.Errorf("property %s = %q, want %q", k, got, want)
@@ -160,6 +170,11 @@ func TestAccBuildProvisionsAndRebuilds(t *testing.T) {
 	}
 	if !strings.Contains(res.Output, img.ID) {
 		t.Errorf("the artifact line does not name %s:\n%s", img.ID, res.Output)
+	}
+	// The generated variables reach provisioners.
+	info, _ := c.ImageFileContent(img.ID, "/etc/build-info")
+	if f := strings.Fields(string(info)); len(f) != 4 || f[0] != "Fedora-Cloud-Base-37-1.7" || f[1] != img.Properties["base_image_ref"] || f[2] != "golden-1" || f[3] != "RegionOne" {
+		t.Errorf("/etc/build-info = %q", info)
 	}
 	if l := c.Leaks(); !l.Empty() {
 		t.Errorf("leaked: %v", l)
@@ -233,12 +248,12 @@ func TestAccBuildFailures(t *testing.T) {
 		interrupt string
 		want      string
 	}{
-		{name: "provisioner fails", inline: `"exit 3"`, want: "exit status 3"},
+		{name: "provisioner fails", inline: `"exit 3"`, want: "non-zero exit status: 3"},
 		{name: "server goes to ERROR", fault: &testcloud.Fault{Op: "server.create", Action: testcloud.ActionError, Message: "No valid host was found"},
 			want: "No valid host was found"},
 		{name: "snapshot killed", fault: &testcloud.Fault{Op: "server.createImage", Action: testcloud.ActionKill}, want: "killed"},
 		{name: "API 500 mid-build", fault: &testcloud.Fault{Op: "floatingip.create", Status: 500}, want: "allocating a floating IP"},
-		{name: "Ctrl-C while provisioning", inline: `"echo provisioning-now", "sleep 60"`, interrupt: "provisioning-now", want: "cancelled"},
+		{name: "Ctrl-C while provisioning", inline: `"echo provisioning-now", "sleep 20"`, interrupt: "provisioning-now", want: "cancelled"},
 		{name: "Ctrl-C while the snapshot is saved", fault: &testcloud.Fault{Op: "server.createImage", Action: testcloud.ActionHold},
 			interrupt: "Waiting for image", want: "cancelled"},
 	}
@@ -259,5 +274,172 @@ func TestAccBuildFailures(t *testing.T) {
 			res := accBuild(t, env, accTemplate(c, extra, inline), tt.interrupt)
 			mustFail(t, c, res, tt.want)
 		})
+	}
+}
+
+func TestAccBuildFromExternalURL(t *testing.T) {
+	acctest.Skip(t)
+	// A web server holding the seed image's data; the test cloud's web-download
+	// filter is opened to its port, as an operator would for an internal mirror.
+	var data []byte
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.Write(data) }))
+	defer srv.Close()
+	port, _ := strconv.Atoi(srv.URL[strings.LastIndex(srv.URL, ":")+1:])
+	c, env := accCloud(t, testcloud.Options{WebDownloadAllowedPorts: []int{port}})
+	for _, img := range c.Images(c.DefaultRegion()) {
+		if img.Name == "Fedora-Cloud-Base-37-1.7" {
+			r, err := c.ImageData(img.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			data, err = io.ReadAll(r)
+			r.Close()
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+
+	res := accBuild(t, env, accTemplate(c, fmt.Sprintf(`
+  external_source_image_url        = "%s/fedora.qcow2"
+  external_source_image_properties = { os_distro = "fedora", hw_disk_bus = "scsi" }
+  image_name                       = "golden-external"`, srv.URL), `"echo from-url > /etc/marker"`), "")
+	mustSucceed(t, res)
+	img := onlyImage(t, c, "golden-external")
+	if img.Properties["hw_disk_bus"] != "scsi" {
+		t.Errorf("properties = %v", img.Properties)
+	}
+	if data, _ := c.ImageFileContent(img.ID, "/etc/marker"); strings.TrimSpace(string(data)) != "from-url" {
+		t.Errorf("/etc/marker = %q", data)
+	}
+	// The temporary imported image is gone; Leaks reports any packer_* image.
+	if l := c.Leaks(); !l.Empty() {
+		t.Errorf("leaked: %v", l)
+	}
+}
+
+// TestAccBuildRequestCount runs a build on a cloud with slower, more realistic
+// transitions and reports every API request it made. It checks the structure
+// that keeps the count low (one image PATCH, one server delete, one stop call)
+// and logs the totals for the performance comparison with the openstack builder,
+// which polls every 2 s and sends one PATCH per image attribute.
+func TestAccBuildRequestCount(t *testing.T) {
+	c, env := accCloud(t, testcloud.Options{
+		ServerBootDelay: 6 * time.Second, ServerStopDelay: 10 * time.Second,
+		ServerDeleteDelay: 3 * time.Second, ImageDelay: 12 * time.Second,
+	})
+	res := accBuild(t, env, accTemplate(c, `
+  source_image_name = "Fedora-Cloud-Base-37-1.7"
+  image_name        = "golden-count"
+  image_visibility  = "community"
+  image_tags        = ["golden"]
+  image_min_disk    = 1
+  image_properties  = { os_require_quiesce = "yes" }`, `"true"`), "")
+	mustSucceed(t, res)
+
+	counts := map[string]int{}
+	total, identity := 0, 0
+	for _, r := range c.Requests() {
+		if r.Service == "identity" {
+			identity++
+			continue
+		}
+		counts[r.Op]++
+		total++
+	}
+	t.Logf("API requests: %d, plus %d to Keystone", total, identity)
+	ops := make([]string, 0, len(counts))
+	for op := range counts {
+		ops = append(ops, op)
+	}
+	sort.Strings(ops)
+	for _, op := range ops {
+		t.Logf("  %-24s %d", op, counts[op])
+	}
+	for op, want := range map[string]int{"image.update": 1, "server.delete": 1, "server.stop": 1, "server.create": 1} {
+		if counts[op] != want {
+			t.Errorf("%s made %d times, want %d", op, counts[op], want)
+		}
+	}
+	if l := c.Leaks(); !l.Empty() {
+		t.Errorf("leaked: %v", l)
+	}
+}
+
+// An existing image name stops the build before anything is created; -force
+// builds anyway and deletes the old image once the new one is active.
+func TestAccImageNameTakenAndForce(t *testing.T) {
+	c, env := accCloud(t, testcloud.Options{})
+	template := accTemplate(c, `
+  source_image_name = "Fedora-Cloud-Base-37-1.7"
+  image_name        = "golden-taken"`, `"true"`)
+	mustSucceed(t, accBuild(t, env, template, ""))
+	first := onlyImage(t, c, "golden-taken")
+
+	c.ResetRequests()
+	res := accBuild(t, env, template, "")
+	if res.ExitCode == 0 || !strings.Contains(res.Output, `already has an image named "golden-taken"`) {
+		t.Fatalf("second build: exit %d\n%s", res.ExitCode, res.Output)
+	}
+	for _, op := range []string{"keypair.create", "server.create", "server.createImage"} {
+		if n := c.CountRequests(op); n != 0 {
+			t.Errorf("%s called %d times although the name was taken", op, n)
+		}
+	}
+
+	dir := t.TempDir()
+	acctest.WriteFile(t, dir, "t.pkr.hcl", template)
+	res = acctest.Packer(t, acctest.Run{Dir: dir, Args: []string{"build", "-color=false", "-force", "."}, Env: env, Timeout: 5 * time.Minute})
+	mustSucceed(t, res)
+	second := onlyImage(t, c, "golden-taken")
+	if second.ID == first.ID {
+		t.Error("-force kept the old image and made no new one")
+	}
+	if l := c.Leaks(); !l.Empty() {
+		t.Errorf("leaked: %v", l)
+	}
+}
+
+// A shutdown_command that does not power the guest off: after shutdown_timeout
+// the builder falls back to Nova's stop and the build still succeeds. (The test
+// cloud's guests cannot power themselves off; a real `poweroff` in its chroot
+// would reach the host.)
+func TestAccShutdownCommandFallsBackToNovaStop(t *testing.T) {
+	c, env := accCloud(t, testcloud.Options{})
+	res := accBuild(t, env, accTemplate(c, `
+  source_image_name = "Fedora-Cloud-Base-37-1.7"
+  image_name        = "golden-shutdown"
+  shutdown_command  = "echo shutting-down > /etc/shutdown-marker"
+  shutdown_timeout  = "3s"`, `"true"`), "")
+	mustSucceed(t, res)
+	if !strings.Contains(res.Output, "did not shut down within shutdown_timeout") || c.CountRequests("server.stop") != 1 {
+		t.Errorf("no fallback to Nova's stop (%d stop calls):\n%s", c.CountRequests("server.stop"), res.Output)
+	}
+	img := onlyImage(t, c, "golden-shutdown")
+	if data, _ := c.ImageFileContent(img.ID, "/etc/shutdown-marker"); strings.TrimSpace(string(data)) != "shutting-down" {
+		t.Errorf("shutdown_command did not run: /etc/shutdown-marker = %q", data)
+	}
+	if l := c.Leaks(); !l.Empty() {
+		t.Errorf("leaked: %v", l)
+	}
+}
+
+// A build that outlives its Keystone token re-authenticates and finishes (the
+// openstack builder's old failure with builds longer than a token's life).
+func TestAccBuildOutlivesItsToken(t *testing.T) {
+	c, env := accCloud(t, testcloud.Options{TokenLifetime: 2 * time.Second, ImageDelay: 5 * time.Second})
+	res := accBuild(t, env, accTemplate(c, `
+  source_image_name = "Fedora-Cloud-Base-37-1.7"
+  image_name        = "golden-long"
+  image_tags        = ["long"]`, `"sleep 3"`), "")
+	mustSucceed(t, res)
+	if img := onlyImage(t, c, "golden-long"); img.Status != "active" || len(img.Tags) != 1 {
+		t.Errorf("image = %+v", img)
+	}
+	if n := c.CountRequests("identity.token.create"); n < 2 {
+		t.Errorf("%d token requests: the build never had to log in again, so the test proved nothing", n)
+	}
+	if l := c.Leaks(); !l.Empty() {
+		t.Errorf("leaked: %v", l)
 	}
 }

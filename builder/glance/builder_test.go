@@ -111,7 +111,7 @@ func TestRunSkipCreateImage(t *testing.T) {
 func TestRunFailsCleanlyAtEveryCall(t *testing.T) {
 	full := func() map[string]interface{} {
 		return with("source_image", "img-fedora", "networks", []string{"private"}, "floating_ip_network", "public",
-			"image_members", []string{"p2"})
+			"image_members", []string{"p2"}, "image_protected", true)
 	}
 	methods := []struct{ method, want string }{
 		{"OwnedImagesNamed", "existing images"}, {"FlavorID", "flavor"}, {"FindNetwork", "network"},
@@ -162,5 +162,24 @@ func TestRunCancelledCleansUp(t *testing.T) {
 				t.Errorf("left behind %v\ncalls: %v", l, fake.calls)
 			}
 		})
+	}
+}
+
+func TestRunExternalSourceKeepsCredentialsOutOfTheArtifact(t *testing.T) {
+	fake := newFakeCloud()
+	a, err, out := runBuild(t, context.Background(), fake, with("source_image", nil,
+		"external_source_image_url", "https://mirror-user:mirror-pass-4821@example.com/f.qcow2"))
+	if err != nil {
+		t.Fatalf("build failed: %v\n%s", err, out)
+	}
+	reg := a.State(registryimage.ArtifactStateURI).(*registryimage.Image)
+	if reg.SourceImageID != "" || !strings.Contains(reg.Labels["source_image_url"], "example.com/f.qcow2") || strings.Contains(reg.Labels["source_image_url"], "mirror-pass-4821") {
+		t.Errorf("registry metadata = %+v", reg)
+	}
+	if strings.Contains(out, "mirror-pass-4821") {
+		t.Errorf("the URL password was shown:\n%s", out)
+	}
+	if l := fake.leaks(); len(l) != 1 || l[0] != "image "+a.Id() {
+		t.Errorf("left behind %v (the imported source must go)", l)
 	}
 }

@@ -4,6 +4,11 @@ import (
 	"context"
 	"crypto/rsa"
 	"time"
+
+	"github.com/gophercloud/gophercloud/v2/openstack/image/v2/images"
+
+	"github.com/packer-glance/packer-plugin-glance/datasource/image"
+	"github.com/packer-glance/packer-plugin-glance/internal/glanceimport"
 )
 
 // The builder talks to the cloud only through the interfaces below: exactly the
@@ -56,8 +61,6 @@ type Network interface {
 // Images is the part of Glance the builder uses.
 type Images interface {
 	GetImage(ctx context.Context, id string) (*Image, error)
-	// FindImages lists active images matching the query, newest first.
-	FindImages(ctx context.Context, q ImageQuery) ([]Image, error)
 	// OwnedImagesNamed lists the images of the current project with this exact name.
 	OwnedImagesNamed(ctx context.Context, name string) ([]Image, error)
 	// UpdateImage applies all changes in one PATCH.
@@ -65,10 +68,6 @@ type Images interface {
 	DeleteImage(ctx context.Context, id string) error
 	AddMember(ctx context.Context, imageID, project string) error
 	AcceptMember(ctx context.Context, imageID, project string) error
-	// CreateImage makes an empty image record.
-	CreateImage(ctx context.Context, spec NewImage) (string, error)
-	// ImportFromURL starts a web-download import into the image.
-	ImportFromURL(ctx context.Context, id, url string) error
 }
 
 // Volumes is the part of Cinder the builder uses.
@@ -81,11 +80,21 @@ type Volumes interface {
 	UploadToImage(ctx context.Context, volumeID, imageName, diskFormat string) (string, error)
 }
 
+// ImageFinder looks up one image by name or filter; the glance-image data
+// source's image.Finder implements it, so both components match images alike.
+type ImageFinder interface {
+	Find(ctx context.Context, q image.Query) (*images.Image, error)
+}
+
 // Cloud is everything a build needs.
 type Cloud struct {
 	Compute Compute
 	Network Network
 	Images  Images
+	Finder  ImageFinder
+	// Import fills a new image from a URL with the import engine the
+	// glance-import post-processor uses (glanceimport.Import in real builds).
+	Import  func(ctx context.Context, req glanceimport.Request) (*glanceimport.Result, error)
 	Volumes Volumes
 	// Region the clients point at ("" when the catalog's first was used).
 	Region string
@@ -164,15 +173,6 @@ type Image struct {
 	Properties map[string]string
 }
 
-// ImageQuery filters an image list; every field but a wildcard name goes to Glance.
-type ImageQuery struct {
-	Name       string // exact name, or a pattern with *
-	Owner      string
-	Tags       []string
-	Visibility string
-	Properties map[string]string
-}
-
 // ImageUpdate holds every change made to the new image; nil fields are left alone.
 type ImageUpdate struct {
 	Visibility *string
@@ -189,14 +189,6 @@ type ImageUpdate struct {
 func (u ImageUpdate) Empty() bool {
 	return u.Visibility == nil && u.Tags == nil && u.MinDisk == nil && u.MinRAM == nil &&
 		u.Protected == nil && u.Hidden == nil && len(u.Properties) == 0
-}
-
-// NewImage is an empty image record to import data into.
-type NewImage struct {
-	Name            string
-	DiskFormat      string
-	ContainerFormat string
-	Properties      map[string]string
 }
 
 // VolumeSpec is what the temporary volume is made of.

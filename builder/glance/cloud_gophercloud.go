@@ -5,19 +5,18 @@ import (
 	"crypto/rsa"
 	"errors"
 	"fmt"
-	"net/url"
-	"path"
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/gophercloud/gophercloud/v2"
+	"github.com/gophercloud/gophercloud/v2/openstack"
 	"github.com/gophercloud/gophercloud/v2/openstack/blockstorage/v3/volumes"
 	"github.com/gophercloud/gophercloud/v2/openstack/compute/v2/flavors"
 	"github.com/gophercloud/gophercloud/v2/openstack/compute/v2/keypairs"
 	"github.com/gophercloud/gophercloud/v2/openstack/compute/v2/servers"
 	"github.com/gophercloud/gophercloud/v2/openstack/identity/v3/tokens"
-	"github.com/gophercloud/gophercloud/v2/openstack/image/v2/imageimport"
 	"github.com/gophercloud/gophercloud/v2/openstack/image/v2/images"
 	"github.com/gophercloud/gophercloud/v2/openstack/image/v2/members"
 	"github.com/gophercloud/gophercloud/v2/openstack/networking/v2/extensions/external"
@@ -29,27 +28,40 @@ import (
 	"github.com/gophercloud/gophercloud/v2/pagination"
 
 	glancecommon "github.com/packer-glance/packer-plugin-glance/common"
+	"github.com/packer-glance/packer-plugin-glance/datasource/image"
+	"github.com/packer-glance/packer-plugin-glance/internal/glanceimport"
 )
 
 // newGophercloudCloud builds the service clients once for the whole build.
 // Cinder is optional: its client is only required when a volume is used.
-func newGophercloudCloud(sess *glancecommon.Session, needVolumes bool) (*Cloud, error) {
+func newGophercloudCloud(sess *glancecommon.Session, needVolumes, needOwnerNames bool) (*Cloud, error) {
 	compute, err := sess.Compute()
 	if err != nil {
 		return nil, err
 	}
-	image, err := sess.Image()
+	imageClient, err := sess.Image()
 	if err != nil {
 		return nil, err
 	}
-	network, err := sess.Network()
-	if err != nil {
-		return nil, err
+	// The data source's finder on the same image client (making a second one
+	// would cost a second version discovery request).
+	// Keystone is only asked when a filter names an owner, which may be a name.
+	finder := image.Finder{Images: image.GlanceLister{Client: imageClient}}
+	if needOwnerNames {
+		if identity, err := openstack.NewIdentityV3(sess.Provider, gophercloud.EndpointOpts{
+			Region: sess.Region, Availability: gophercloud.Availability(sess.Interface)}); err == nil {
+			finder.Projects = image.KeystoneProjects{Client: identity}
+		}
 	}
+	engine := glanceimport.NewGlance(imageClient)
 	c := &Cloud{
+		Finder: finder,
+		Import: func(ctx context.Context, req glanceimport.Request) (*glanceimport.Result, error) {
+			return glanceimport.Import(ctx, engine, req)
+		},
 		Compute: &novaClient{c: compute},
-		Network: &neutronClient{c: network},
-		Images:  &glanceClient{c: image, project: projectID(sess.Provider)},
+		Network: &neutronClient{make: sess.Network},
+		Images:  &glanceClient{c: imageClient, project: projectID(sess.Provider)},
 		Region:  sess.Region,
 	}
 	if needVolumes {
@@ -93,20 +105,20 @@ func pickOne(kind, name string, ids []string) (string, error) {
 
 type novaClient struct{ c *gophercloud.ServiceClient }
 
+// FlavorID finds a flavor by ID or name with one list request (a GET by ID
+// first would cost a 404 for every name).
 func (n *novaClient) FlavorID(ctx context.Context, nameOrID string) (string, error) {
-	f, err := flavors.Get(ctx, n.c, nameOrID).Extract()
-	if err == nil {
-		return f.ID, nil
-	}
-	if !glancecommon.IsNotFound(err) {
-		return "", err
-	}
-	var ids []string
-	err = flavors.ListDetail(n.c, flavors.ListOpts{AccessType: flavors.AllAccess}).EachPage(ctx, func(_ context.Context, p pagination.Page) (bool, error) {
+	var byName []string
+	found := ""
+	err := flavors.ListDetail(n.c, flavors.ListOpts{AccessType: flavors.AllAccess}).EachPage(ctx, func(_ context.Context, p pagination.Page) (bool, error) {
 		list, err := flavors.ExtractFlavors(p)
 		for _, f := range list {
+			if f.ID == nameOrID {
+				found = f.ID
+				return false, nil
+			}
 			if f.Name == nameOrID {
-				ids = append(ids, f.ID)
+				byName = append(byName, f.ID)
 			}
 		}
 		return true, err
@@ -114,7 +126,10 @@ func (n *novaClient) FlavorID(ctx context.Context, nameOrID string) (string, err
 	if err != nil {
 		return "", err
 	}
-	return pickOne("flavor", nameOrID, ids)
+	if found != "" {
+		return found, nil
+	}
+	return pickOne("flavor", nameOrID, byName)
 }
 
 func (n *novaClient) CreateKeypair(ctx context.Context, name, publicKey string) error {
@@ -229,7 +244,19 @@ func (n *novaClient) ServerPassword(ctx context.Context, serverID string, key *r
 
 // ---- Neutron ----
 
-type neutronClient struct{ c *gophercloud.ServiceClient }
+// neutronClient makes its service client on first use: creating one costs a
+// version discovery request, and many builds never call Neutron.
+type neutronClient struct {
+	once sync.Once
+	make func() (*gophercloud.ServiceClient, error)
+	c    *gophercloud.ServiceClient
+	err  error
+}
+
+func (n *neutronClient) client() (*gophercloud.ServiceClient, error) {
+	n.once.Do(func() { n.c, n.err = n.make() })
+	return n.c, n.err
+}
 
 type networkWithExternal struct {
 	networks.Network
@@ -237,9 +264,13 @@ type networkWithExternal struct {
 }
 
 func (n *neutronClient) FindNetwork(ctx context.Context, nameOrID string) (*NetworkInfo, error) {
+	c, err := n.client()
+	if err != nil {
+		return nil, err
+	}
 	var list []networkWithExternal
 	query := func(opts networks.ListOpts) error {
-		pages, err := networks.List(n.c, opts).AllPages(ctx)
+		pages, err := networks.List(c, opts).AllPages(ctx)
 		if err != nil {
 			return err
 		}
@@ -272,9 +303,13 @@ func (n *neutronClient) FindNetwork(ctx context.Context, nameOrID string) (*Netw
 }
 
 func (n *neutronClient) FindPort(ctx context.Context, nameOrID string) (*PortInfo, error) {
+	c, err := n.client()
+	if err != nil {
+		return nil, err
+	}
 	var list []ports.Port
 	query := func(opts ports.ListOpts) error {
-		pages, err := ports.List(n.c, opts).AllPages(ctx)
+		pages, err := ports.List(c, opts).AllPages(ctx)
 		if err != nil {
 			return err
 		}
@@ -308,9 +343,13 @@ func (n *neutronClient) FindPort(ctx context.Context, nameOrID string) (*PortInf
 }
 
 func (n *neutronClient) FindSecurityGroup(ctx context.Context, nameOrID string) (string, error) {
+	c, err := n.client()
+	if err != nil {
+		return "", err
+	}
 	var list []groups.SecGroup
 	query := func(opts groups.ListOpts) error {
-		pages, err := groups.List(n.c, opts).AllPages(ctx)
+		pages, err := groups.List(c, opts).AllPages(ctx)
 		if err != nil {
 			return err
 		}
@@ -335,7 +374,11 @@ func (n *neutronClient) FindSecurityGroup(ctx context.Context, nameOrID string) 
 }
 
 func (n *neutronClient) CreateSecurityGroup(ctx context.Context, name, description string) (string, error) {
-	g, err := groups.Create(ctx, n.c, groups.CreateOpts{Name: name, Description: description}).Extract()
+	c, err := n.client()
+	if err != nil {
+		return "", err
+	}
+	g, err := groups.Create(ctx, c, groups.CreateOpts{Name: name, Description: description}).Extract()
 	if err != nil {
 		return "", err
 	}
@@ -343,11 +386,15 @@ func (n *neutronClient) CreateSecurityGroup(ctx context.Context, name, descripti
 }
 
 func (n *neutronClient) AllowIngress(ctx context.Context, groupID string, port int, cidr string) error {
+	c, err := n.client()
+	if err != nil {
+		return err
+	}
 	ether := rules.EtherType4
 	if strings.Contains(cidr, ":") {
 		ether = rules.EtherType6
 	}
-	_, err := rules.Create(ctx, n.c, rules.CreateOpts{
+	_, err = rules.Create(ctx, c, rules.CreateOpts{
 		Direction:      rules.DirIngress,
 		EtherType:      ether,
 		SecGroupID:     groupID,
@@ -360,11 +407,19 @@ func (n *neutronClient) AllowIngress(ctx context.Context, groupID string, port i
 }
 
 func (n *neutronClient) DeleteSecurityGroup(ctx context.Context, id string) error {
-	return groups.Delete(ctx, n.c, id).ExtractErr()
+	c, err := n.client()
+	if err != nil {
+		return err
+	}
+	return groups.Delete(ctx, c, id).ExtractErr()
 }
 
 func (n *neutronClient) ServerPorts(ctx context.Context, serverID string) ([]PortInfo, error) {
-	pages, err := ports.List(n.c, ports.ListOpts{DeviceID: serverID}).AllPages(ctx)
+	c, err := n.client()
+	if err != nil {
+		return nil, err
+	}
+	pages, err := ports.List(c, ports.ListOpts{DeviceID: serverID}).AllPages(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -384,7 +439,11 @@ func toFloatingIP(f *floatingips.FloatingIP) *FloatingIP {
 }
 
 func (n *neutronClient) listFloatingIPs(ctx context.Context, opts floatingips.ListOpts) ([]floatingips.FloatingIP, error) {
-	pages, err := floatingips.List(n.c, opts).AllPages(ctx)
+	c, err := n.client()
+	if err != nil {
+		return nil, err
+	}
+	pages, err := floatingips.List(c, opts).AllPages(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -420,7 +479,11 @@ func (n *neutronClient) FreeFloatingIP(ctx context.Context, networkID string) (*
 }
 
 func (n *neutronClient) CreateFloatingIP(ctx context.Context, networkID, portID, description string) (*FloatingIP, error) {
-	f, err := floatingips.Create(ctx, n.c, floatingips.CreateOpts{FloatingNetworkID: networkID, PortID: portID, Description: description}).Extract()
+	c, err := n.client()
+	if err != nil {
+		return nil, err
+	}
+	f, err := floatingips.Create(ctx, c, floatingips.CreateOpts{FloatingNetworkID: networkID, PortID: portID, Description: description}).Extract()
 	if err != nil {
 		return nil, err
 	}
@@ -428,8 +491,12 @@ func (n *neutronClient) CreateFloatingIP(ctx context.Context, networkID, portID,
 }
 
 func (n *neutronClient) AssociateFloatingIP(ctx context.Context, id, portID string) (*FloatingIP, error) {
+	c, err := n.client()
+	if err != nil {
+		return nil, err
+	}
 	p := portID
-	f, err := floatingips.Update(ctx, n.c, id, floatingips.UpdateOpts{PortID: &p}).Extract()
+	f, err := floatingips.Update(ctx, c, id, floatingips.UpdateOpts{PortID: &p}).Extract()
 	if err != nil {
 		return nil, err
 	}
@@ -437,7 +504,11 @@ func (n *neutronClient) AssociateFloatingIP(ctx context.Context, id, portID stri
 }
 
 func (n *neutronClient) DeleteFloatingIP(ctx context.Context, id string) error {
-	return floatingips.Delete(ctx, n.c, id).ExtractErr()
+	c, err := n.client()
+	if err != nil {
+		return err
+	}
+	return floatingips.Delete(ctx, c, id).ExtractErr()
 }
 
 // ---- Glance ----
@@ -474,67 +545,12 @@ func (g *glanceClient) GetImage(ctx context.Context, id string) (*Image, error) 
 	return toImage(img), nil
 }
 
-// propertyQuery adds Glance's server-side property filters (`?os_distro=x`) to a
-// list query, which images.ListOpts cannot express.
-type propertyQuery struct {
-	images.ListOpts
-	properties map[string]string
-}
-
-func (q propertyQuery) ToImageListQuery() (string, error) {
-	base, err := q.ListOpts.ToImageListQuery()
-	if err != nil {
-		return "", err
-	}
-	if len(q.properties) == 0 {
-		return base, nil
-	}
-	u, err := url.Parse(base)
-	if err != nil {
-		return "", err
-	}
-	values := u.Query()
-	for k, v := range q.properties {
-		values.Set(k, v)
-	}
-	u.RawQuery = values.Encode()
-	return u.String(), nil
-}
-
 func (g *glanceClient) list(ctx context.Context, q images.ListOptsBuilder) ([]images.Image, error) {
 	pages, err := images.List(g.c, q).AllPages(ctx)
 	if err != nil {
 		return nil, err
 	}
 	return images.ExtractImages(pages)
-}
-
-func (g *glanceClient) FindImages(ctx context.Context, q ImageQuery) ([]Image, error) {
-	opts := images.ListOpts{
-		Status:     images.ImageStatusActive,
-		Owner:      q.Owner,
-		Tags:       q.Tags,
-		Visibility: images.ImageVisibility(q.Visibility),
-		Sort:       "created_at:desc",
-	}
-	wildcard := strings.Contains(q.Name, "*")
-	if !wildcard {
-		opts.Name = q.Name
-	}
-	list, err := g.list(ctx, propertyQuery{ListOpts: opts, properties: q.Properties})
-	if err != nil {
-		return nil, err
-	}
-	var out []Image
-	for i := range list {
-		if wildcard {
-			if ok, _ := path.Match(q.Name, list[i].Name); !ok {
-				continue
-			}
-		}
-		out = append(out, *toImage(&list[i]))
-	}
-	return out, nil
 }
 
 func (g *glanceClient) OwnedImagesNamed(ctx context.Context, name string) ([]Image, error) {
@@ -601,20 +617,6 @@ func (g *glanceClient) AddMember(ctx context.Context, imageID, project string) e
 func (g *glanceClient) AcceptMember(ctx context.Context, imageID, project string) error {
 	_, err := members.Update(ctx, g.c, imageID, project, members.UpdateOpts{Status: "accepted"}).Extract()
 	return err
-}
-
-func (g *glanceClient) CreateImage(ctx context.Context, spec NewImage) (string, error) {
-	img, err := images.Create(ctx, g.c, images.CreateOpts{
-		Name: spec.Name, DiskFormat: spec.DiskFormat, ContainerFormat: spec.ContainerFormat, Properties: spec.Properties,
-	}).Extract()
-	if err != nil {
-		return "", err
-	}
-	return img.ID, nil
-}
-
-func (g *glanceClient) ImportFromURL(ctx context.Context, id, uri string) error {
-	return imageimport.Create(ctx, g.c, id, imageimport.CreateOpts{Name: imageimport.WebDownloadMethod, URI: uri}).ExtractErr()
 }
 
 // ---- Cinder ----

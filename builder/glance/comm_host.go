@@ -8,20 +8,26 @@ import (
 
 // commHost chooses the address the communicator connects to, always the same way
 // for the same server (the openstack builder walked a Go map, so multi-network
-// servers got a random address): ssh_host/winrm_host, else the floating IP, else
-// an address on ssh_interface, else the first address of the server's networks in
-// the template's order, IPv4 before IPv6 unless ssh_ip_version says otherwise,
-// else the server's access IP.
+// servers got a random address): ssh_host/winrm_host, else an address on
+// ssh_interface when it is set (as the openstack builder does), else the floating
+// IP, else the first address of the server's networks in the template's order,
+// IPv4 before IPv6 unless ssh_ip_version says otherwise, else the server's access
+// IP.
 func commHost(cfg *Config) func(multistep.StateBag) (string, error) {
 	return func(state multistep.StateBag) (string, error) {
 		if h := cfg.Comm.Host(); h != "" {
 			return h, nil
 		}
+		srv, _ := state.Get(stateServer).(*Server)
+		if cfg.SSHInterface != "" && srv != nil {
+			if addr := pickAddress(srv, cfg.SSHInterface, cfg.SSHIPVersion, nil); addr != "" {
+				return addr, nil
+			}
+		}
 		if fip, ok := state.Get(stateFloatingIP).(*FloatingIP); ok && fip != nil {
 			return fip.Address, nil
 		}
-		srv, ok := state.Get(stateServer).(*Server)
-		if !ok || srv == nil {
+		if srv == nil {
 			return "", fmt.Errorf("no server address known yet")
 		}
 		if addr := pickAddress(srv, cfg.SSHInterface, cfg.SSHIPVersion, networkOrder(state)); addr != "" {

@@ -24,6 +24,7 @@ func TestCommHost(t *testing.T) {
 		{"template network order", minimal(), map[string]interface{}{stateNetworks: []NetworkInfo{{ID: "b", Name: "b-net"}, {ID: "a", Name: "a-net"}}}, "10.2.0.5", false},
 		{"sorted names without networks", minimal(), nil, "10.1.0.5", false},
 		{"ssh_interface", with("ssh_interface", "b-net"), nil, "10.2.0.5", false},
+		{"ssh_interface before the floating IP", with("ssh_interface", "b-net"), map[string]interface{}{stateFloatingIP: &FloatingIP{Address: "203.0.113.1"}}, "10.2.0.5", false},
 		{"ssh_ip_version 6", with("ssh_ip_version", "6"), nil, "fd00::5", false},
 		{"nothing on the interface", with("ssh_interface", "c-net"), nil, "", true},
 	}

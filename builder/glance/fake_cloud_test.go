@@ -13,10 +13,13 @@ import (
 	"time"
 
 	"github.com/gophercloud/gophercloud/v2"
+	"github.com/gophercloud/gophercloud/v2/openstack/image/v2/images"
 	"github.com/hashicorp/packer-plugin-sdk/multistep"
 	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
 
 	glancecommon "github.com/packer-glance/packer-plugin-glance/common"
+	"github.com/packer-glance/packer-plugin-glance/datasource/image"
+	"github.com/packer-glance/packer-plugin-glance/internal/glanceimport"
 )
 
 // fakeCloud is an in-memory cloud that records every call. Resources move through
@@ -482,22 +485,27 @@ func (f *fakeCloud) GetImage(ctx context.Context, id string) (*Image, error) {
 	return &c, nil
 }
 
-func (f *fakeCloud) FindImages(ctx context.Context, q ImageQuery) ([]Image, error) {
-	if err := f.record("FindImages", q.Name); err != nil {
-		return nil, err
+// ListImages lets the data source's real Finder search the fake's images; the
+// Finder checks every filter again on the client, so the fake may ignore them.
+func (f *fakeCloud) ListImages(ctx context.Context, req image.ListRequest, page func([]images.Image) bool) error {
+	if err := f.record("ListImages"); err != nil {
+		return err
 	}
 	f.mu.Lock()
-	defer f.mu.Unlock()
-	var out []Image
+	var list []images.Image
 	for _, img := range f.images {
-		if img.Status != "active" || (q.Name != "" && img.Name != q.Name && !strings.HasSuffix(q.Name, "*")) ||
-			(strings.HasSuffix(q.Name, "*") && !strings.HasPrefix(img.Name, strings.TrimSuffix(q.Name, "*"))) {
-			continue
+		props := map[string]any{}
+		for k, v := range img.Properties {
+			props[k] = v
 		}
-		out = append(out, *img)
+		list = append(list, images.Image{ID: img.ID, Name: img.Name, Status: images.ImageStatus(img.Status),
+			Visibility: images.ImageVisibility(img.Visibility), Tags: img.Tags, CreatedAt: img.CreatedAt,
+			Properties: props, Owner: img.Owner, MinDiskGigabytes: img.MinDisk, SizeBytes: img.SizeBytes})
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].CreatedAt.After(out[j].CreatedAt) })
-	return out, nil
+	f.mu.Unlock()
+	sort.Slice(list, func(i, j int) bool { return list[i].CreatedAt.After(list[j].CreatedAt) })
+	page(list)
+	return nil
 }
 
 func (f *fakeCloud) OwnedImagesNamed(ctx context.Context, name string) ([]Image, error) {
@@ -536,8 +544,12 @@ func (f *fakeCloud) DeleteImage(ctx context.Context, id string) error {
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if _, ok := f.images[id]; !ok {
+	img, ok := f.images[id]
+	if !ok {
 		return errNotFound
+	}
+	if img.Protected {
+		return httpError(http.StatusForbidden)
 	}
 	delete(f.images, id)
 	return nil
@@ -557,17 +569,19 @@ func (f *fakeCloud) AcceptMember(ctx context.Context, imageID, project string) e
 	return f.record("AcceptMember", imageID, project)
 }
 
-func (f *fakeCloud) CreateImage(ctx context.Context, spec NewImage) (string, error) {
-	if err := f.record("CreateImage", spec.Name); err != nil {
-		return "", err
+// importImage stands in for the import engine: the image it makes is active at
+// once; an injected "Import" error leaves nothing behind, as the engine does.
+func (f *fakeCloud) importImage(ctx context.Context, req glanceimport.Request) (*glanceimport.Result, error) {
+	if err := f.record("Import", req.Image.Name, req.Source.URL, req.Image.DiskFormat); err != nil {
+		return nil, err
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return f.newImage(spec.Name, spec.Properties), nil
-}
-
-func (f *fakeCloud) ImportFromURL(ctx context.Context, id, url string) error {
-	return f.record("ImportFromURL", id, url)
+	id := f.newImage(req.Image.Name, req.Image.Properties)
+	delete(f.imgScripts, id)
+	f.images[id].Status = "active"
+	img := f.images[id]
+	return &glanceimport.Result{Image: &images.Image{ID: id, Name: img.Name, Status: images.ImageStatusActive}}, nil
 }
 
 // ---- Volumes ----
@@ -631,7 +645,7 @@ func (f *fakeCloud) UploadToImage(ctx context.Context, volumeID, imageName, disk
 }
 
 func (f *fakeCloud) cloud() *Cloud {
-	return &Cloud{Compute: f, Network: f, Images: f, Volumes: f, Region: "RegionOne"}
+	return &Cloud{Compute: f, Network: f, Images: f, Finder: image.Finder{Images: f}, Import: f.importImage, Volumes: f, Region: "RegionOne"}
 }
 
 // ---- harness ----
@@ -640,6 +654,7 @@ func init() {
 	// Step tests poll without sleeping for long.
 	serverBackoff = glancecommon.Backoff{Initial: time.Millisecond, Max: 2 * time.Millisecond, Factor: 2}
 	imageBackoff = serverBackoff
+	firstPollDelay = 0
 }
 
 // testEnv is a state bag wired to a fake cloud and a UI that keeps its output.
@@ -706,3 +721,8 @@ func (e *testEnv) noLeaks(t *testing.T) {
 }
 
 func contains(s, sub string) bool { return strings.Contains(s, sub) }
+
+// testUI is a UI whose output is dropped.
+func testUI() packersdk.Ui {
+	return &packersdk.BasicUi{Reader: new(bytes.Buffer), Writer: new(bytes.Buffer), ErrorWriter: new(bytes.Buffer)}
+}

@@ -22,6 +22,8 @@ type ImageConfig struct {
 	// Glance properties of the image, such as `os_distro`, `os_version`,
 	// `hw_disk_bus` or `hw_qemu_guest_agent`. They are added to the properties
 	// the image inherits from its source image, replacing those of the same name.
+	// Unless set here, `image_type` becomes `image` (Nova marks snapshots
+	// `snapshot`, which dashboards list apart from images).
 	ImageProperties map[string]string `mapstructure:"image_properties" required:"false"`
 	// Alias of `image_properties`, the name the `openstack` builder uses. Both may
 	// be set if they do not disagree on a key.

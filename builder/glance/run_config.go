@@ -1,4 +1,4 @@
-//go:generate packer-sdc mapstructure-to-hcl2 -type ImageFilter,ImageFilterOptions
+//go:generate packer-sdc mapstructure-to-hcl2 -type ImageFilter
 //go:generate packer-sdc struct-markdown
 
 package glance
@@ -6,12 +6,14 @@ package glance
 import (
 	"fmt"
 	"net"
-	"path"
+	"reflect"
 	"strings"
 	"time"
 
 	"github.com/hashicorp/packer-plugin-sdk/communicator"
 	"github.com/hashicorp/packer-plugin-sdk/template/interpolate"
+
+	"github.com/packer-glance/packer-plugin-glance/datasource/image"
 )
 
 // RunConfig says where the build starts from and how the temporary server is
@@ -98,9 +100,9 @@ type RunConfig struct {
 	// server has several. Defaults to the first port of the server.
 	InstanceFloatingIPNet string `mapstructure:"instance_floating_ip_net" required:"false"`
 	// The network name (the key of the server's `addresses`) to take the
-	// communicator address from, when there is no floating IP and no `ssh_host`.
-	// Defaults to the first network of the server in the order of `ports` and
-	// `networks`, then by name.
+	// communicator address from; it wins over a floating IP, not over `ssh_host`.
+	// Defaults to the floating IP, else the first network of the server in the
+	// order of `ports` and `networks`, then by name.
 	SSHInterface string `mapstructure:"ssh_interface" required:"false"`
 	// The IP version, `4` or `6`, of the address to connect to. Defaults to IPv4
 	// when the server has one, else IPv6.
@@ -149,38 +151,23 @@ type RunConfig struct {
 	Comm communicator.Config `mapstructure:",squash"`
 }
 
-// ImageFilter finds one image among many.
+// ImageFilter finds one image among many, with the same filters as the
+// `glance-image` data source.
 type ImageFilter struct {
-	// What the image must match. Every filter is sent to Glance, except a `name`
-	// holding `*`, which is matched here against the images the other filters return.
-	Filters ImageFilterOptions `mapstructure:"filters" required:"false"`
+	// What the image must match: `name` (with `*` wildcards), `name_regex`,
+	// `owner`, `visibility`, `tags`, `properties`, `container_format`,
+	// `disk_format`, `member_status`, `hidden`, `status` and `size_min`/`size_max`,
+	// exactly as in the `glance-image` data source. Glance filters on the server
+	// side whatever it can; only active images are considered unless `status`
+	// says otherwise.
+	Filters image.Filter `mapstructure:"filters" required:"false"`
 	// Take the newest of several matching images. Without it, more than one match
-	// is an error. Defaults to `false`.
+	// is an error that lists them. Defaults to `false`.
 	MostRecent bool `mapstructure:"most_recent" required:"false"`
 }
 
-// ImageFilterOptions are the criteria of `source_image_filter`. Only active images
-// are considered.
-type ImageFilterOptions struct {
-	// The image name; `*` matches any run of characters, as in `ubuntu-24.04-*`.
-	Name string `mapstructure:"name" required:"false"`
-	// The project ID that owns the image.
-	Owner string `mapstructure:"owner" required:"false"`
-	// Tags the image must all carry.
-	Tags []string `mapstructure:"tags" required:"false"`
-	// The image visibility: `public`, `private`, `shared` or `community`.
-	Visibility string `mapstructure:"visibility" required:"false"`
-	// Properties the image must carry with these exact values, such as
-	// `os_distro = "ubuntu"`.
-	Properties map[string]string `mapstructure:"properties" required:"false"`
-}
-
-// Empty reports whether no criterion is set.
-func (f ImageFilterOptions) Empty() bool {
-	return f.Name == "" && f.Owner == "" && len(f.Tags) == 0 && f.Visibility == "" && len(f.Properties) == 0
-}
-
-var validVisibilities = []string{"public", "private", "shared", "community"}
+// filterEmpty reports whether no filter is set.
+func filterEmpty(f image.Filter) bool { return reflect.DeepEqual(f, image.Filter{}) }
 
 var validDiskFormats = []string{"qcow2", "raw", "vmdk", "vdi", "vhd", "vhdx", "iso", "ploop", "aki", "ari", "ami"}
 
@@ -200,7 +187,7 @@ func (c *RunConfig) Prepare(ctx *interpolate.Context) (warnings []string, errs [
 	if c.SourceImageName != "" {
 		sources = append(sources, "source_image_name")
 	}
-	if !c.SourceImageFilter.Filters.Empty() {
+	if !filterEmpty(c.SourceImageFilter.Filters) {
 		sources = append(sources, "source_image_filter")
 	}
 	if c.ExternalSourceImageURL != "" {
@@ -212,16 +199,13 @@ func (c *RunConfig) Prepare(ctx *interpolate.Context) (warnings []string, errs [
 	case len(sources) > 1:
 		errs = append(errs, fmt.Errorf("%s are all set: set only one source image option", strings.Join(sources, " and ")))
 	}
-	if c.SourceImageFilter.MostRecent && c.SourceImageFilter.Filters.Empty() {
-		errs = append(errs, fmt.Errorf("source_image_filter.most_recent is set without any filter: add filters { ... }"))
-	}
-	if v := c.SourceImageFilter.Filters.Visibility; v != "" && !oneOf(v, validVisibilities) {
-		errs = append(errs, fmt.Errorf("source_image_filter.filters.visibility %q is not one of %s", v, strings.Join(validVisibilities, ", ")))
-	}
-	if name := c.SourceImageFilter.Filters.Name; name != "" {
-		if _, err := path.Match(name, ""); err != nil {
-			errs = append(errs, fmt.Errorf("source_image_filter.filters.name %q is not a valid pattern: %w", name, err))
+	if filterEmpty(c.SourceImageFilter.Filters) {
+		if c.SourceImageFilter.MostRecent {
+			errs = append(errs, fmt.Errorf("source_image_filter.most_recent is set without any filter: add filters { ... }"))
 		}
+	} else {
+		q := image.Query{Filter: c.SourceImageFilter.Filters, MostRecent: c.SourceImageFilter.MostRecent}
+		errs = append(errs, q.Validate("source_image_filter.filters.")...)
 	}
 	if c.ExternalSourceImageURL != "" {
 		if !strings.HasPrefix(c.ExternalSourceImageURL, "http://") && !strings.HasPrefix(c.ExternalSourceImageURL, "https://") {

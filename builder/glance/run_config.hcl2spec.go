@@ -4,14 +4,15 @@ package glance
 
 import (
 	"github.com/hashicorp/hcl/v2/hcldec"
+	"github.com/packer-glance/packer-plugin-glance/datasource/image"
 	"github.com/zclconf/go-cty/cty"
 )
 
 // FlatImageFilter is an auto-generated flat version of ImageFilter.
 // Where the contents of a field with a `mapstructure:,squash` tag are bubbled up.
 type FlatImageFilter struct {
-	Filters    *FlatImageFilterOptions `mapstructure:"filters" required:"false" cty:"filters" hcl:"filters"`
-	MostRecent *bool                   `mapstructure:"most_recent" required:"false" cty:"most_recent" hcl:"most_recent"`
+	Filters    *image.FlatFilter `mapstructure:"filters" required:"false" cty:"filters" hcl:"filters"`
+	MostRecent *bool             `mapstructure:"most_recent" required:"false" cty:"most_recent" hcl:"most_recent"`
 }
 
 // FlatMapstructure returns a new FlatImageFilter.
@@ -26,39 +27,8 @@ func (*ImageFilter) FlatMapstructure() interface{ HCL2Spec() map[string]hcldec.S
 // The decoded values from this spec will then be applied to a FlatImageFilter.
 func (*FlatImageFilter) HCL2Spec() map[string]hcldec.Spec {
 	s := map[string]hcldec.Spec{
-		"filters":     &hcldec.BlockSpec{TypeName: "filters", Nested: hcldec.ObjectSpec((*FlatImageFilterOptions)(nil).HCL2Spec())},
+		"filters":     &hcldec.BlockSpec{TypeName: "filters", Nested: hcldec.ObjectSpec((*image.FlatFilter)(nil).HCL2Spec())},
 		"most_recent": &hcldec.AttrSpec{Name: "most_recent", Type: cty.Bool, Required: false},
-	}
-	return s
-}
-
-// FlatImageFilterOptions is an auto-generated flat version of ImageFilterOptions.
-// Where the contents of a field with a `mapstructure:,squash` tag are bubbled up.
-type FlatImageFilterOptions struct {
-	Name       *string           `mapstructure:"name" required:"false" cty:"name" hcl:"name"`
-	Owner      *string           `mapstructure:"owner" required:"false" cty:"owner" hcl:"owner"`
-	Tags       []string          `mapstructure:"tags" required:"false" cty:"tags" hcl:"tags"`
-	Visibility *string           `mapstructure:"visibility" required:"false" cty:"visibility" hcl:"visibility"`
-	Properties map[string]string `mapstructure:"properties" required:"false" cty:"properties" hcl:"properties"`
-}
-
-// FlatMapstructure returns a new FlatImageFilterOptions.
-// FlatImageFilterOptions is an auto-generated flat version of ImageFilterOptions.
-// Where the contents a fields with a `mapstructure:,squash` tag are bubbled up.
-func (*ImageFilterOptions) FlatMapstructure() interface{ HCL2Spec() map[string]hcldec.Spec } {
-	return new(FlatImageFilterOptions)
-}
-
-// HCL2Spec returns the hcl spec of a ImageFilterOptions.
-// This spec is used by HCL to read the fields of ImageFilterOptions.
-// The decoded values from this spec will then be applied to a FlatImageFilterOptions.
-func (*FlatImageFilterOptions) HCL2Spec() map[string]hcldec.Spec {
-	s := map[string]hcldec.Spec{
-		"name":       &hcldec.AttrSpec{Name: "name", Type: cty.String, Required: false},
-		"owner":      &hcldec.AttrSpec{Name: "owner", Type: cty.String, Required: false},
-		"tags":       &hcldec.AttrSpec{Name: "tags", Type: cty.List(cty.String), Required: false},
-		"visibility": &hcldec.AttrSpec{Name: "visibility", Type: cty.String, Required: false},
-		"properties": &hcldec.AttrSpec{Name: "properties", Type: cty.Map(cty.String), Required: false},
 	}
 	return s
 }

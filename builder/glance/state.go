@@ -50,9 +50,23 @@ const (
 // make far fewer status requests than the openstack builder's fixed 2 s polls.
 // Tests swap them for fast ones.
 var (
-	serverBackoff = glancecommon.Backoff{Initial: time.Second, Max: 10 * time.Second, Factor: 2}
+	serverBackoff = glancecommon.Backoff{Initial: 2 * time.Second, Max: 15 * time.Second, Factor: 2}
 	imageBackoff  = glancecommon.Backoff{Initial: 2 * time.Second, Max: 15 * time.Second, Factor: 1.5}
+	// firstPollDelay is how long a status wait lets a transition run before its
+	// first read: no boot, stop, volume creation or snapshot is done the moment it
+	// was asked for, so an immediate read would be a wasted request.
+	firstPollDelay = time.Second
 )
+
+// settle waits firstPollDelay, or less when ctx ends first.
+func settle(ctx context.Context) {
+	t := time.NewTimer(firstPollDelay)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
+	}
+}
 
 func cloudOf(state multistep.StateBag) *Cloud   { return state.Get(stateCloud).(*Cloud) }
 func configOf(state multistep.StateBag) *Config { return state.Get(stateConfig).(*Config) }
@@ -88,14 +102,21 @@ func toWaiterImage(img *Image) *images.Image {
 // killed, deleted and deactivated images) and returns the image as last read.
 func waitImageActive(ctx context.Context, imgs Images, id, what string, timeout time.Duration, importStarted bool, ui packersdk.Ui) (*Image, error) {
 	var last *Image
+	var hiccups transientErrors
 	get := func(ctx context.Context, id string) (*images.Image, error) {
 		img, err := imgs.GetImage(ctx, id)
 		if err != nil {
+			// A passing 5xx counts as "no change yet" once the image was seen.
+			if last != nil && hiccups.tolerate(err) {
+				return toWaiterImage(last), nil
+			}
 			return nil, err
 		}
+		hiccups.reset()
 		last = img
 		return toWaiterImage(img), nil
 	}
+	settle(ctx)
 	_, err := glancecommon.WaitForImage(ctx, get, id, glancecommon.ImageWait{
 		What:          what,
 		Timeout:       timeout,

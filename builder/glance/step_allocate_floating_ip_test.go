@@ -75,7 +75,7 @@ func TestStepAllocateFloatingIP(t *testing.T) {
 		e := env(t, with("floating_ip_network", "public"))
 		e.fake.fail["CreateFloatingIP"] = errConflict
 		s := &stepAllocateFloatingIP{}
-		e.mustHalt(t, s, "allocating a floating IP on network net-public")
+		e.mustHalt(t, s, "allocating a floating IP on network public (net-public)")
 		s.Cleanup(e.state)
 		if e.fake.called("DeleteFloatingIP") != 0 {
 			t.Error("released an address it did not get")

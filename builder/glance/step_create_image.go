@@ -3,6 +3,9 @@ package glance
 import (
 	"context"
 	"fmt"
+	"net/http"
+
+	"github.com/gophercloud/gophercloud/v2"
 
 	"github.com/hashicorp/packer-plugin-sdk/multistep"
 
@@ -54,7 +57,16 @@ func (s *stepCreateImage) Cleanup(state multistep.StateBag) {
 	ctx, cancel := glancecommon.CleanupContext()
 	defer cancel()
 	ui.Sayf("Deleting the unfinished image %s, as the build did not succeed...", s.created)
-	if err := cloudOf(state).Images.DeleteImage(ctx, s.created); err != nil && !glancecommon.IsNotFound(err) {
+	imgs := cloudOf(state).Images
+	err := imgs.DeleteImage(ctx, s.created)
+	if gophercloud.ResponseCodeIs(err, http.StatusForbidden) {
+		// image_protected was applied before a later step failed: lift it first.
+		unprotected := false
+		if uerr := imgs.UpdateImage(ctx, s.created, ImageUpdate{Protected: &unprotected}); uerr == nil {
+			err = imgs.DeleteImage(ctx, s.created)
+		}
+	}
+	if err != nil && !glancecommon.IsNotFound(err) {
 		ui.Error(fmt.Sprintf("Error deleting image %s: %s (delete it by hand)", s.created, err))
 		return
 	}

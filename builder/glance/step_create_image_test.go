@@ -39,6 +39,17 @@ func TestStepCreateImage(t *testing.T) {
 			}
 		})
 	}
+	t.Run("a protected image is unprotected, then deleted", func(t *testing.T) {
+		e := snapshot(t, with("image_protected", true))
+		s := &stepCreateImage{}
+		e.mustRun(t, s)
+		e.fake.images[stringOf(e.state, stateImageID)].Protected = true
+		e.state.Put(multistep.StateHalted, true)
+		s.Cleanup(e.state)
+		if _, ok := e.fake.images[stringOf(e.state, stateImageID)]; ok {
+			t.Errorf("protected image left behind; calls %v", e.fake.calls)
+		}
+	})
 	t.Run("volume upload with the disk format", func(t *testing.T) {
 		e := newTestEnv(t, with("use_blockstorage_volume", true, "image_disk_format", "qcow2"))
 		vol, _ := e.fake.CreateVolume(context.Background(), VolumeSpec{Name: "v", ImageID: "img-fedora"})

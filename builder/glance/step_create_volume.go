@@ -57,6 +57,7 @@ func (s *stepCreateVolume) Run(ctx context.Context, state multistep.StateBag) mu
 	// Recorded before the wait, so a volume that ends in error is deleted too.
 	s.created = id
 	state.Put(stateVolumeID, id)
+	settle(ctx)
 	err = glancecommon.WaitFor(ctx, "volume "+id+" to become available", cfg.StateTimeout, serverBackoff, func(ctx context.Context) (bool, error) {
 		v, err := cloud.Volumes.GetVolume(ctx, id)
 		if err != nil {
@@ -94,6 +95,7 @@ func (s *stepCreateVolume) Cleanup(state multistep.StateBag) {
 			switch {
 			case err == nil:
 				requested = true
+				return false, nil // read it back after the backoff, not at once
 			case glancecommon.IsNotFound(err):
 				return true, nil
 			case glancecommon.IsConflict(err), gophercloud.ResponseCodeIs(err, http.StatusBadRequest):

@@ -10,10 +10,12 @@ import (
 )
 
 // stepDeleteServer deletes the server in the volume flow, so Cinder really
-// detaches the root volume before uploading it. The server step's cleanup then
-// knows the server is gone and does not delete it a second time.
+// detaches the root volume before uploading it, then waits until Cinder reports
+// the volume available (uploading a volume still detaching fails, the race the
+// openstack builder's users hit). The server step's cleanup then knows the
+// server is gone and does not delete it a second time.
 //
-// Uses: config, cloud, server_id. Produces: server_deleted.
+// Uses: config, cloud, server_id, volume_id. Produces: server_deleted.
 type stepDeleteServer struct{}
 
 func (s *stepDeleteServer) Run(ctx context.Context, state multistep.StateBag) multistep.StepAction {
@@ -23,6 +25,28 @@ func (s *stepDeleteServer) Run(ctx context.Context, state multistep.StateBag) mu
 		return glancecommon.Halt(state, fmt.Errorf("deleting server %s before uploading its volume: %w", id, err))
 	}
 	state.Put(stateServerDeleted, true)
+
+	volumeID := stringOf(state, stateVolumeID)
+	if volumeID == "" {
+		return multistep.ActionContinue
+	}
+	cloud := cloudOf(state)
+	err := glancecommon.WaitFor(ctx, "volume "+volumeID+" to be released by the deleted server", configOf(state).StateTimeout, serverBackoff, func(ctx context.Context) (bool, error) {
+		v, err := cloud.Volumes.GetVolume(ctx, volumeID)
+		if err != nil {
+			return false, fmt.Errorf("reading volume %s: %w", volumeID, err)
+		}
+		switch v.Status {
+		case "available":
+			return true, nil
+		case "error", "error_deleting":
+			return false, fmt.Errorf("volume %s is %s after its server was deleted", volumeID, v.Status)
+		}
+		return false, nil
+	})
+	if err != nil {
+		return glancecommon.Halt(state, err)
+	}
 	return multistep.ActionContinue
 }
 

@@ -16,6 +16,27 @@ func TestStepDeleteServer(t *testing.T) {
 		}
 		e.noLeaks(t)
 	})
+	t.Run("waits until the volume is released", func(t *testing.T) {
+		e := newTestEnv(t, with("use_blockstorage_volume", true))
+		vol, _ := e.fake.CreateVolume(context.Background(), VolumeSpec{Name: "v"})
+		e.fake.volumes[vol].script = []string{"in-use", "detaching", "available"}
+		id, _ := e.fake.CreateServer(context.Background(), ServerSpec{Name: "s", VolumeID: vol})
+		e.state.Put(stateServerID, id)
+		e.state.Put(stateVolumeID, vol)
+		e.mustRun(t, &stepDeleteServer{})
+		if n := e.fake.called("GetVolume"); n != 3 {
+			t.Errorf("%d volume reads, want 3 (until available)", n)
+		}
+	})
+	t.Run("volume in error after the delete", func(t *testing.T) {
+		e := newTestEnv(t, with("use_blockstorage_volume", true))
+		vol, _ := e.fake.CreateVolume(context.Background(), VolumeSpec{Name: "v"})
+		e.fake.volumes[vol].script = []string{"detaching", "error"}
+		id, _ := e.fake.CreateServer(context.Background(), ServerSpec{Name: "s", VolumeID: vol})
+		e.state.Put(stateServerID, id)
+		e.state.Put(stateVolumeID, vol)
+		e.mustHalt(t, &stepDeleteServer{}, "is error after its server was deleted")
+	})
 	t.Run("delete refused", func(t *testing.T) {
 		e := newTestEnv(t, minimal())
 		id, _ := e.fake.CreateServer(context.Background(), ServerSpec{Name: "s"})

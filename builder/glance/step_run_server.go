@@ -106,6 +106,7 @@ func deleteServer(ctx context.Context, state multistep.StateBag, id string) erro
 			switch {
 			case err == nil:
 				requested = true
+				return false, nil // read it back after the backoff, not at once
 			case glancecommon.IsNotFound(err):
 				return true, nil
 			case isServerError(err), glancecommon.IsConflict(err):

@@ -3,11 +3,13 @@ package glance
 import (
 	"context"
 	"fmt"
-	"strings"
+	"io"
 
 	"github.com/hashicorp/packer-plugin-sdk/multistep"
 
 	glancecommon "github.com/packer-glance/packer-plugin-glance/common"
+	"github.com/packer-glance/packer-plugin-glance/datasource/image"
+	"github.com/packer-glance/packer-plugin-glance/internal/glanceimport"
 )
 
 // stepSourceImage finds the image the server boots from: by ID, by name, by
@@ -38,12 +40,11 @@ func (s *stepSourceImage) Run(ctx context.Context, state multistep.StateBag) mul
 			return glancecommon.Halt(state, fmt.Errorf("source_image %q is %s, not active", cfg.SourceImage, img.Status))
 		}
 	case cfg.SourceImageName != "":
-		img, err = findOneImage(ctx, cloud.Images, ImageQuery{Name: cfg.SourceImageName}, false, "source_image_name")
-	case !cfg.SourceImageFilter.Filters.Empty():
-		f := cfg.SourceImageFilter.Filters
-		img, err = findOneImage(ctx, cloud.Images, ImageQuery{
-			Name: f.Name, Owner: f.Owner, Tags: f.Tags, Visibility: f.Visibility, Properties: f.Properties,
-		}, cfg.SourceImageFilter.MostRecent, "source_image_filter")
+		img, err = findImage(ctx, cloud.Finder, image.Query{Filter: image.Filter{Name: cfg.SourceImageName}}, "source_image_name")
+	case !filterEmpty(cfg.SourceImageFilter.Filters):
+		img, err = findImage(ctx, cloud.Finder, image.Query{
+			Filter: cfg.SourceImageFilter.Filters, MostRecent: cfg.SourceImageFilter.MostRecent,
+		}, "source_image_filter")
 	case cfg.ExternalSourceImageURL != "":
 		img, err = s.importExternal(ctx, state)
 		state.Put(stateSourceImportURL, cfg.ExternalSourceImageURL)
@@ -58,73 +59,43 @@ func (s *stepSourceImage) Run(ctx context.Context, state multistep.StateBag) mul
 	return multistep.ActionContinue
 }
 
-// findOneImage runs a query and insists on one result, or takes the newest.
-func findOneImage(ctx context.Context, imgs Images, q ImageQuery, mostRecent bool, option string) (*Image, error) {
-	found, err := imgs.FindImages(ctx, q)
+// findImage looks the image up with the data source's finder, which insists on
+// one match unless most_recent is set and explains what it filtered on when
+// nothing matches.
+func findImage(ctx context.Context, finder ImageFinder, q image.Query, option string) (*Image, error) {
+	found, err := finder.Find(ctx, q)
 	if err != nil {
-		return nil, fmt.Errorf("searching images for %s: %w", option, err)
+		return nil, fmt.Errorf("%s: %w", option, err)
 	}
-	switch {
-	case len(found) == 0:
-		return nil, fmt.Errorf("%s: no active image matches %s", option, describeQuery(q))
-	case len(found) > 1 && !mostRecent:
-		ids := make([]string, 0, len(found))
-		for _, i := range found {
-			ids = append(ids, i.ID)
-		}
-		return nil, fmt.Errorf("%s: %d active images match %s (%s): narrow the filter, or use source_image_filter with most_recent = true", option, len(found), describeQuery(q), strings.Join(ids, ", "))
-	}
-	best := found[0]
-	for _, i := range found[1:] {
-		if i.CreatedAt.After(best.CreatedAt) {
-			best = i
-		}
-	}
-	return &best, nil
+	return toImage(found), nil
 }
 
-func describeQuery(q ImageQuery) string {
-	var parts []string
-	if q.Name != "" {
-		parts = append(parts, fmt.Sprintf("name %q", q.Name))
-	}
-	if q.Owner != "" {
-		parts = append(parts, fmt.Sprintf("owner %q", q.Owner))
-	}
-	if len(q.Tags) > 0 {
-		parts = append(parts, fmt.Sprintf("tags %q", q.Tags))
-	}
-	if q.Visibility != "" {
-		parts = append(parts, fmt.Sprintf("visibility %q", q.Visibility))
-	}
-	for k, v := range q.Properties {
-		parts = append(parts, fmt.Sprintf("%s=%q", k, v))
-	}
-	return strings.Join(parts, ", ")
-}
-
-// importExternal makes a temporary image and has Glance fetch the URL into it with
-// web-download, failing at once when the import fails.
+// importExternal fills a temporary image from the URL with the glance-import
+// post-processor's engine: web-download when Glance can fetch the URL, else the
+// plugin streams it; a failed import fails at once with Glance's reason, and the
+// engine deletes the half-made image itself.
 func (s *stepSourceImage) importExternal(ctx context.Context, state multistep.StateBag) (*Image, error) {
 	cfg, cloud, ui := configOf(state), cloudOf(state), uiOf(state)
 	name := tempName(state, "source")
 	url := glancecommon.RedactURLString(cfg.ExternalSourceImageURL)
 	ui.Sayf("Importing %s into the temporary image %s...", url, name)
-	id, err := cloud.Images.CreateImage(ctx, NewImage{
-		Name: name, DiskFormat: cfg.ExternalSourceImageFormat, ContainerFormat: "bare", Properties: cfg.ExternalSourceImageProperties,
+	res, err := cloud.Import(ctx, glanceimport.Request{
+		Source: glanceimport.Source{URL: cfg.ExternalSourceImageURL},
+		Image: glanceimport.ImageSpec{
+			Name: name, DiskFormat: cfg.ExternalSourceImageFormat, ContainerFormat: "bare",
+			Properties: cfg.ExternalSourceImageProperties,
+		},
+		Timeout: cfg.ImageTimeout,
+		Say:     func(line string) { ui.Say(line) },
+		Track: func(name string, total int64, r io.ReadCloser) io.ReadCloser {
+			return ui.TrackProgress(name, 0, total, r)
+		},
 	})
 	if err != nil {
-		return nil, fmt.Errorf("creating the temporary image %q for external_source_image_url: %w", name, err)
+		return nil, fmt.Errorf("importing external_source_image_url %s: %w", url, err)
 	}
-	s.importedID = id
-	if err := cloud.Images.ImportFromURL(ctx, id, cfg.ExternalSourceImageURL); err != nil {
-		return nil, fmt.Errorf("starting the web-download import of %s into image %s: %w", url, id, err)
-	}
-	img, err := waitImageActive(ctx, cloud.Images, id, fmt.Sprintf("imported source image %s", id), cfg.ImageTimeout, true, ui)
-	if err != nil {
-		return nil, fmt.Errorf("importing %s: %w", url, err)
-	}
-	return img, nil
+	s.importedID = res.Image.ID
+	return toImage(res.Image), nil
 }
 
 func (s *stepSourceImage) Cleanup(state multistep.StateBag) {

@@ -47,40 +47,38 @@ func TestStepSourceImage(t *testing.T) {
 	t.Run("filter without match", func(t *testing.T) {
 		e := newTestEnv(t, with("source_image", nil, "source_image_filter", map[string]interface{}{
 			"filters": map[string]interface{}{"name": "Ubuntu-*"}}))
-		e.mustHalt(t, &stepSourceImage{}, `no active image matches name "Ubuntu-*"`)
+		e.mustHalt(t, &stepSourceImage{}, `source_image_filter: no Glance image matches name = "Ubuntu-*"`)
 	})
 	t.Run("search fails", func(t *testing.T) {
 		e := newTestEnv(t, with("source_image", nil, "source_image_name", "x"))
-		e.fake.fail["FindImages"] = errServer
-		e.mustHalt(t, &stepSourceImage{}, "searching images for source_image_name")
+		e.fake.fail["ListImages"] = errServer
+		e.mustHalt(t, &stepSourceImage{}, "source_image_name: ")
 	})
-	external := with("source_image", nil, "external_source_image_url", "https://user:pw@example.com/f.qcow2")
+	external := with("source_image", nil, "external_source_image_url", "https://user:pw-url-secret@example.com/f.qcow2",
+		"external_source_image_properties", map[string]string{"hw_disk_bus": "scsi"})
 	t.Run("external import is deleted after the build", func(t *testing.T) {
 		e := newTestEnv(t, external)
-		e.fake.imageScript = []string{"importing", "active"}
 		s := &stepSourceImage{}
 		e.mustRun(t, s)
 		img := e.state.Get(stateSourceImage).(*Image)
 		if img.Name != "packer_0000-uuid_source" || img.Status != "active" {
 			t.Errorf("imported = %+v", img)
 		}
+		if want := "Import packer_0000-uuid_source https://user:pw-url-secret@example.com/f.qcow2 qcow2"; e.fake.calls[0] != want {
+			t.Errorf("import call = %q, want %q", e.fake.calls[0], want)
+		}
+		if got := e.fake.images[img.ID].Properties["hw_disk_bus"]; got != "scsi" {
+			t.Errorf("hw_disk_bus = %q", got)
+		}
 		s.Cleanup(e.state)
 		e.noLeaks(t)
 	})
-	t.Run("failed import fails at once and is deleted", func(t *testing.T) {
+	t.Run("failed import fails the step without a password in the message", func(t *testing.T) {
 		e := newTestEnv(t, external)
-		e.fake.imageScript = []string{"importing", "queued"} // Glance released the lock
+		e.fake.fail["Import"] = errConflict
 		s := &stepSourceImage{}
-		e.mustHalt(t, s, "import failed")
-		s.Cleanup(e.state)
-		e.noLeaks(t)
-	})
-	t.Run("import call refused", func(t *testing.T) {
-		e := newTestEnv(t, external)
-		e.fake.fail["ImportFromURL"] = errConflict
-		s := &stepSourceImage{}
-		e.mustHalt(t, s, "starting the web-download import")
-		if got := e.state.Get(stateError).(error).Error(); contains(got, "pw@") {
+		e.mustHalt(t, s, "importing external_source_image_url")
+		if got := e.state.Get(stateError).(error).Error(); contains(got, "pw-url-secret") {
 			t.Errorf("error shows the URL password: %s", got)
 		}
 		s.Cleanup(e.state)

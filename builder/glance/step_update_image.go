@@ -44,7 +44,16 @@ func imageUpdate(cfg *Config, img *Image) ImageUpdate {
 		v := cfg.ImageHidden
 		u.Hidden = &v
 	}
-	for k, v := range cfg.ImageProperties {
+	want := cfg.ImageProperties
+	if _, set := want["image_type"]; !set && img.Properties["image_type"] == "snapshot" {
+		// Nova marks snapshots image_type=snapshot, and dashboards list those
+		// apart from images; a golden image is an image.
+		want = map[string]string{"image_type": "image"}
+		for k, v := range cfg.ImageProperties {
+			want[k] = v
+		}
+	}
+	for k, v := range want {
 		if cur, ok := img.Properties[k]; !ok || cur != v {
 			if u.Properties == nil {
 				u.Properties = map[string]string{}

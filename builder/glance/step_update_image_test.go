@@ -73,3 +73,15 @@ func TestStepUpdateImage(t *testing.T) {
 		e.mustHalt(t, &stepUpdateImage{}, "image_auto_accept_members needs rights")
 	})
 }
+
+func TestImageUpdateMarksSnapshotsAsImages(t *testing.T) {
+	e := newTestEnv(t, minimal())
+	u := imageUpdate(e.cfg, &Image{Visibility: "private", Properties: map[string]string{"image_type": "snapshot"}})
+	if u.Properties["image_type"] != "image" {
+		t.Errorf("image_type not corrected: %v", u.Properties)
+	}
+	e = newTestEnv(t, with("image_properties", map[string]string{"image_type": "snapshot"}))
+	if u := imageUpdate(e.cfg, &Image{Visibility: "private", Properties: map[string]string{"image_type": "snapshot"}}); !u.Empty() {
+		t.Errorf("an image_type the template asked for was changed: %+v", u)
+	}
+}

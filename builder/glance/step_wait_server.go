@@ -3,6 +3,7 @@ package glance
 import (
 	"context"
 	"fmt"
+	"log"
 	"net/http"
 	"time"
 
@@ -39,14 +40,20 @@ func (s *stepWaitServer) Cleanup(multistep.StateBag) {}
 func waitServerStatus(ctx context.Context, state multistep.StateBag, id, want string, timeout time.Duration) (*Server, error) {
 	cloud := cloudOf(state)
 	var last *Server
+	var hiccups transientErrors
+	settle(ctx)
 	err := glancecommon.WaitFor(ctx, fmt.Sprintf("server %s to become %s", id, want), timeout, serverBackoff, func(ctx context.Context) (bool, error) {
 		srv, err := cloud.Compute.GetServer(ctx, id)
 		if err != nil {
 			if glancecommon.IsNotFound(err) {
 				return false, fmt.Errorf("server %s disappeared while waiting for it to become %s", id, want)
 			}
+			if hiccups.tolerate(err) {
+				return false, nil
+			}
 			return false, fmt.Errorf("reading server %s: %w", id, err)
 		}
+		hiccups.reset()
 		last = srv
 		switch srv.Status {
 		case want:
@@ -65,7 +72,27 @@ func waitServerStatus(ctx context.Context, state multistep.StateBag, id, want st
 	return last, err
 }
 
+// maxTransientErrors is how many 5xx answers in a row a status wait shrugs off:
+// one hiccup of an API server must not fail a long build, a broken API must.
+const maxTransientErrors = 3
+
+// transientErrors counts consecutive 5xx answers of a status wait.
+type transientErrors int
+
+func (t *transientErrors) tolerate(err error) bool {
+	if !isServerError(err) || int(*t) >= maxTransientErrors-1 {
+		return false
+	}
+	*t++
+	log.Printf("[WARN] status read failed (%v); trying again (%d of %d)", err, *t, maxTransientErrors)
+	return true
+}
+
+func (t *transientErrors) reset() { *t = 0 }
+
 func isServerError(err error) bool {
 	return gophercloud.ResponseCodeIs(err, http.StatusInternalServerError) ||
-		gophercloud.ResponseCodeIs(err, http.StatusServiceUnavailable)
+		gophercloud.ResponseCodeIs(err, http.StatusBadGateway) ||
+		gophercloud.ResponseCodeIs(err, http.StatusServiceUnavailable) ||
+		gophercloud.ResponseCodeIs(err, http.StatusGatewayTimeout)
 }

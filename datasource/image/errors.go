@@ -44,7 +44,7 @@ func (e *NoMatchError) Error() string {
 // AmbiguousError says that several images match and most_recent is not set.
 type AmbiguousError struct {
 	Count      int
-	Candidates []images.Image // the first ones, in the order Glance listed them
+	Candidates []images.Image // the newest ones, or the first ones in the user's sort order
 }
 
 func (e *AmbiguousError) Error() string {

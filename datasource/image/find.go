@@ -61,7 +61,7 @@ func (fd Finder) Find(ctx context.Context, q Query) (*images.Image, error) {
 	}
 	req := m.listRequest(q)
 
-	w := walk{m: m, mostRecent: q.MostRecent, seen: map[string]bool{}}
+	w := walk{m: m, mostRecent: q.MostRecent, keepListOrder: q.Sort != "", seen: map[string]bool{}}
 	if err := fd.Images.ListImages(ctx, req, w.page); err != nil {
 		return nil, err
 	}
@@ -88,7 +88,10 @@ const maxCandidates = 10
 type walk struct {
 	m          *matcher
 	mostRecent bool
-	seen       map[string]bool
+	// keepListOrder names candidates in Glance's order (the user chose a sort)
+	// instead of newest first.
+	keepListOrder bool
+	seen          map[string]bool
 
 	listed, matched int
 	rejected        []Rejection
@@ -117,9 +120,7 @@ func (w *walk) page(imgs []images.Image) bool {
 			continue
 		}
 		w.matched++
-		if len(w.candidates) < maxCandidates {
-			w.candidates = append(w.candidates, img)
-		}
+		w.keepCandidate(img)
 		if w.best == nil || (w.mostRecent && newer(&img, w.best)) {
 			w.best = &img
 		}
@@ -130,6 +131,28 @@ func (w *walk) page(imgs []images.Image) bool {
 		return false
 	}
 	return true
+}
+
+// keepCandidate keeps maxCandidates matches for an ambiguity error: in the user's
+// sort order when one was given, else the newest ones, ranked as most_recent ranks
+// them, whatever order Glance listed them in.
+func (w *walk) keepCandidate(img images.Image) {
+	at := len(w.candidates)
+	for i := range w.candidates {
+		if !w.keepListOrder && newer(&img, &w.candidates[i]) {
+			at = i
+			break
+		}
+	}
+	if at >= maxCandidates {
+		return
+	}
+	w.candidates = append(w.candidates, images.Image{})
+	copy(w.candidates[at+1:], w.candidates[at:])
+	w.candidates[at] = img
+	if len(w.candidates) > maxCandidates {
+		w.candidates = w.candidates[:maxCandidates]
+	}
 }
 
 func (w *walk) reject(option string) {

@@ -343,3 +343,27 @@ func TestFindHonoursCancellation(t *testing.T) {
 		t.Errorf("err = %v, want context.Canceled", err)
 	}
 }
+
+func TestFindAmbiguityNamesTheNewestFirst(t *testing.T) {
+	// Glance's default order here is oldest first, and there are more matches than
+	// the error lists: the candidates must still be the newest, newest first, with
+	// same-second ties ranked by name as most_recent ranks them.
+	var all []images.Image
+	for i := 0; i < 14; i++ {
+		all = append(all, img(fmt.Sprintf("id-%02d", i), fmt.Sprintf("n-%02d", i), i/2))
+	}
+	g := &fakeGlance{images: all}
+	_, err := find(t, g, Query{Filter: Filter{Visibility: "public"}})
+	var amb *AmbiguousError
+	if !errors.As(err, &amb) {
+		t.Fatalf("err = %v", err)
+	}
+	if amb.Count != 14 || len(amb.Candidates) != maxCandidates {
+		t.Fatalf("count %d, %d candidates", amb.Count, len(amb.Candidates))
+	}
+	for i, c := range amb.Candidates {
+		if want := fmt.Sprintf("n-%02d", 13-i); c.Name != want {
+			t.Errorf("candidate %d = %s, want %s", i, c.Name, want)
+		}
+	}
+}

@@ -309,6 +309,10 @@ func (c *Cloud) cinderVolumeAction(w http.ResponseWriter, r *http.Request, rc *r
 	}
 	switch name {
 	case "os-set_image_metadata":
+		if v.Status != "available" && v.Status != "in-use" {
+			rc.fail(w, http.StatusBadRequest, "Invalid volume: Volume %s status must be available or in-use, but current status is: %s.", v.ID, v.Status)
+			return
+		}
 		md, _ := args["metadata"].(map[string]any)
 		for k, val := range md {
 			v.ImageMetadata[k] = fmt.Sprint(val)

@@ -203,7 +203,7 @@ func (c *Cloud) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rec := &statusRecorder{ResponseWriter: w}
 	// Every OpenStack API stamps a request ID; clients log it.
 	w.Header().Set("X-Openstack-Request-Id", "req-"+newUUID())
-	rc := &reqCtx{cloud: c, started: time.Now()}
+	rc := &reqCtx{cloud: c, started: time.Now(), acceptJSON: acceptsJSON(r.Header.Get("Accept"))}
 	path := r.URL.Path
 	switch {
 	case path == "/" || path == "":

@@ -18,7 +18,7 @@ func TestCloudsYAMLWorksWithClientconfig(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Setenv("OS_CLIENT_CONFIG_FILE", path)
-	for _, cloud := range []string{"testcloud", "testcloud-admin"} {
+	for _, cloud := range []string{"testcloud", "testcloud-admin", "testcloud-alt", "testcloud-appcred"} {
 		sc, err := clientconfig.NewServiceClient(testCtx(t), "image", &clientconfig.ClientOpts{Cloud: cloud})
 		if err != nil {
 			t.Fatalf("%s: %v", cloud, err)

@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"os"
 	"strings"
-	"time"
 )
 
 func (c *Cloud) glanceRoutes() http.Handler {
@@ -41,10 +40,14 @@ func (c *Cloud) glanceRoutes() http.Handler {
 }
 
 func (c *Cloud) glanceVersions(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
+	// Glance 25 (Zed) without the cache API: v2.15 is current and v2.14 (cache) is not offered.
 	var versions []any
-	for minor := 16; minor >= 0; minor-- {
+	for minor := 15; minor >= 0; minor-- {
+		if minor == 14 {
+			continue
+		}
 		status := "SUPPORTED"
-		if minor == 16 {
+		if minor == 15 {
 			status = "CURRENT"
 		}
 		versions = append(versions, map[string]any{
@@ -81,7 +84,7 @@ func (c *Cloud) glanceGetImage(w http.ResponseWriter, r *http.Request, rc *reqCt
 }
 
 // checkSettable refuses keys users may not set, with Glance's status codes.
-func checkSettable(key string, admin bool) (int, string) {
+func checkSettable(key string) (int, string) {
 	if strings.HasPrefix(key, "os_glance") {
 		return http.StatusForbidden, fmt.Sprintf("Attribute '%s' is reserved.", key)
 	}
@@ -92,20 +95,26 @@ func checkSettable(key string, admin bool) (int, string) {
 }
 
 func (c *Cloud) glanceCreateImage(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
-	var body map[string]any
-	if err := decodeJSON(r, &body); err != nil {
+	var raw any
+	if err := decodeJSON(r, &raw); err != nil {
 		rc.fail(w, http.StatusBadRequest, "%v", err)
+		return
+	}
+	body, isObject := raw.(map[string]any)
+	if !isObject {
+		// Glance's create handler fails on any body that is not an object.
+		rc.fail(w, http.StatusInternalServerError, "%v", errServerError)
 		return
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	now := time.Now()
+	now := glanceNow()
 	img := &image{Image: Image{
 		ID: newUUID(), Status: "queued", Visibility: "shared", Owner: rc.projectID(), Region: rc.region,
 		Properties: map[string]string{}, Tags: []string{}, Size: -1, CreatedAt: now, UpdatedAt: now,
 	}, members: map[string]*member{}}
 	for key, val := range body {
-		if status, msg := checkSettable(key, rc.isAdmin()); status != 0 {
+		if status, msg := checkSettable(key); status != 0 {
 			rc.fail(w, status, "%s", msg)
 			return
 		}
@@ -125,7 +134,9 @@ func (c *Cloud) glanceCreateImage(w http.ResponseWriter, r *http.Request, rc *re
 	rc.reg.images[img.ID] = img
 	w.Header().Set("Location", rc.prefix+"/v2/images/"+img.ID)
 	w.Header().Set("OpenStack-image-import-methods", strings.Join(importMethods, ","))
-	w.Header().Set("OpenStack-image-store-ids", strings.Join(glanceStores, ","))
+	// Glance lists its internal staging and tasks stores here too (not in /v2/info/stores).
+	w.Header().Set("OpenStack-image-store-ids", strings.Join(append(append([]string{}, glanceStores...),
+		"os_glance_staging_store", "os_glance_tasks_store"), ","))
 	writeJSON(w, http.StatusCreated, img.json())
 }
 
@@ -268,12 +279,22 @@ func (c *Cloud) glanceUpdateImage(w http.ResponseWriter, r *http.Request, rc *re
 		name, _ := op["op"].(string)
 		p, _ := op["path"].(string)
 		key := strings.TrimPrefix(p, "/")
+		if key == "locations" || strings.HasPrefix(key, "locations/") {
+			// show_multiple_locations is off (the default): locations cannot be touched at all.
+			verb := map[string]string{"add": "add", "remove": "remove"}[name]
+			if verb == "" {
+				rc.fail(w, http.StatusForbidden, "Cannot set locations to empty list.")
+				return
+			}
+			rc.fail(w, http.StatusForbidden, "It's not allowed to %s locations if locations are invisible.", verb)
+			return
+		}
 		if key == "" || strings.Contains(key, "/") {
 			rc.fail(w, http.StatusBadRequest, "Invalid JSON pointer for this resource: '%s'", p)
 			return
 		}
 		key = strings.ReplaceAll(strings.ReplaceAll(key, "~1", "/"), "~0", "~")
-		if status, msg := checkSettable(key, rc.isAdmin()); status != 0 || key == "id" {
+		if status, msg := checkSettable(key); status != 0 || key == "id" {
 			if status == 0 {
 				status, msg = http.StatusForbidden, "Attribute 'id' is read-only."
 			}
@@ -360,6 +381,10 @@ func (c *Cloud) glanceAddTag(w http.ResponseWriter, r *http.Request, rc *reqCtx)
 		return
 	}
 	tag := r.PathValue("tag")
+	if len(tag) > 255 {
+		rc.fail(w, http.StatusBadRequest, "Provided object does not match schema 'image': tag is longer than 255 characters")
+		return
+	}
 	if !contains(img.Tags, tag) {
 		img.Tags = append(img.Tags, tag)
 		img.touch()
@@ -405,18 +430,20 @@ func (c *Cloud) glanceSetActive(w http.ResponseWriter, r *http.Request, rc *reqC
 	if img == nil {
 		return
 	}
-	if !rc.isAdmin() {
-		rc.fail(w, http.StatusForbidden, "You are not authorized to complete this action.")
+	// Zed's default policy lets the owner (de)activate, not only an admin.
+	if !canModify(img, rc) {
+		rc.fail(w, http.StatusForbidden, "You do not own this image")
 		return
 	}
-	switch {
-	case active && (img.Status == "deactivated" || img.Status == "active"):
-		img.Status = "active"
-	case !active && (img.Status == "deactivated" || img.Status == "active"):
-		img.Status = "deactivated"
-	default:
-		rc.fail(w, http.StatusBadRequest, "Not allowed to change the status of image in status '%s'", img.Status)
+	if img.Status != "deactivated" && img.Status != "active" {
+		verb := map[bool]string{true: "reactivate", false: "deactivate"}[active]
+		rc.fail(w, http.StatusForbidden, "Not allowed to %s image in status '%s'", verb, img.Status)
 		return
+	}
+	if active {
+		img.Status = "active"
+	} else {
+		img.Status = "deactivated"
 	}
 	img.touch()
 	w.WriteHeader(http.StatusNoContent)

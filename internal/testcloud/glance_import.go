@@ -2,6 +2,7 @@ package testcloud
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -15,20 +16,25 @@ import (
 
 var importMethods = []string{"glance-direct", "web-download", "copy-image"}
 
+// taskFailedMessage is the message of a failed import task on Glance (its executor's generic one).
+const taskFailedMessage = "Task failed due to Internal Error"
+
 // task is a Glance api_image_import task.
 type task struct {
 	ID, ImageID, Owner, UserID string
+	RequestID                  string // X-Openstack-Request-Id of the import call
 	Status, Message            string
 	Input                      map[string]any
 	Result                     map[string]any
 	Created, Updated, Expires  time.Time
 }
 
+// json renders the task as GET /v2/tasks/{id} shows it.
 func (t *task) json() map[string]any {
 	m := map[string]any{
 		"id": t.ID, "type": "api_image_import", "status": t.Status, "owner": t.Owner, "message": t.Message,
 		"input": t.Input, "result": nil, "created_at": isoTime(t.Created), "updated_at": isoTime(t.Updated),
-		"image_id": t.ImageID, "user_id": t.UserID, "request_id": "req-" + t.ID,
+		"image_id": t.ImageID, "user_id": t.UserID, "request_id": t.RequestID,
 		"self": "/v2/tasks/" + t.ID, "schema": "/v2/schemas/task", "expires_at": nil,
 	}
 	if t.Result != nil {
@@ -37,6 +43,20 @@ func (t *task) json() map[string]any {
 	if !t.Expires.IsZero() {
 		m["expires_at"] = isoTime(t.Expires)
 	}
+	return m
+}
+
+// imageTaskJSON renders the task as GET /v2/images/{id}/tasks lists it: Glance's database record, with
+// times in microseconds and no zone, the deleted fields, and no links.
+func (t *task) imageTaskJSON() map[string]any {
+	m := t.json()
+	delete(m, "self")
+	delete(m, "schema")
+	m["created_at"], m["updated_at"] = cinderTime(t.Created), cinderTime(t.Updated)
+	if !t.Expires.IsZero() {
+		m["expires_at"] = cinderTime(t.Expires)
+	}
+	m["deleted_at"], m["deleted"] = nil, false
 	return m
 }
 
@@ -92,9 +112,14 @@ type importRequest struct {
 }
 
 func (c *Cloud) glanceImport(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
-	var req importRequest
-	if err := decodeJSON(r, &req); err != nil {
+	var raw map[string]any // the task records the request as it came
+	if err := decodeJSON(r, &raw); err != nil {
 		rc.fail(w, http.StatusBadRequest, "%v", err)
+		return
+	}
+	var req importRequest
+	if b, err := json.Marshal(raw); err != nil || json.Unmarshal(b, &req) != nil {
+		rc.fail(w, http.StatusBadRequest, "malformed import request")
 		return
 	}
 	c.mu.Lock()
@@ -170,22 +195,24 @@ func (c *Cloud) glanceImport(w http.ResponseWriter, r *http.Request, rc *reqCtx)
 		stores = []string{glanceStores[0]}
 	}
 	action, msg := c.stateFault("image.import", rc.region)
-	now := time.Now()
+	now := glanceNow()
 	t := &task{ID: newUUID(), ImageID: img.ID, Owner: rc.projectID(), UserID: rc.tok.userID, Status: "pending",
-		Created: now, Updated: now,
-		Input: map[string]any{"image_id": img.ID, "import_req": map[string]any{
-			"method": map[string]any{"name": method, "uri": req.Method.URI}, "stores": req.Stores},
-			"backend": stores}}
+		Created: now, Updated: now, RequestID: w.Header().Get("X-Openstack-Request-Id"),
+		Input: map[string]any{"image_id": img.ID, "import_req": raw, "backend": stores}}
 	rc.reg.tasks[t.ID] = t
 	// The lock is taken synchronously; the status moves only when the task starts, so a client can still
 	// read "queued" right after the 202, as on a real cloud.
 	img.importTask = t.ID
 	img.importing = strings.Join(stores, ",")
 	img.failed = ""
+	img.imported = true
 	img.touch()
 	job := importJob{reg: rc.reg, img: img, task: t, method: method, uri: req.Method.URI, stores: stores,
 		action: action, message: msg}
 	c.after(c.opts.ImageDelay/4, func() { c.startImport(job) })
+	// Glance's 202 has an empty body labelled as HTML.
+	w.Header().Set("Content-Type", "text/html; charset=UTF-8")
+	w.Header().Set("Content-Length", "0")
 	w.WriteHeader(http.StatusAccepted)
 }
 
@@ -204,7 +231,7 @@ func (c *Cloud) startImport(j importJob) {
 		c.finishTask(j.task, "failure", "Image was deleted during import")
 		return
 	}
-	j.task.Status, j.task.Updated = "processing", time.Now()
+	j.task.Status, j.task.Updated = "processing", glanceNow()
 	if j.method != "copy-image" {
 		j.img.Status = "importing"
 		j.img.touch()
@@ -224,6 +251,14 @@ func (c *Cloud) startImport(j importJob) {
 			dataPath, h, err = c.promoteStaged(j.reg, j.img)
 		case "copy-image":
 			// Both stores share one file on disk; copying is bookkeeping.
+		}
+		if err == nil && dataPath != "" {
+			// Glance's image_decompression import plugin (enabled on the reference cloud) runs on
+			// web-download and glance-direct data before it is stored.
+			c.mu.Lock()
+			containerFormat := j.img.ContainerFormat
+			c.mu.Unlock()
+			h, err = decompressImported(dataPath, containerFormat, h)
 		}
 		if err == nil && j.action != "" {
 			err = errors.New(j.message)
@@ -254,14 +289,23 @@ func (c *Cloud) completeImport(j importJob, dataPath string, h hashedFile, err e
 	}
 	img.importTask, img.importing = "", ""
 	img.touch()
+	// A store that failed moves from os_glance_importing_to_stores to os_glance_failed_import.
+	if err != nil {
+		img.failed = strings.Join(j.stores, ",")
+	}
+	// Glance's task executor records "Task failed due to Internal Error" for every failure except its
+	// upload errors; a fault injected through the control API keeps its own message.
+	msg := taskFailedMessage
+	if j.action != "" && j.message != "" {
+		msg = j.message
+	}
 	switch {
 	case err != nil && j.action == ActionKill:
 		img.Status = "killed"
 		c.cleanStaging(img)
-		c.finishTask(j.task, "failure", "Error: "+err.Error())
+		c.finishTask(j.task, "failure", msg)
 	case err != nil && j.method == "copy-image":
-		img.failed = strings.Join(j.stores, ",")
-		c.finishTask(j.task, "failure", "Error: "+err.Error())
+		c.finishTask(j.task, "failure", msg)
 	case err != nil:
 		// Zed: back to queued, lock dropped, staging removed, the task records the error.
 		img.Status = "queued"
@@ -270,7 +314,8 @@ func (c *Cloud) completeImport(j importJob, dataPath string, h hashedFile, err e
 		if dataPath != "" {
 			_ = os.Remove(dataPath)
 		}
-		c.finishTask(j.task, "failure", "Error: "+err.Error())
+		c.opts.Logf("testcloud: import of image %s failed: %v", img.ID, err)
+		c.finishTask(j.task, "failure", msg)
 	case j.method == "copy-image":
 		for _, s := range j.stores {
 			if !contains(img.Stores, s) {
@@ -294,7 +339,7 @@ func (c *Cloud) cleanStaging(img *image) {
 }
 
 func (c *Cloud) finishTask(t *task, status, msg string) {
-	now := time.Now()
+	now := glanceNow()
 	t.Status, t.Message, t.Updated, t.Expires = status, msg, now, now.Add(48*time.Hour)
 }
 
@@ -343,6 +388,10 @@ func (c *Cloud) webDownload(ctx context.Context, reg *region, id, uri string) (s
 	if resp.StatusCode != http.StatusOK {
 		return "", hashedFile{}, fmt.Errorf("web-download of %s: HTTP %d", uri, resp.StatusCode)
 	}
+	if resp.ContentLength < 0 {
+		// Glance's web-download converts Content-Length to a number and fails without one.
+		return "", hashedFile{}, fmt.Errorf("web-download of %s: the source sent no Content-Length", uri)
+	}
 	path := reg.imagePath(id) + ".download"
 	h, err := streamToFile(path, resp.Body)
 	if err != nil {
@@ -369,7 +418,7 @@ func (c *Cloud) glanceImageTasks(w http.ResponseWriter, r *http.Request, rc *req
 	out := []any{}
 	for _, t := range rc.reg.sortedTasks() {
 		if t.ImageID == img.ID {
-			out = append(out, t.json())
+			out = append(out, t.imageTaskJSON())
 		}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"tasks": out})

@@ -1,6 +1,7 @@
 package testcloud
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -10,14 +11,6 @@ import (
 	"time"
 )
 
-// Query keys that are not property filters.
-var glanceListReserved = map[string]bool{
-	"limit": true, "marker": true, "sort": true, "sort_key": true, "sort_dir": true, "name": true,
-	"visibility": true, "member_status": true, "owner": true, "status": true, "tag": true, "os_hidden": true,
-	"size_min": true, "size_max": true, "id": true, "created_at": true, "updated_at": true,
-	"container_format": true, "disk_format": true, "protected": true, "min_disk": true, "min_ram": true,
-}
-
 var glanceSortKeys = []string{"name", "status", "container_format", "disk_format", "size", "id", "created_at", "updated_at"}
 
 type sortSpec struct {
@@ -25,45 +18,69 @@ type sortSpec struct {
 	desc bool
 }
 
-// parseGlanceSort reads sort=k:dir,... or the classic repeated sort_key/sort_dir.
+func validSortDir(dir string) error {
+	if dir != "asc" && dir != "desc" {
+		return fmt.Errorf("Invalid sort direction: %s", dir)
+	}
+	return nil
+}
+
+// parseGlanceSort reads sort=k:dir,... or the classic repeated sort_key/sort_dir, and appends Glance's
+// tie-breakers created_at and id (unless already sorted on) in the default direction: desc, or the only
+// direction given.
 func parseGlanceSort(q url.Values) ([]sortSpec, error) {
-	var specs []sortSpec
-	if s := q.Get("sort"); s != "" {
+	var keys, dirs []string
+	if q.Has("sort") {
 		if q.Has("sort_key") || q.Has("sort_dir") {
-			return nil, fmt.Errorf("The 'sort' parameter cannot be used with 'sort_key' or 'sort_dir'")
+			return nil, fmt.Errorf("Old and new sorting syntax cannot be combined")
 		}
-		for _, part := range strings.Split(s, ",") {
-			k, dir, _ := strings.Cut(strings.TrimSpace(part), ":")
+		for _, part := range strings.Split(strings.TrimSpace(q.Get("sort")), ",") {
+			k, dir, _ := strings.Cut(part, ":")
 			if dir == "" {
 				dir = "desc"
 			}
-			if dir != "asc" && dir != "desc" {
-				return nil, fmt.Errorf("Invalid sort direction: %s", dir)
-			}
-			specs = append(specs, sortSpec{k, dir == "desc"})
+			keys, dirs = append(keys, strings.TrimSpace(k)), append(dirs, strings.TrimSpace(dir))
 		}
 	} else {
-		keys, dirs := q["sort_key"], q["sort_dir"]
-		for i, k := range keys {
-			dir := "desc"
-			if i < len(dirs) {
-				dir = dirs[i]
-			} else if len(dirs) == 1 {
-				dir = dirs[0]
-			}
-			if dir != "asc" && dir != "desc" {
-				return nil, fmt.Errorf("Invalid sort direction: %s", dir)
-			}
-			specs = append(specs, sortSpec{k, dir == "desc"})
+		for _, k := range q["sort_key"] {
+			keys = append(keys, strings.TrimSpace(k))
+		}
+		for _, d := range q["sort_dir"] {
+			dirs = append(dirs, strings.TrimSpace(d))
 		}
 	}
-	for _, s := range specs {
-		if !contains(glanceSortKeys, s.key) {
-			return nil, fmt.Errorf("Invalid sort key: %s. It should be one of the following: %s", s.key, strings.Join(glanceSortKeys, ", "))
+	for _, k := range keys {
+		if !contains(glanceSortKeys, k) {
+			return nil, fmt.Errorf("Invalid sort key: %s. It must be one of the following: %s.", k, strings.Join(glanceSortKeys, ", "))
 		}
 	}
-	// Glance always breaks ties by created_at and id, newest first.
-	specs = append(specs, sortSpec{"created_at", true}, sortSpec{"id", true})
+	for _, d := range dirs {
+		if err := validSortDir(d); err != nil {
+			return nil, err
+		}
+	}
+	if len(dirs) > 1 && len(dirs) != len(keys) {
+		return nil, fmt.Errorf("Number of sort dirs does not match the number of sort keys")
+	}
+	if len(keys) == 0 {
+		keys = []string{"created_at"}
+	}
+	def := "desc"
+	if len(dirs) == 1 {
+		def = dirs[0]
+	}
+	for len(dirs) < len(keys) {
+		dirs = append(dirs, def)
+	}
+	for _, k := range []string{"created_at", "id"} {
+		if !contains(keys, k) {
+			keys, dirs = append(keys, k), append(dirs, def)
+		}
+	}
+	specs := make([]sortSpec, len(keys))
+	for i := range keys {
+		specs[i] = sortSpec{keys[i], dirs[i] == "desc"}
+	}
 	return specs, nil
 }
 
@@ -96,16 +113,36 @@ func compareImages(a, b *image, key string) int {
 	return 0
 }
 
-// inValues splits "in:a,b" (or a plain value) into the accepted values. Quoted items may hold commas.
-func inValues(v string) []string {
-	rest, ok := strings.CutPrefix(v, "in:")
+// splitFilterOp splits "op:value" like Glance's split_filter_op: no colon, or a whole value that is an
+// ISO 8601 time, means equality.
+func splitFilterOp(v string) (op, val string) {
+	left, right, ok := strings.Cut(v, ":")
 	if !ok {
-		return []string{v}
+		return "eq", v
 	}
+	if _, err := parseISOTime(v); err == nil {
+		return "eq", v
+	}
+	return left, right
+}
+
+// parseISOTime accepts the ISO 8601 forms clients send (with or without zone and fractions).
+func parseISOTime(v string) (time.Time, error) {
+	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05", "2006-01-02T15:04:05.999999", "2006-01-02"} {
+		if t, err := time.Parse(layout, v); err == nil {
+			return t, nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("not an ISO 8601 time: %q", v)
+}
+
+// splitQuotedValues splits the list of an "in:" filter at commas; double-quoted items may hold commas
+// (Glance's split_filter_value_for_quotes). An unclosed quote is an error.
+func splitQuotedValues(v string) ([]string, error) {
 	var out []string
 	var cur strings.Builder
 	quoted := false
-	for _, r := range rest {
+	for _, r := range v {
 		switch {
 		case r == '"':
 			quoted = !quoted
@@ -116,18 +153,36 @@ func inValues(v string) []string {
 			cur.WriteRune(r)
 		}
 	}
-	return append(out, cur.String())
+	if quoted {
+		return nil, fmt.Errorf("Invalid filter value %s. The quote is not closed.", v)
+	}
+	return append(out, cur.String()), nil
 }
 
-// matchTime applies Glance's "op:timestamp" date filter (gt, gte, lt, lte, eq, neq).
-func matchTime(t time.Time, filter string) (bool, error) {
-	op, val, ok := strings.Cut(filter, ":")
-	if !ok {
-		return false, fmt.Errorf("Invalid date filter %q", filter)
+// matchOpFilter applies a filter on name, id, status, container_format or disk_format: "in:a,b" or
+// "eq:a" or a plain value; any other operator is refused, as Glance does.
+func matchOpFilter(actual, filter string) (bool, error) {
+	op, val := splitFilterOp(filter)
+	switch op {
+	case "eq":
+		return actual == val, nil
+	case "in":
+		vals, err := splitQuotedValues(val)
+		if err != nil {
+			return false, err
+		}
+		return contains(vals, actual), nil
 	}
-	ref, err := time.Parse(time.RFC3339, val)
+	return false, fmt.Errorf("Unable to filter by unknown operator '%s'.", op)
+}
+
+// matchTime applies Glance's "[op:]timestamp" date filter (gt, gte, lt, lte, eq, neq; eq by default).
+// Glance stores times to the second.
+func matchTime(key string, t time.Time, filter string) (bool, error) {
+	op, val := splitFilterOp(filter)
+	ref, err := parseISOTime(val)
 	if err != nil {
-		return false, fmt.Errorf("Invalid date filter %q", filter)
+		return false, fmt.Errorf("Bad \"%s\" query filter format. Use ISO 8601 DateTime notation.", key)
 	}
 	t = t.Truncate(time.Second)
 	switch op {
@@ -144,10 +199,76 @@ func matchTime(t time.Time, filter string) (bool, error) {
 	case "neq":
 		return !t.Equal(ref), nil
 	}
-	return false, fmt.Errorf("Invalid operator %q", op)
+	return false, fmt.Errorf("Unable to filter on a unknown operator.")
 }
 
-// imageMatches applies every filter of the query. It returns an error for malformed filters.
+// errServerError stands for Glance's HTTP 500 on a filter its database layer cannot build.
+var errServerError = errors.New("The server has either erred or is incapable of performing the requested operation.")
+
+// numericColumn returns an image's numeric column by name (null columns give ok=false for the value).
+func numericColumn(img *image, key string) (value int64, known, notNull bool) {
+	switch key {
+	case "size":
+		return img.Size, true, img.Size >= 0
+	case "virtual_size":
+		return img.VirtualSize, true, img.VirtualSize > 0
+	case "min_disk":
+		return int64(img.MinDisk), true, true
+	case "min_ram":
+		return int64(img.MinRAM), true, true
+	}
+	return 0, false, false
+}
+
+// matchRange applies a KEY_min/KEY_max filter. Glance compares the image column KEY; a key that is not
+// a numeric column makes its database layer fail (500), a value that is not a number is a 400.
+func matchRange(img *image, k, v string) (bool, error) {
+	n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+	if err != nil {
+		return false, fmt.Errorf("Unable to filter on a range with a non-numeric value.")
+	}
+	val, known, notNull := numericColumn(img, k[:len(k)-4])
+	if !known {
+		return false, errServerError
+	}
+	if !notNull {
+		return false, nil
+	}
+	if strings.HasSuffix(k, "_min") {
+		return val >= n, nil
+	}
+	return val <= n, nil
+}
+
+// validateListQuery refuses what Glance's request deserializer and controller refuse, before any
+// image is looked at.
+func validateListQuery(q url.Values) error {
+	if v := q.Get("visibility"); v != "" && !contains([]string{"community", "public", "private", "shared", "all"}, v) {
+		return fmt.Errorf("Invalid visibility value: %s", v)
+	}
+	if q.Has("changes-since") {
+		return fmt.Errorf("The \"changes-since\" filter is no longer available on v2.")
+	}
+	if q.Has("member_status") {
+		if v := q.Get("member_status"); !contains([]string{"pending", "accepted", "rejected", "all"}, v) {
+			return fmt.Errorf("Invalid status: %s", v)
+		}
+	}
+	if q.Has("os_hidden") {
+		if v := strings.ToLower(q.Get("os_hidden")); v != "true" && v != "false" {
+			return fmt.Errorf("Invalid value '%s' for 'os_hidden' filter. Valid values are 'true' or 'false'.", q.Get("os_hidden"))
+		}
+	}
+	if q.Has("protected") {
+		if v := q.Get("protected"); v != "true" && v != "false" {
+			return fmt.Errorf("Invalid value '%s' for 'protected' filter. Valid values are 'true' or 'false'.", v)
+		}
+	}
+	return nil
+}
+
+// imageMatches applies every filter of the query, the way Glance's database layer builds its
+// conditions. It returns an error for malformed filters (errServerError for the ones Glance fails on).
 func imageMatches(img *image, q url.Values, rc *reqCtx) (bool, error) {
 	project := rc.projectID()
 	vis := q.Get("visibility")
@@ -158,6 +279,10 @@ func imageMatches(img *image, q url.Values, rc *reqCtx) (bool, error) {
 	owned := img.Owner == project
 	switch vis {
 	case "":
+		// Without a visibility filter nobody, not even an admin, gets other projects' community images.
+		if img.Visibility == "community" && !owned {
+			return false, nil
+		}
 		if !rc.isAdmin() && !owned {
 			switch img.Visibility {
 			case "public":
@@ -174,7 +299,7 @@ func imageMatches(img *image, q url.Values, rc *reqCtx) (bool, error) {
 		if !canSee(img, rc) {
 			return false, nil
 		}
-	case "public", "private", "community", "shared":
+	default:
 		if img.Visibility != vis || !canSee(img, rc) {
 			return false, nil
 		}
@@ -184,87 +309,54 @@ func imageMatches(img *image, q url.Values, rc *reqCtx) (bool, error) {
 				return false, nil
 			}
 		}
-	default:
-		return false, fmt.Errorf("Invalid visibility value: %s", vis)
 	}
-	hidden := false
-	if h := q.Get("os_hidden"); h != "" {
-		b, err := strconv.ParseBool(h)
-		if err != nil {
-			return false, fmt.Errorf("Invalid value for os_hidden: %s", h)
-		}
-		hidden = b
-	}
-	if img.Hidden != hidden {
+	if img.Hidden != (strings.ToLower(q.Get("os_hidden")) == "true") {
 		return false, nil
 	}
-	if v := q.Get("name"); v != "" && !contains(inValues(v), img.Name) {
+	if v := q.Get("protected"); v != "" && img.Protected != (v == "true") {
 		return false, nil
-	}
-	if v := q.Get("id"); v != "" && !contains(inValues(v), img.ID) {
-		return false, nil
-	}
-	if v := q.Get("status"); v != "" && !contains(inValues(strings.ToLower(v)), img.Status) {
-		return false, nil
-	}
-	if v := q.Get("owner"); v != "" && !contains(inValues(v), img.Owner) {
-		return false, nil
-	}
-	if v := q.Get("container_format"); v != "" && !contains(inValues(v), img.ContainerFormat) {
-		return false, nil
-	}
-	if v := q.Get("disk_format"); v != "" && !contains(inValues(v), img.DiskFormat) {
-		return false, nil
-	}
-	if v := q.Get("protected"); v != "" {
-		b, err := strconv.ParseBool(v)
-		if err != nil {
-			return false, fmt.Errorf("Invalid value for protected: %s", v)
-		}
-		if img.Protected != b {
-			return false, nil
-		}
 	}
 	for _, t := range q["tag"] {
 		if !contains(img.Tags, t) {
 			return false, nil
 		}
 	}
-	for _, k := range []string{"size_min", "size_max"} {
-		if v := q.Get(k); v != "" {
-			n, err := strconv.ParseInt(v, 10, 64)
-			if err != nil {
-				return false, fmt.Errorf("Invalid value for %s: %s", k, v)
-			}
-			if img.Size < 0 || (k == "size_min" && img.Size < n) || (k == "size_max" && img.Size > n) {
-				return false, nil
-			}
-		}
-	}
-	for k, t := range map[string]time.Time{"created_at": img.CreatedAt, "updated_at": img.UpdatedAt} {
-		if v := q.Get(k); v != "" {
-			ok, err := matchTime(t, v)
-			if err != nil || !ok {
-				return false, err
-			}
-		}
-	}
-	// Every other key is a property condition, as in Glance.
+	// Every remaining key is a condition, in Glance's order of precedence: ranges, times, the columns
+	// with operators, other columns by equality, and then image properties, compared exactly.
 	for k, vals := range q {
-		if glanceListReserved[k] {
+		if len(vals) == 0 || k == "visibility" || k == "member_status" || k == "os_hidden" || k == "protected" ||
+			k == "tag" || k == "limit" || k == "marker" || k == "sort" || k == "sort_key" || k == "sort_dir" {
 			continue
 		}
-		pv, ok := img.Properties[k]
-		if !ok && k == "os_glance_import_task" && img.importTask != "" {
-			pv, ok = img.importTask, true
-		}
-		if !ok {
-			return false, nil
-		}
-		for _, v := range vals {
-			if !contains(inValues(v), pv) {
-				return false, nil
+		v := vals[0]
+		var ok bool
+		var err error
+		switch {
+		case strings.HasSuffix(k, "_min") || strings.HasSuffix(k, "_max"):
+			ok, err = matchRange(img, k, v)
+		case k == "created_at":
+			ok, err = matchTime(k, img.CreatedAt, v)
+		case k == "updated_at":
+			ok, err = matchTime(k, img.UpdatedAt, v)
+		case k == "name" || k == "id" || k == "status" || k == "container_format" || k == "disk_format":
+			ok, err = matchOpFilter(map[string]string{"name": img.Name, "id": img.ID, "status": img.Status,
+				"container_format": img.ContainerFormat, "disk_format": img.DiskFormat}[k], v)
+		case k == "owner" || k == "checksum" || k == "os_hash_algo" || k == "os_hash_value":
+			ok = v == map[string]string{"owner": img.Owner, "checksum": img.Checksum,
+				"os_hash_algo": img.OSHashAlgo, "os_hash_value": img.OSHashValue}[k]
+		case k == "size" || k == "virtual_size" || k == "min_disk" || k == "min_ram":
+			n, perr := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+			val, _, notNull := numericColumn(img, k)
+			ok = perr == nil && notNull && val == n
+		default:
+			pv, has := img.property(k)
+			ok = has
+			for _, want := range vals {
+				ok = ok && pv == want
 			}
+		}
+		if err != nil || !ok {
+			return false, err
 		}
 	}
 	return true, nil
@@ -273,13 +365,21 @@ func imageMatches(img *image, q url.Values, rc *reqCtx) (bool, error) {
 func (c *Cloud) glanceListImages(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
 	q := r.URL.Query()
 	limit := 25
-	if v := q.Get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 0 {
+	if q.Has("limit") {
+		n, err := strconv.Atoi(q.Get("limit"))
+		if err != nil {
 			rc.fail(w, http.StatusBadRequest, "limit param must be an integer")
 			return
 		}
+		if n < 0 {
+			rc.fail(w, http.StatusBadRequest, "limit param must be positive")
+			return
+		}
 		limit = min(n, 1000)
+	}
+	if err := validateListQuery(q); err != nil {
+		rc.fail(w, http.StatusBadRequest, "%v", err)
+		return
 	}
 	specs, err := parseGlanceSort(q)
 	if err != nil {
@@ -291,6 +391,10 @@ func (c *Cloud) glanceListImages(w http.ResponseWriter, r *http.Request, rc *req
 	var matched []*image
 	for _, img := range rc.reg.sortedImages() {
 		ok, err := imageMatches(img, q, rc)
+		if err == errServerError {
+			rc.fail(w, http.StatusInternalServerError, "%v", err)
+			return
+		}
 		if err != nil {
 			rc.fail(w, http.StatusBadRequest, "%v", err)
 			return
@@ -316,7 +420,7 @@ func (c *Cloud) glanceListImages(w http.ResponseWriter, r *http.Request, rc *req
 		}
 		if pos < 0 {
 			if img := rc.reg.images[marker]; img == nil || !canSee(img, rc) {
-				rc.fail(w, http.StatusBadRequest, "Invalid marker. Image %s could not be found.", marker)
+				rc.fail(w, http.StatusBadRequest, "No image found with ID %s", marker)
 				return
 			}
 		}

@@ -92,6 +92,10 @@ func (c *Cloud) glanceUpdateMember(w http.ResponseWriter, r *http.Request, rc *r
 		rc.fail(w, http.StatusBadRequest, "%v", err)
 		return
 	}
+	if req.Status == "" {
+		rc.fail(w, http.StatusBadRequest, "Status not specified")
+		return
+	}
 	if req.Status != "accepted" && req.Status != "rejected" && req.Status != "pending" {
 		rc.fail(w, http.StatusBadRequest, "Invalid status: %s", req.Status)
 		return
@@ -124,6 +128,11 @@ func (c *Cloud) glanceDeleteMember(w http.ResponseWriter, r *http.Request, rc *r
 		return
 	}
 	id := r.PathValue("member")
+	if img.Visibility != "shared" {
+		// Members stay recorded when an image stops being shared, but cannot be managed.
+		rc.fail(w, http.StatusForbidden, "Not allowed to delete members for image %s.", img.ID)
+		return
+	}
 	if img.members[id] == nil {
 		rc.fail(w, http.StatusNotFound, "%s is not a member of image %s", id, img.ID)
 		return

@@ -16,6 +16,7 @@ type Image struct {
 	MinDisk, MinRAM                     int
 	Protected, Hidden                   bool
 	Size                                int64 // -1 when there is no data yet
+	VirtualSize                         int64 // 0 when unknown (null in the API)
 	Checksum                            string
 	OSHashAlgo, OSHashValue             string
 	Stores                              []string
@@ -35,7 +36,7 @@ var (
 
 // Keys a user may not set: read-only attributes, and the reserved ones Glance manages.
 var glanceReadOnly = map[string]bool{
-	"id": false, "status": true, "checksum": true, "size": true, "virtual_size": true, "created_at": true,
+	"status": true, "checksum": true, "size": true, "virtual_size": true, "created_at": true,
 	"updated_at": true, "self": true, "file": true, "schema": true, "direct_url": true, "locations": true,
 	"os_hash_algo": true, "os_hash_value": true, "stores": true, "deleted": true, "deleted_at": true,
 }
@@ -58,8 +59,11 @@ type image struct {
 	importTask string // the os_glance_import_task lock
 	importing  string // os_glance_importing_to_stores
 	failed     string // os_glance_failed_import
-	members    map[string]*member
-	uploadGen  int // bumped by each upload so a stale one cannot finish
+	// imported: an import was started once, so the two store properties above exist from then on (as
+	// empty strings after a success), like the properties Glance writes.
+	imported  bool
+	members   map[string]*member
+	uploadGen int // bumped by each upload so a stale one cannot finish
 }
 
 func (img *image) snapshot() Image {
@@ -68,8 +72,10 @@ func (img *image) snapshot() Image {
 	for k, v := range img.Image.Properties {
 		out.Properties[k] = v
 	}
-	if img.importTask != "" {
-		out.Properties["os_glance_import_task"] = img.importTask
+	for _, k := range []string{"os_glance_import_task", "os_glance_importing_to_stores", "os_glance_failed_import"} {
+		if v, ok := img.property(k); ok {
+			out.Properties[k] = v
+		}
 	}
 	out.Tags = append([]string{}, img.Tags...)
 	out.Stores = append([]string{}, img.Stores...)
@@ -80,7 +86,25 @@ func (img *image) snapshot() Image {
 	return out
 }
 
-func (img *image) touch() { img.UpdatedAt = time.Now() }
+// glanceNow is the current time as Glance stores it: to the second (its database columns have no
+// fractions), so that sorting and ties behave as on a real cloud.
+func glanceNow() time.Time { return time.Now().Truncate(time.Second) }
+
+func (img *image) touch() { img.UpdatedAt = glanceNow() }
+
+// property returns a property as Glance shows it, including the os_glance_* import bookkeeping.
+func (img *image) property(k string) (string, bool) {
+	switch k {
+	case "os_glance_import_task":
+		return img.importTask, img.importTask != ""
+	case "os_glance_importing_to_stores":
+		return img.importing, img.imported
+	case "os_glance_failed_import":
+		return img.failed, img.imported
+	}
+	v, ok := img.Properties[k]
+	return v, ok
+}
 
 // json renders the image the way Glance v2 does: core fields plus flattened properties.
 func (img *image) json() map[string]any {
@@ -96,6 +120,9 @@ func (img *image) json() map[string]any {
 	if img.Size >= 0 {
 		m["size"] = img.Size
 	}
+	if img.VirtualSize > 0 {
+		m["virtual_size"] = img.VirtualSize
+	}
 	if img.Checksum != "" {
 		m["checksum"] = img.Checksum
 		m["os_hash_algo"] = img.OSHashAlgo
@@ -107,12 +134,10 @@ func (img *image) json() map[string]any {
 	for k, v := range img.Properties {
 		m[k] = v
 	}
-	if img.importTask != "" {
-		m["os_glance_import_task"] = img.importTask
-		m["os_glance_importing_to_stores"] = img.importing
-		m["os_glance_failed_import"] = img.failed
-	} else if img.failed != "" {
-		m["os_glance_failed_import"] = img.failed
+	for _, k := range []string{"os_glance_import_task", "os_glance_importing_to_stores", "os_glance_failed_import"} {
+		if v, ok := img.property(k); ok {
+			m[k] = v
+		}
 	}
 	return m
 }

@@ -15,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"sort"
 	"strconv"
 	"strings"
 	"testing"
@@ -187,10 +188,27 @@ func TestGlanceListFiltersSortAndPagination(t *testing.T) {
 		}
 		createImage(t, sc, opts)
 	}
-	// Default listing: newest first, hidden excluded, seeded public image included.
+	// Default listing: newest first, hidden excluded, seeded public image included. Glance keeps times
+	// to the second, so images created in the same second come in descending ID order.
+	var want []Image
+	for _, img := range c.Images("RegionOne") {
+		if !img.Hidden {
+			want = append(want, img)
+		}
+	}
+	sort.Slice(want, func(i, j int) bool {
+		if !want[i].CreatedAt.Equal(want[j].CreatedAt) {
+			return want[i].CreatedAt.After(want[j].CreatedAt)
+		}
+		return want[i].ID > want[j].ID
+	})
+	var wantNames []string
+	for _, img := range want {
+		wantNames = append(wantNames, img.Name)
+	}
 	names := listNames(t, sc, images.ListOpts{Limit: 2})
-	if len(names) != 7 || names[0] != "img-5" || names[6] != BaseImageName {
-		t.Fatalf("paged default list: %v", names)
+	if strings.Join(names, ",") != strings.Join(wantNames, ",") || names[6] != BaseImageName {
+		t.Fatalf("paged default list: %v, want %v", names, wantNames)
 	}
 	if n := c.CountRequests("image.list"); n != 4 {
 		t.Errorf("pages requested = %d, want 4 (2+2+2+1)", n)
@@ -285,7 +303,8 @@ func TestGlanceImportGlanceDirectAndWebDownload(t *testing.T) {
 	if !gophercloud.ResponseCodeIs(err, http.StatusBadRequest) {
 		t.Fatalf("filtered port: want 400, got %v", err)
 	}
-	// web-download failure: back to queued, lock dropped, task says why.
+	// web-download failure: back to queued, lock dropped, the failed store recorded, and the task failed
+	// with Glance's generic message (Glance does not pass the HTTP status on).
 	if err := imageimport.Create(testCtx(t), sc, img.ID, imageimport.CreateOpts{Name: imageimport.WebDownloadMethod, URI: srv.URL + "/missing"}).ExtractErr(); err != nil {
 		t.Fatal(err)
 	}
@@ -301,8 +320,12 @@ func TestGlanceImportGlanceDirectAndWebDownload(t *testing.T) {
 		Tasks []struct{ Status, Message string } `json:"tasks"`
 	}
 	_, err = sc.Get(testCtx(t), sc.ServiceURL("images", img.ID, "tasks"), &tasks, nil)
-	if err != nil || len(tasks.Tasks) != 1 || tasks.Tasks[0].Status != "failure" || !strings.Contains(tasks.Tasks[0].Message, "404") {
+	if err != nil || len(tasks.Tasks) != 1 || tasks.Tasks[0].Status != "failure" || tasks.Tasks[0].Message != "Task failed due to Internal Error" {
 		t.Fatalf("tasks: %v %+v", err, tasks)
+	}
+	if got, _ := images.Get(testCtx(t), sc, img.ID).Extract(); got.Properties["os_glance_failed_import"] != "file1" ||
+		got.Properties["os_glance_importing_to_stores"] != "" {
+		t.Errorf("after the failed import: %v", got.Properties)
 	}
 }
 
@@ -402,5 +425,32 @@ func TestOptionsFaultsInstalledAtStart(t *testing.T) {
 	}
 	if _, err := openstackAuth(c); err != nil {
 		t.Fatalf("second auth: %v", err)
+	}
+}
+
+func TestGlanceUploadNeedsFormatsAndMethodsAre405(t *testing.T) {
+	c := startCloud(t, Options{})
+	pc := demoProvider(t, c)
+	sc := imageClient(t, pc, "RegionOne")
+	img, err := images.Create(testCtx(t), sc, images.CreateOpts{Name: "no-formats"}).Extract()
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = imagedata.Upload(testCtx(t), sc, img.ID, strings.NewReader("x")).ExtractErr()
+	if !gophercloud.ResponseCodeIs(err, http.StatusBadRequest) {
+		t.Fatalf("upload without formats: want 400, got %v", err)
+	}
+	if got, _ := images.Get(testCtx(t), sc, img.ID).Extract(); got.Status != images.ImageStatusQueued {
+		t.Fatalf("status after refused upload: %s", got.Status)
+	}
+	req, _ := http.NewRequest(http.MethodPost, sc.ServiceURL("images", img.ID), nil)
+	req.Header.Set("X-Auth-Token", pc.Token())
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusMethodNotAllowed {
+		t.Fatalf("POST on an image: %d, want 405", resp.StatusCode)
 	}
 }

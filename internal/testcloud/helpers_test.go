@@ -111,3 +111,13 @@ func openstackAuth(c *Cloud) (*gophercloud.ProviderClient, error) {
 	return openstack.AuthenticatedClient(ctx, gophercloud.AuthOptions{IdentityEndpoint: c.AuthURL(),
 		Username: DemoUser, Password: DemoPassword, DomainName: "Default", TenantName: DemoProject})
 }
+
+// tokenExpiry returns when an issued token expires (zero when unknown).
+func (c *Cloud) tokenExpiry(id string) time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if t := c.ident.tokens[id]; t != nil {
+		return t.expires
+	}
+	return time.Time{}
+}

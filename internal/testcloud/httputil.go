@@ -24,6 +24,9 @@ type reqCtx struct {
 	reg     *region
 	tok     *token
 	micro   microversion
+	// acceptJSON: the client asked for JSON (Accept: application/json), which makes Glance's webob
+	// error pages JSON instead of HTML.
+	acceptJSON bool
 }
 
 type reqCtxKey struct{}
@@ -117,19 +120,33 @@ var neutronErrorTypes = map[int]string{
 // fail writes an error in the shape the service really uses.
 func (rc *reqCtx) fail(w http.ResponseWriter, status int, format string, args ...any) {
 	msg := fmt.Sprintf(format, args...)
-	writeServiceError(w, rc.service, status, msg)
+	rc.writeServiceError(w, status, msg)
 }
 
-func writeServiceError(w http.ResponseWriter, service string, status int, msg string) {
+func (rc *reqCtx) writeServiceError(w http.ResponseWriter, status int, msg string) {
 	if status == http.StatusUnauthorized {
-		// keystonemiddleware answers every service the same way.
-		w.Header().Set("WWW-Authenticate", "Keystone uri=\"/identity\"")
-		writeJSON(w, status, map[string]any{"error": map[string]any{
-			"code": status, "title": "Unauthorized", "message": msg,
-		}})
-		return
+		// keystonemiddleware names Keystone by absolute URL; Keystone itself names its /v3.
+		uri := ""
+		if rc.cloud != nil {
+			uri = rc.cloud.baseURL + "/identity"
+		}
+		if rc.service == "identity" {
+			uri += "/v3"
+		}
+		w.Header().Set("WWW-Authenticate", fmt.Sprintf("Keystone uri=%q", uri))
+		if rc.service == "image" {
+			// Glance's 401 is webob's, with webob's wording.
+			msg = "This server could not verify that you are authorized to access the document you requested. " +
+				"Either you supplied the wrong credentials (e.g., bad password), or your browser does not understand " +
+				"how to supply the credentials required."
+		} else {
+			writeJSON(w, status, map[string]any{"error": map[string]any{
+				"code": status, "title": "Unauthorized", "message": msg,
+			}})
+			return
+		}
 	}
-	switch service {
+	switch rc.service {
 	case "compute", "volume":
 		name := novaFaultNames[status]
 		if name == "" {
@@ -143,8 +160,14 @@ func writeServiceError(w http.ResponseWriter, service string, status int, msg st
 		}
 		writeJSON(w, status, map[string]any{"NeutronError": map[string]any{"type": typ, "message": msg, "detail": ""}})
 	case "image":
-		// Glance answers errors with webob's small HTML page.
+		// Glance answers errors with webob's error document: JSON when the client accepts JSON,
+		// else a small HTML page. Both keep webob's "<br /><br />" after the message.
 		title := fmt.Sprintf("%d %s", status, http.StatusText(status))
+		if rc.acceptJSON {
+			writeJSON(w, status, map[string]any{"message": msg + "<br /><br />\n\n\n", "code": title,
+				"title": http.StatusText(status)})
+			return
+		}
 		body := fmt.Sprintf("<html>\n <head>\n  <title>%s</title>\n </head>\n <body>\n  <h1>%s</h1>\n  %s<br /><br />\n\n\n\n </body>\n</html>",
 			title, title, html.EscapeString(msg))
 		w.Header().Set("Content-Type", "text/html; charset=UTF-8")
@@ -197,9 +220,22 @@ func (rt *router) add(pattern, op string, auth bool, h handlerFunc) {
 func (rt *router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rc := getReqCtx(r)
 	if _, pattern := rt.mux.Handler(r); pattern == "" {
-		// Distinguish 404 from 405 like the real services do, in the service's error shape.
+		// Answer in the service's error shape; a known path with the wrong method is 405, as in the real
+		// services.
 		rc.op = rc.service + ".unknown"
-		rc.fail(w, http.StatusNotFound, "The resource could not be found.")
+		status := http.StatusNotFound
+		for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
+			probe := r.Clone(r.Context())
+			probe.Method = m
+			if _, p := rt.mux.Handler(probe); p != "" && m != r.Method {
+				status = http.StatusMethodNotAllowed
+			}
+		}
+		if status == http.StatusMethodNotAllowed {
+			rc.fail(w, status, "The method specified is not allowed for this resource.")
+			return
+		}
+		rc.fail(w, status, "The resource could not be found.")
 		return
 	}
 	rt.mux.ServeHTTP(w, r)
@@ -211,4 +247,10 @@ func novaTime(t time.Time) string  { return t.UTC().Format("2006-01-02T15:04:05Z
 func microTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000000Z") }
 func cinderTime(t time.Time) string {
 	return t.UTC().Format("2006-01-02T15:04:05.000000")
+}
+
+// acceptsJSON tells whether webob would pick JSON for an error document: only when the Accept header
+// names application/json and not text/html (webob prefers HTML, and sends it when Accept is absent).
+func acceptsJSON(accept string) bool {
+	return strings.Contains(accept, "application/json") && !strings.Contains(accept, "text/html")
 }

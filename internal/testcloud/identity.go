@@ -18,6 +18,8 @@ type identity struct {
 	appCreds map[string]*appCred // by ID
 	tokens   map[string]*token   // by token string
 	roleIDs  map[string]string   // role name -> ID
+
+	demoAppCred *appCred // seeded credential of demo, written to clouds.yaml
 }
 
 type idRef struct{ ID, Name string }
@@ -96,7 +98,12 @@ func newIdentity() *identity {
 		admin.ID: {"admin", "member", "reader"},
 		demo.ID:  {"admin", "member", "reader"},
 	})
-	id.addUser(DemoUser, DemoPassword, demo.ID, map[string][]string{demo.ID: {"member", "reader"}})
+	demoUser := id.addUser(DemoUser, DemoPassword, demo.ID, map[string][]string{demo.ID: {"member", "reader"}})
+	// A second non-admin project and user: the other side of image sharing.
+	alt := id.addProject(AltProject)
+	id.addUser(AltUser, AltPassword, alt.ID, map[string][]string{alt.ID: {"member", "reader"}})
+	// An application credential of demo, for the clouds.yaml entry testcloud-appcred.
+	id.demoAppCred = id.addAppCred(demoUser, DemoAppCredName)
 	return id
 }
 
@@ -172,10 +179,16 @@ func (c *Cloud) CreateApplicationCredential(userName, credName string) (id, secr
 	if u == nil {
 		return "", "", fmt.Errorf("testcloud: no user %q", userName)
 	}
-	ac := &appCred{ID: newHexID(), Name: credName, Secret: newHexID(), UserID: u.ID,
-		ProjectID: u.DefaultProjectID, Roles: u.Roles[u.DefaultProjectID]}
-	c.ident.appCreds[ac.ID] = ac
+	ac := c.ident.addAppCred(u, credName)
 	return ac.ID, ac.Secret, nil
+}
+
+// addAppCred creates an application credential of u bound to u's default project and roles there.
+func (id *identity) addAppCred(u *user, name string) *appCred {
+	ac := &appCred{ID: newHexID(), Name: name, Secret: newHexID(), UserID: u.ID,
+		ProjectID: u.DefaultProjectID, Roles: u.Roles[u.DefaultProjectID]}
+	id.appCreds[ac.ID] = ac
+	return ac
 }
 
 // ProjectID returns the ID of a project by name ("" when absent).

@@ -1,6 +1,9 @@
 package testcloud
 
 import (
+	"encoding/json"
+	"fmt"
+	"io"
 	"net/http"
 	"sort"
 	"strings"
@@ -95,10 +98,43 @@ func (n *nameOrID) domainOK(id *identity) bool {
 
 const unauthorizedMsg = "The request you have made requires authentication."
 
+// checkAuthShape applies Keystone's validation of an auth request before any credential is looked at:
+// identity and methods are required, every listed method needs its own object, and a name needs a domain.
+func checkAuthShape(raw map[string]any, req *authRequest) (int, string) {
+	auth, _ := raw["auth"].(map[string]any)
+	identity, ok := auth["identity"].(map[string]any)
+	if !ok {
+		return http.StatusBadRequest, "'identity' is a required property"
+	}
+	if _, ok := identity["methods"].([]any); !ok {
+		return http.StatusBadRequest, "Invalid input for field 'identity': 'methods' is a required property"
+	}
+	for _, m := range req.Auth.Identity.Methods {
+		if _, ok := identity[m].(map[string]any); !ok {
+			return http.StatusBadRequest, fmt.Sprintf("Expecting to find %s in identity. The server could not comply with the request since it is either malformed or otherwise incorrect. The client is assumed to be in error.", m)
+		}
+	}
+	if pw := req.Auth.Identity.Password; pw != nil && contains(req.Auth.Identity.Methods, "password") &&
+		pw.User.ID == "" && pw.User.Domain == nil {
+		return http.StatusBadRequest, "Expecting to find domain in user. The server could not comply with the request since it is either malformed or otherwise incorrect. The client is assumed to be in error."
+	}
+	return 0, ""
+}
+
 func (c *Cloud) keystoneIssueToken(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
+	body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+	if err != nil {
+		rc.fail(w, http.StatusBadRequest, "read body: %v", err)
+		return
+	}
 	var req authRequest
-	if err := decodeJSON(r, &req); err != nil {
-		rc.fail(w, http.StatusBadRequest, "%v", err)
+	var raw map[string]any
+	if err := json.Unmarshal(body, &req); err != nil || json.Unmarshal(body, &raw) != nil {
+		rc.fail(w, http.StatusBadRequest, "Expecting to find auth in request body.")
+		return
+	}
+	if status, msg := checkAuthShape(raw, &req); status != 0 {
+		rc.fail(w, status, "%s", msg)
 		return
 	}
 	c.mu.Lock()
@@ -110,6 +146,9 @@ func (c *Cloud) keystoneIssueToken(w http.ResponseWriter, r *http.Request, rc *r
 	var roles []string
 	var appCredID string
 	scopedByCred := false
+	// A token made from a token keeps the original's methods (then "token") and never outlives it.
+	methods := ident.Methods
+	var expires time.Time
 	switch {
 	case contains(ident.Methods, "password") && ident.Password != nil:
 		pu := ident.Password.User
@@ -129,6 +168,11 @@ func (c *Cloud) keystoneIssueToken(w http.ResponseWriter, r *http.Request, rc *r
 			return
 		}
 		u = id.users[t.userID]
+		methods = append([]string{}, t.methods...)
+		if !contains(methods, "token") {
+			methods = append(methods, "token")
+		}
+		expires = t.expires
 	case contains(ident.Methods, "application_credential") && ident.ApplicationCredential != nil:
 		ac := ident.ApplicationCredential
 		var cred *appCred
@@ -149,7 +193,8 @@ func (c *Cloud) keystoneIssueToken(w http.ResponseWriter, r *http.Request, rc *r
 		u = id.users[cred.UserID]
 		projectID, roles, appCredID, scopedByCred = cred.ProjectID, cred.Roles, cred.ID, true
 	default:
-		rc.fail(w, http.StatusBadRequest, "Expecting to find identity methods in auth.")
+		// No method, or none the cloud supports (every listed one has its object: checked above).
+		rc.fail(w, http.StatusUnauthorized, unauthorizedMsg)
 		return
 	}
 	if u == nil {
@@ -157,7 +202,13 @@ func (c *Cloud) keystoneIssueToken(w http.ResponseWriter, r *http.Request, rc *r
 		return
 	}
 	if !scopedByCred {
-		pid, ok := id.resolveScope(req.Auth.Scope, u)
+		scope := req.Auth.Scope
+		if scope == nil && len(u.Roles[u.DefaultProjectID]) > 0 {
+			// Keystone scopes a request without scope to the user's default project (when the user
+			// has a role there; else the token is unscoped).
+			scope = map[string]any{"project": map[string]any{"id": u.DefaultProjectID}}
+		}
+		pid, ok := id.resolveScope(scope, u)
 		if !ok {
 			rc.fail(w, http.StatusUnauthorized, unauthorizedMsg)
 			return
@@ -172,9 +223,12 @@ func (c *Cloud) keystoneIssueToken(w http.ResponseWriter, r *http.Request, rc *r
 		}
 	}
 	now := time.Now()
+	if expires.IsZero() {
+		expires = now.Add(c.opts.TokenLifetime)
+	}
 	t := &token{
 		id: "gAAAAA" + newHexID() + newHexID(), userID: u.ID, userName: u.Name, projectID: projectID,
-		roles: roles, methods: ident.Methods, issued: now, expires: now.Add(c.opts.TokenLifetime),
+		roles: roles, methods: methods, issued: now, expires: expires,
 		appCredID: appCredID, auditID: newHexID()[:22],
 	}
 	id.tokens[t.id] = t
@@ -300,7 +354,11 @@ func (c *Cloud) subjectToken(w http.ResponseWriter, r *http.Request, rc *reqCtx)
 		return nil
 	}
 	subj := c.ident.tokens[r.Header.Get("X-Subject-Token")]
-	if subj == nil || subj.expired || time.Now().After(subj.expires) {
+	// Services may read a token that expired naturally within Keystone's allow_expired_window (2 days,
+	// the default) by asking with allow_expired; a revoked token is gone either way.
+	expiredOK := r.Method != http.MethodDelete && queryBool(r, "allow_expired") && subj != nil &&
+		time.Since(subj.expires) < allowExpiredWindow
+	if subj == nil || (!expiredOK && (subj.expired || time.Now().After(subj.expires))) {
 		rc.fail(w, http.StatusNotFound, "Could not find token: %s.", r.Header.Get("X-Subject-Token"))
 		return nil
 	}
@@ -530,6 +588,18 @@ func contains(list []string, s string) bool {
 		if v == s {
 			return true
 		}
+	}
+	return false
+}
+
+// allowExpiredWindow is Keystone's [token] allow_expired_window default.
+const allowExpiredWindow = 48 * time.Hour
+
+// queryBool reads a Keystone boolean query flag (1, true, yes, on).
+func queryBool(r *http.Request, key string) bool {
+	switch strings.ToLower(r.URL.Query().Get(key)) {
+	case "1", "true", "yes", "on", "y", "t":
+		return true
 	}
 	return false
 }

@@ -41,6 +41,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	ports := fs.String("web-download-ports", "", "extra comma-separated ports allowed for web-download (80,443,8000,8080 always are)")
 	sshPort := fs.Int("ssh-port", 0, "port of the servers' SSH endpoints (default 22 when possible, else random)")
 	verbose := fs.Bool("v", false, "log every request to stderr")
+	exitWithParent := fs.Bool("exit-with-parent", true, "stop when the parent process goes away (so that killing `go run` stops the cloud too)")
 	var faults faultFlags
 	fs.Var(&faults, "fault", "install a fault at start, as JSON (repeatable), e.g. '{\"op\":\"server.stop\",\"action\":\"hold\"}'")
 	if err := fs.Parse(args); err != nil {
@@ -76,6 +77,10 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	// `go run` does not pass SIGTERM on to the program it started: a script that kills the go command would
+	// leave the cloud running. Watching for re-parenting closes that gap.
+	parent := os.Getppid()
+	parentGone := func() bool { return *exitWithParent && parent > 1 && os.Getppid() != parent }
 	fmt.Fprintf(stdout, "# OS_CLIENT_CONFIG_FILE=%s OS_CLOUD=testcloud (or testcloud-admin)\n", *cloudsYAML)
 	for _, e := range c.Env() {
 		fmt.Fprintf(stdout, "export %s\n", e)
@@ -98,6 +103,14 @@ func Main(args []string, stdout, stderr io.Writer) int {
 			}
 			return 0
 		case <-tick.C:
+			if parentGone() {
+				fmt.Fprintln(stderr, "glance-testcloud: parent process exited, stopping")
+				if err := c.Close(); err != nil {
+					fmt.Fprintf(stderr, "glance-testcloud: close: %v\n", err)
+					return 1
+				}
+				return 0
+			}
 			if *verbose {
 				reqs := c.Requests()
 				if len(reqs) < seen {

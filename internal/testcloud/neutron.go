@@ -322,11 +322,8 @@ func (c *Cloud) neutronDelete(kind string) handlerFunc {
 			}
 			delete(reg.networks, id)
 		case "port":
-			p := reg.ports[id]
-			if p.DeviceOwner == "compute:nova" && reg.servers[p.DeviceID] != nil && !rc.isAdmin() {
-				// Neutron lets users delete such ports; Nova then loses the interface. Keep it simple and allow it.
-			}
-			c.deletePort(reg, p)
+			// Neutron lets users delete a server's port; the server simply loses that interface.
+			c.deletePort(reg, reg.ports[id])
 		case "floatingip":
 			f := reg.fips[id]
 			c.ssh.release(f.IP)

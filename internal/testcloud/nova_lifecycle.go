@@ -108,7 +108,7 @@ func (c *Cloud) bootServer(reg *region, s *server, plan bootPlan) {
 		}
 		c.mu.Lock()
 		defer c.mu.Unlock()
-		if c.closed || s.Gone || s.Status != "BUILD" {
+		if c.closed || s.Gone || s.Status != "BUILD" || s.TaskState == "deleting" {
 			return
 		}
 		switch {

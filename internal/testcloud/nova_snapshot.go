@@ -21,7 +21,7 @@ type snapshotJob struct {
 // newSnapshotImage creates the queued image record that a snapshot or volume upload fills.
 // Callers hold c.mu.
 func (c *Cloud) newSnapshotImage(reg *region, owner, name string, props map[string]string) *image {
-	now := time.Now()
+	now := glanceNow()
 	img := &image{Image: Image{
 		ID: newUUID(), Name: name, Status: "queued", Visibility: "private", Owner: owner, Region: reg.name,
 		ContainerFormat: "bare", DiskFormat: "qcow2", Properties: map[string]string{}, Tags: []string{},

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -323,5 +324,57 @@ func TestBootFromVolumeAndUploadToImage(t *testing.T) {
 	}
 	if err := volumes.WaitForStatus(testCtx(t), e.block, v.ID, "available"); err != nil {
 		t.Fatal(err)
+	}
+}
+
+func TestStopCutsRunningSSHCommands(t *testing.T) {
+	e := newComputeEnv(t, Options{})
+	s := e.boot(t, "long", e.baseImage)
+	cl := e.dial(t, fixedIP(s))
+	sess, err := cl.NewSession()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sess.Start("echo started; sleep 600"); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- sess.Wait() }()
+	if err := servers.Stop(testCtx(t), e.compute, s.ID).ExtractErr(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-done:
+		if err == nil {
+			t.Fatal("command survived the stop")
+		}
+	case <-testCtx(t).Done():
+		t.Fatal("stopping the server did not end the SSH session")
+	}
+	e.waitServer(t, s.ID, "SHUTOFF")
+	if _, err := ssh.Dial("tcp", net.JoinHostPort(fixedIP(s), strconv.Itoa(e.c.SSHPort())),
+		&ssh.ClientConfig{User: "x", Auth: []ssh.AuthMethod{ssh.PublicKeys(e.signer)}, HostKeyCallback: ssh.InsecureIgnoreHostKey()}); err == nil {
+		t.Fatal("SSH answered while SHUTOFF")
+	}
+}
+
+func TestSeedRootFromFolder(t *testing.T) {
+	if StaticBusybox() == "" {
+		t.Skip("needs busybox-static")
+	}
+	seed := t.TempDir()
+	if err := buildMinimalRoot(seed); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(seed, "etc", "seeded-by-test"), []byte("yes"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	e := newComputeEnv(t, Options{SeedRoot: seed})
+	if b, err := e.c.ImageFileContent(e.baseImage, "etc/seeded-by-test"); err != nil || string(b) != "yes" {
+		t.Fatalf("base image content: %q %v", b, err)
+	}
+	s := e.boot(t, "seeded", e.baseImage)
+	if out := run(t, e.dial(t, fixedIP(s)), "cat /etc/seeded-by-test"); out != "yes" {
+		t.Fatalf("server disk: %q", out)
 	}
 }

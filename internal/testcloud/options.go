@@ -17,6 +17,10 @@ const (
 	DemoUser          = "demo"
 	DemoPassword      = "demo-secret"
 	DemoProject       = "demo"
+	AltUser           = "alt"
+	AltPassword       = "alt-secret"
+	AltProject        = "alt"
+	DemoAppCredName   = "testcloud-appcred"
 	BaseImageName     = "Fedora-Cloud-Base-37-1.7"
 )
 

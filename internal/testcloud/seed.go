@@ -38,7 +38,8 @@ func StaticBusybox() string {
 // buildMinimalRoot writes a tiny Fedora-flavoured root filesystem into dir: a static busybox with
 // its applet links (when available) and the /etc files a shell provisioner expects.
 func buildMinimalRoot(dir string) error {
-	for _, d := range []string{"bin", "sbin", "usr/bin", "usr/sbin", "etc", "root", "home", "tmp", "var/tmp", "dev", "proc", "run"} {
+	for _, d := range []string{"bin", "sbin", "usr/bin", "usr/sbin", "usr/local/bin", "usr/local/sbin", "usr/share", "usr/lib",
+		"lib", "etc", "root", "home", "tmp", "var/tmp", "var/log", "var/lib", "opt", "srv", "mnt", "media", "dev", "proc", "sys", "run"} {
 		if err := os.MkdirAll(filepath.Join(dir, d), 0o755); err != nil {
 			return err
 		}
@@ -164,7 +165,7 @@ func (c *Cloud) seed() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	admin := c.ident.projectByName(AdminProject)
-	created := time.Now().Add(-24 * time.Hour)
+	created := glanceNow().Add(-24 * time.Hour)
 	for _, name := range c.opts.Regions {
 		reg := c.regions[name]
 		img := &image{Image: Image{

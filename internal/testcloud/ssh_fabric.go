@@ -1,6 +1,7 @@
 package testcloud
 
 import (
+	"context"
 	"crypto/ed25519"
 	"crypto/rand"
 	"errors"
@@ -236,6 +237,13 @@ func (f *sshFabric) serveConn(ip string, conn net.Conn) {
 	}
 	defer f.track(target.serverID, conn, false)
 	go ssh.DiscardRequests(reqs)
+	// Commands die with their connection (client gone, server stopped, fault, cloud closed).
+	ctx, cancel := context.WithCancel(f.c.bgCtx)
+	defer cancel()
+	go func() {
+		_ = sconn.Wait()
+		cancel()
+	}()
 	var wg sync.WaitGroup
 	for nc := range chans {
 		if nc.ChannelType() != "session" {
@@ -249,7 +257,7 @@ func (f *sshFabric) serveConn(ip string, conn net.Conn) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			f.serveSession(target, conn, ch, chReqs)
+			f.serveSession(ctx, target, conn, ch, chReqs)
 		}()
 	}
 	wg.Wait()

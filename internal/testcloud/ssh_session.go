@@ -1,6 +1,7 @@
 package testcloud
 
 import (
+	"context"
 	"encoding/binary"
 	"errors"
 	"net"
@@ -9,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/pkg/sftp"
 	"golang.org/x/crypto/ssh"
@@ -32,7 +34,7 @@ func exitStatus(ch ssh.Channel, code int) {
 	_, _ = ch.SendRequest("exit-status", false, b)
 }
 
-func (f *sshFabric) serveSession(t sshTarget, conn net.Conn, ch ssh.Channel, reqs <-chan *ssh.Request) {
+func (f *sshFabric) serveSession(ctx context.Context, t sshTarget, conn net.Conn, ch ssh.Channel, reqs <-chan *ssh.Request) {
 	defer ch.Close()
 	env := []string{}
 	for req := range reqs {
@@ -55,7 +57,7 @@ func (f *sshFabric) serveSession(t sshTarget, conn net.Conn, ch ssh.Channel, req
 				conn.Close()
 				return
 			}
-			exitStatus(ch, f.runCommand(t, ch, cmd, env))
+			exitStatus(ch, f.runCommand(ctx, t, ch, cmd, env))
 			return
 		case "subsystem":
 			if sshString(req.Payload) != "sftp" {
@@ -82,13 +84,25 @@ func (f *sshFabric) serveSession(t sshTarget, conn net.Conn, ch ssh.Channel, req
 
 // runCommand runs one exec request; scp is implemented in-process, everything else by a shell confined
 // to the server's disk.
-func (f *sshFabric) runCommand(t sshTarget, ch ssh.Channel, cmd string, env []string) int {
+func (f *sshFabric) runCommand(ctx context.Context, t sshTarget, ch ssh.Channel, cmd string, env []string) int {
 	if args := strings.Fields(cmd); len(args) > 0 && (args[0] == "scp" || strings.HasSuffix(args[0], "/scp")) {
 		return runSCP(t.disk, args[1:], ch, ch.Stderr())
 	}
 	c := f.c.confinedCommand(t.disk, cmd, env)
 	c.Stdin, c.Stdout, c.Stderr = ch, ch, ch.Stderr()
-	if err := c.Run(); err != nil {
+	// Run the shell in its own process group so that cancelling kills everything it started.
+	if c.SysProcAttr == nil {
+		c.SysProcAttr = &syscall.SysProcAttr{}
+	}
+	c.SysProcAttr.Setpgid = true
+	c.WaitDelay = 2 * time.Second
+	if err := c.Start(); err != nil {
+		_, _ = ch.Stderr().Write([]byte("testcloud: " + err.Error() + "\n"))
+		return 127
+	}
+	stop := context.AfterFunc(ctx, func() { _ = syscall.Kill(-c.Process.Pid, syscall.SIGKILL) })
+	defer stop()
+	if err := c.Wait(); err != nil {
 		var ee *exec.ExitError
 		if errors.As(err, &ee) {
 			if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {

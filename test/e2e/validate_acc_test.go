@@ -60,14 +60,34 @@ func TestAccExamplesValidateOffline(t *testing.T) {
 	}
 }
 
-var fenced = regexp.MustCompile("(?s)```hcl\n(.*?)```")
+var (
+	fenced     = regexp.MustCompile("(?s)```hcl\n(.*?)```")
+	sourceRef  = regexp.MustCompile(`"source\.([\w-]+)\.([\w-]+)"`)
+	sourceDecl = regexp.MustCompile(`(?m)^\s*source\s+"([\w-]+)"\s+"([\w-]+)"`)
+)
 
-// completeHCLBlocks returns the fenced HCL blocks that are whole templates.
+// completeHCLBlocks returns the fenced HCL blocks that are whole templates: a build
+// block, and a source block for every source it builds. Snippets that show one
+// block of a larger template are not templates and are left out.
 func completeHCLBlocks(doc string) []string {
 	var out []string
 	for _, m := range fenced.FindAllStringSubmatch(doc, -1) {
-		if strings.Contains(m[1], "build {") {
-			out = append(out, m[1])
+		block := m[1]
+		if !strings.Contains(block, "build {") {
+			continue
+		}
+		declared := map[string]bool{}
+		for _, d := range sourceDecl.FindAllStringSubmatch(block, -1) {
+			declared[d[1]+"."+d[2]] = true
+		}
+		complete := true
+		for _, r := range sourceRef.FindAllStringSubmatch(block, -1) {
+			if !declared[r[1]+"."+r[2]] {
+				complete = false
+			}
+		}
+		if complete {
+			out = append(out, block)
 		}
 	}
 	return out

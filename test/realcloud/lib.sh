@@ -111,7 +111,7 @@ wait_until() {
       tail -n 30 "$RC_LOGS/$name.out" >&2 2>/dev/null || true
       die "$what: $name exited (log: $RC_LOGS/$name.out)"
     fi
-    ((SECONDS < deadline)) || die "$what: not ready after ${timeout}s"
+    ((SECONDS < deadline)) || die "$what: no answer after ${timeout}s"
     sleep 0.2
   done
 }

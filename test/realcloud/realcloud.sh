@@ -13,6 +13,8 @@ cmd=${1:-up}
 # plain "make realcloud-down" also stops a fuller profile.
 if [[ $cmd == down && -z ${2:-} && -s $RC_STATE/profile ]]; then
   profile=$(cat "$RC_STATE/profile")
+  # A profile unknown here is handled by the sweep in rc_down.
+  [[ -f $here/profiles/$profile.sh ]] || profile=base
 else
   profile=${2:-${PROFILE:-base}}
 fi
@@ -88,8 +90,13 @@ rc_check() {
 }
 
 rc_down() {
-  local i
+  local i f
   for ((i = ${#RC_STAGES[@]} - 1; i >= 0; i--)); do "${RC_STAGES[i]}_stop"; done
+  # Sweep: daemons recorded by a profile this checkout does not know (a fuller profile started from
+  # another checkout) are stopped too, newest first, so "down" always leaves nothing running.
+  for f in $(ls -t "$RC_RUN"/*.pid 2>/dev/null); do
+    stop_daemon "$(basename "$f" .pid)" 30
+  done
   log "stopped"
 }
 

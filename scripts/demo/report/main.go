@@ -6,6 +6,8 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
+	"log"
 	"os"
 	"sort"
 	"strings"
@@ -20,6 +22,10 @@ func main() {
 	if len(os.Args) != 2 {
 		fmt.Fprintln(os.Stderr, "usage: report IMAGE_NAME   (with OS_CLOUD / OS_CLIENT_CONFIG_FILE set)")
 		os.Exit(2)
+	}
+	// The access layer logs each request for PACKER_LOG; this report only prints the image.
+	if os.Getenv("PACKER_LOG") == "" {
+		log.SetOutput(io.Discard)
 	}
 	if err := run(os.Args[1]); err != nil {
 		fmt.Fprintln(os.Stderr, "report:", err)

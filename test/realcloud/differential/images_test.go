@@ -212,6 +212,16 @@ func TestImagePatch(t *testing.T) {
 			checkStatus(t, r, 403)
 		}
 	})
+	t.Run("locations are invisible", func(t *testing.T) {
+		// show_multiple_locations is off: no location may be added or removed.
+		checkStatus(t, demo.Patch(t, path, op("add", "/locations/-", map[string]any{"url": "http://127.0.0.1/x", "metadata": map[string]any{}})), 403)
+		checkStatus(t, demo.Patch(t, path, op("remove", "/locations/0", nil)), 403)
+	})
+	t.Run("tag length", func(t *testing.T) {
+		checkStatus(t, demo.Do(t, "PUT", path+"/tags/"+strings.Repeat("t", 255), nil, nil), 204)
+		checkStatus(t, demo.Do(t, "PUT", path+"/tags/"+strings.Repeat("t", 256), nil, nil), 400)
+		checkStatus(t, demo.Do(t, "DELETE", path+"/tags/"+strings.Repeat("t", 255), nil, nil), 204)
+	})
 	t.Run("wrong content type", func(t *testing.T) {
 		r := demo.Do(t, "PATCH", path, []map[string]any{op("replace", "/name", "x")}, nil)
 		checkStatus(t, r, 415)
@@ -262,4 +272,29 @@ func TestImageOtherProjectInvisible(t *testing.T) {
 	if n := len(list(r.JSON(), "images")); n != 0 {
 		t.Errorf("member lists %d of the admin's private images", n)
 	}
+}
+
+func TestImageDeactivate(t *testing.T) {
+	demo, _ := setup(t)
+	img := createImage(t, demo, map[string]any{"name": name("deactivate"), "disk_format": "raw", "container_format": "bare"})
+	id := str(img, "id")
+	act := func(s *session, action string) *response {
+		return s.Do(t, "POST", "/v2/images/"+id+"/actions/"+action, nil, nil)
+	}
+	// Only active (or deactivated) images change; the owner may do it (Zed's default policy).
+	checkStatus(t, act(demo, "deactivate"), 403)
+	checkStatus(t, act(demo, "reactivate"), 403)
+	expectStatus(t, demo.Do(t, "PUT", "/v2/images/"+id+"/file", payload(1000, 11), nil), 204)
+	checkStatus(t, act(demo, "reactivate"), 204) // already active: fine
+	if cfg.alt != nil {
+		// Another project cannot see a shared image it is no member of.
+		checkStatus(t, act(newSession(t, cfg.alt), "deactivate"), 404)
+	}
+	checkStatus(t, act(demo, "deactivate"), 204)
+	checkStatus(t, act(demo, "deactivate"), 204)
+	field(t, getImage(t, demo, id), "status", "deactivated")
+	// No data for anyone but an admin while deactivated.
+	checkStatus(t, demo.Do(t, "GET", "/v2/images/"+id+"/file", nil, nil), 403)
+	checkStatus(t, act(demo, "reactivate"), 204)
+	field(t, getImage(t, demo, id), "status", "active")
 }

@@ -177,3 +177,40 @@ func TestGlanceRejectsBadToken(t *testing.T) {
 	}
 	expectStatus(t, r, 401)
 }
+
+func TestTokenRequestShapes(t *testing.T) {
+	demo, _ := setup(t)
+	issue := func(t *testing.T, body map[string]any, want int) map[string]any {
+		t.Helper()
+		r, err := rawRequest("POST", cfg.demo.AuthURL+"/auth/tokens", body, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkStatus(t, r, want)
+		return obj(r.JSON(), "token")
+	}
+	user := map[string]any{"name": cfg.demo.Username, "domain": map[string]any{"name": cfg.demo.UserDomain}, "password": cfg.demo.Password}
+	identity := map[string]any{"methods": []string{"password"}, "password": map[string]any{"user": user}}
+	t.Run("no scope: the default project", func(t *testing.T) {
+		tok := issue(t, map[string]any{"auth": map[string]any{"identity": identity}}, 201)
+		field(t, obj(tok, "project"), "id", demo.ProjectID)
+	})
+	t.Run("explicitly unscoped", func(t *testing.T) {
+		tok := issue(t, map[string]any{"auth": map[string]any{"identity": identity, "scope": "unscoped"}}, 201)
+		absent(t, tok, "project")
+	})
+	t.Run("no method", func(t *testing.T) {
+		issue(t, map[string]any{"auth": map[string]any{"identity": map[string]any{"methods": []string{}}}}, 401)
+	})
+	t.Run("method without its object", func(t *testing.T) {
+		issue(t, map[string]any{"auth": map[string]any{"identity": map[string]any{"methods": []string{"password"}}}}, 400)
+	})
+	t.Run("user name without domain", func(t *testing.T) {
+		u := map[string]any{"name": cfg.demo.Username, "password": cfg.demo.Password}
+		issue(t, map[string]any{"auth": map[string]any{"identity": map[string]any{"methods": []string{"password"},
+			"password": map[string]any{"user": u}}}}, 400)
+	})
+	t.Run("no identity", func(t *testing.T) {
+		issue(t, map[string]any{"auth": map[string]any{}}, 400)
+	})
+}

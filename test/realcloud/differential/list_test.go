@@ -126,3 +126,37 @@ func TestImageList(t *testing.T) {
 		checkStatus(t, demo.Do(t, "GET", "/v2/images?limit=-1", nil, nil), 400)
 	})
 }
+
+// Community images appear in a default listing only for their owner, admins included; visibility=community
+// and visibility=all show them to everyone.
+func TestImageListCommunity(t *testing.T) {
+	demo, admin := setup(t)
+	n := name("community")
+	createImage(t, demo, map[string]any{"name": n, "visibility": "community"})
+	q := "name=" + url.QueryEscape(n)
+	for _, c := range []struct {
+		who   string
+		s     *session
+		query string
+		want  int
+	}{
+		{"owner", demo, q, 1},
+		{"admin", admin, q, 0},
+		{"admin", admin, q + "&member_status=all", 0},
+		{"admin", admin, q + "&visibility=community", 1},
+		{"admin", admin, q + "&visibility=all", 1},
+	} {
+		if got, _ := listNames(t, c.s, c.query); len(got) != c.want {
+			t.Errorf("%s: GET /v2/images?%s: %v, want %d image(s)", c.who, c.query, got, c.want)
+		}
+	}
+	if cfg.alt != nil {
+		alt := newSession(t, cfg.alt)
+		if got, _ := listNames(t, alt, q); len(got) != 0 {
+			t.Errorf("another project lists a community image by default: %v", got)
+		}
+		if got, _ := listNames(t, alt, q+"&visibility=community"); len(got) != 1 {
+			t.Errorf("another project: visibility=community: %v", got)
+		}
+	}
+}

@@ -18,8 +18,8 @@ import (
 //	                    "-appcred"; its tests are skipped when the entry does not exist)
 //	DIFF_ALT_CLOUD      cloud of a second non-admin user in another project, the image-member side
 //	                    (default DIFF_CLOUD + "-alt"; member listing checks are skipped without it)
-//	DIFF_WEB_PORT       port on 127.0.0.1 for the web-download source (default 8080; Glance's
-//	                    filter on the real cloud allows 80, 443, 8000 and 8080)
+//	DIFF_WEB_PORT       port on 127.0.0.1 for the web-download source (default: 8080, or 8000 when
+//	                    8080 is taken; Glance's filter on the real cloud allows 80, 443, 8000, 8080)
 type suiteConfig struct {
 	demo, admin, appcred, alt *cloudConfig
 	webPort                   string
@@ -51,7 +51,7 @@ func loadConfig() {
 		admin:   clouds[env("DIFF_ADMIN_CLOUD", name+"-admin")],
 		appcred: clouds[env("DIFF_APPCRED_CLOUD", name+"-appcred")],
 		alt:     clouds[env("DIFF_ALT_CLOUD", name+"-alt")],
-		webPort: env("DIFF_WEB_PORT", "8080"),
+		webPort: os.Getenv("DIFF_WEB_PORT"),
 		runID:   fmt.Sprintf("diff-%d", time.Now().UnixNano()%1_000_000_000),
 	}
 	if c.demo == nil || c.admin == nil {

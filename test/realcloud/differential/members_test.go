@@ -118,6 +118,25 @@ func TestMembers(t *testing.T) {
 		r := member.Do(t, "PUT", base+"/"+mid, map[string]any{"status": "maybe"}, nil)
 		checkStatus(t, r, 400)
 	})
+	t.Run("no member management once private", func(t *testing.T) {
+		r := demo.Patch(t, "/v2/images/"+id, map[string]any{"op": "replace", "path": "/visibility", "value": "private"})
+		expectStatus(t, r, 200)
+		checkStatus(t, demo.Do(t, "GET", base, nil, nil), 403)
+		checkStatus(t, demo.Do(t, "DELETE", base+"/"+mid, nil, nil), 403)
+		if !memberIsAdmin {
+			checkStatus(t, member.Do(t, "GET", "/v2/images/"+id, nil, nil), 404)
+		}
+		r = demo.Patch(t, "/v2/images/"+id, map[string]any{"op": "replace", "path": "/visibility", "value": "shared"})
+		expectStatus(t, r, 200)
+		// Shared again: the membership is still there.
+		r = demo.Do(t, "GET", base+"/"+mid, nil, nil)
+		if checkStatus(t, r, 200) {
+			field(t, r.JSON(), "status", "accepted")
+		}
+	})
+	t.Run("status missing", func(t *testing.T) {
+		checkStatus(t, member.Do(t, "PUT", base+"/"+mid, map[string]any{}, nil), 400)
+	})
 	t.Run("owner removes member", func(t *testing.T) {
 		checkStatus(t, demo.Do(t, "DELETE", base+"/"+mid, nil, nil), 204)
 		checkStatus(t, demo.Do(t, "GET", base+"/"+mid, nil, nil), 404)

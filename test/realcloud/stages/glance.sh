@@ -87,7 +87,7 @@ EOF2
         die "glance-manage $step failed (log: $RC_LOGS/setup.log)"
     done
     stamp_set glance-db
-    log "glance database ready ($(($(now_ms) - t0)) ms)"
+    log "glance database set up ($(($(now_ms) - t0)) ms)"
   fi
 }
 

@@ -65,7 +65,7 @@ EOF2
       --bootstrap-public-url "$RC_KEYSTONE/v3/" --bootstrap-region-id "$RC_REGION" >>"$RC_LOGS/setup.log" 2>&1 ||
       die "keystone bootstrap failed (log: $RC_LOGS/setup.log)"
     stamp_set keystone-db
-    log "keystone database ready ($(($(now_ms) - t0)) ms)"
+    log "keystone database set up ($(($(now_ms) - t0)) ms)"
   fi
 }
 

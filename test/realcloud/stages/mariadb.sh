@@ -4,10 +4,11 @@
 
 mariadb_packages=(mariadb-server python3-pymysql)
 mariadb_debconf=()
+mariadb_changed=0
 
 mariadb_configure() {
   # A drop-in, read after Debian's own files, so the package's config stays untouched.
-  write_if_changed /etc/mysql/mariadb.conf.d/99-packer-plugin-glance.cnf 0644 root:root <<EOF2 || true
+  if write_if_changed /etc/mysql/mariadb.conf.d/99-packer-plugin-glance.cnf 0644 root:root <<EOF2; then mariadb_changed=1; fi
 # Written by packer-plugin-glance test/realcloud: loopback only, tuned for a throwaway test cloud.
 [mysqld]
 bind-address = 127.0.0.1
@@ -24,7 +25,11 @@ EOF2
 mariadb_ready() { mysqladmin --connect-timeout=2 ping >/dev/null 2>&1; }
 
 mariadb_start() {
-  if mariadb_ready; then return 0; fi
+  if mariadb_ready; then
+    if ((mariadb_changed == 0)); then return 0; fi
+    log "MariaDB settings changed: restarting MariaDB"
+    mariadb_stop
+  fi
   mkdir -p /run/mysqld && chown mysql:mysql /run/mysqld
   # mariadbd drops to user mysql itself; it stays root-started so it can read its own config.
   start_daemon mariadb root /usr/sbin/mariadbd --user=mysql --log-error="$RC_LOGS/mariadb.err"
