@@ -3,12 +3,10 @@ package full
 import (
 	"context"
 	"fmt"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -34,26 +32,9 @@ func packerBuild(t *testing.T, p *isolated, template, interrupt string) acctest.
 		Timeout: 12 * time.Minute,
 	}
 	if interrupt != "" {
-		run.Interrupt = ctrlCWhen(interrupt, 8*time.Minute)
+		run.Interrupt = acctest.InterruptWhen(interrupt, 8*time.Minute)
 	}
 	return acctest.Packer(t, run)
-}
-
-// ctrlCWhen sends SIGINT to packer's whole process group once marker appears in the output, as a
-// terminal's Ctrl-C does. (Signalling only the packer process is not enough: packer runs itself
-// under a wrapper process that ignores SIGINT and relies on the terminal reaching the whole group.)
-func ctrlCWhen(marker string, timeout time.Duration) func(*exec.Cmd, *acctest.SyncBuffer) {
-	return func(cmd *exec.Cmd, out *acctest.SyncBuffer) {
-		deadline := time.Now().Add(timeout)
-		for time.Now().Before(deadline) {
-			if strings.Contains(out.String(), marker) {
-				// acctest starts packer with Setpgid, so its pid is the group id.
-				_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGINT)
-				return
-			}
-			time.Sleep(50 * time.Millisecond)
-		}
-	}
 }
 
 // buildTemplate is a template whose source block gets extra, and whose provisioners are provs.
