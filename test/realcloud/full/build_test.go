@@ -151,11 +151,16 @@ func TestAccFullBuildAndRebuild(t *testing.T) {
 	}
 	for k, want := range map[string]string{
 		"os_distro": "debian", "os_version": "12", "hw_disk_bus": "scsi", "hw_scsi_model": "virtio-scsi",
-		"image_type": "snapshot",
+		// The builder turns Nova's image_type=snapshot into "image" (documented in image_config.go).
+		"image_type": "image",
 	} {
 		if got, _ := img.Properties[k].(string); got != want {
 			t.Errorf("property %s = %q, want %q", k, got, want)
 		}
+	}
+	// A Nova snapshot of the build's server (not, say, an upload): Nova records the server.
+	if uuid, _ := img.Properties["instance_uuid"].(string); uuid == "" {
+		t.Errorf("image %s has no instance_uuid: not a snapshot of the build's server? %v", img.ID, img.Properties)
 	}
 	tags := slices.Clone(img.Tags)
 	slices.Sort(tags)
