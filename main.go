@@ -11,7 +11,7 @@ import (
 
 	"github.com/packer-glance/packer-plugin-glance/builder/glance"
 	"github.com/packer-glance/packer-plugin-glance/datasource/image"
-	glanceimport "github.com/packer-glance/packer-plugin-glance/post-processor/import"
+	importpp "github.com/packer-glance/packer-plugin-glance/post-processor/import"
 	"github.com/packer-glance/packer-plugin-glance/version"
 )
 
@@ -24,7 +24,7 @@ func main() {
 	pps := plugin.NewSet()
 	pps.RegisterBuilder(plugin.DEFAULT_NAME, new(glance.Builder))
 	pps.RegisterDatasource("image", new(image.Datasource))
-	pps.RegisterPostProcessor("import", new(glanceimport.PostProcessor))
+	pps.RegisterPostProcessor("import", new(importpp.PostProcessor))
 	pps.SetVersion(version.PluginVersion)
 	if err := pps.Run(); err != nil {
 		fmt.Fprintln(os.Stderr, err.Error())

@@ -1,33 +1,30 @@
-//go:generate packer-sdc mapstructure-to-hcl2 -type Config
-//go:generate packer-sdc struct-markdown
-
-// Package glanceimport is the glance-import post-processor: it imports an image
-// into Glance from a URL, a local file or another builder's artifact.
-package glanceimport
+// Package importpp is the glance-import post-processor: it imports an image into
+// Glance from a URL, a local file or another builder's artifact, through the
+// shared engine in internal/glanceimport.
+package importpp
 
 import (
 	"context"
-	"errors"
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"io"
+	"log"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
 
+	"github.com/gophercloud/gophercloud/v2/openstack/identity/v3/tokens"
 	"github.com/hashicorp/hcl/v2/hcldec"
-	"github.com/hashicorp/packer-plugin-sdk/common"
 	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
-	"github.com/hashicorp/packer-plugin-sdk/template/config"
 
 	glancecommon "github.com/packer-glance/packer-plugin-glance/common"
+	"github.com/packer-glance/packer-plugin-glance/internal/glanceimport"
 )
 
 // BuilderID identifies artifacts made by this post-processor.
 const BuilderID = "packer-glance.glance-import"
-
-// Config is the glance-import post-processor's configuration.
-type Config struct {
-	common.PackerConfig       `mapstructure:",squash"`
-	glancecommon.AccessConfig `mapstructure:",squash"`
-
-	// The name of the Glance image to create.
-	ImageName string `mapstructure:"image_name" required:"true"`
-}
 
 // PostProcessor implements packersdk.PostProcessor.
 type PostProcessor struct {
@@ -41,23 +38,192 @@ func (p *PostProcessor) ConfigSpec() hcldec.ObjectSpec { return p.config.FlatMap
 
 // Configure validates the configuration; it makes no network call.
 func (p *PostProcessor) Configure(raws ...interface{}) error {
-	if err := config.Decode(&p.config, &config.DecodeOpts{PluginType: BuilderID}, raws...); err != nil {
-		return err
+	warnings, err := p.config.Prepare(raws...)
+	for _, w := range warnings {
+		log.Printf("[WARN] glance-import: %s", w)
 	}
-	_, errs := p.config.AccessConfig.Prepare()
-	if p.config.ImageName == "" {
-		errs = append(errs, errors.New("image_name must be set"))
-	}
-	if len(errs) > 0 {
-		return &packersdk.MultiError{Errors: errs}
-	}
-	return nil
+	return err
 }
 
-// PostProcess authenticates, then stops: the import arrives with the post-processor's own work.
-func (p *PostProcessor) PostProcess(ctx context.Context, ui packersdk.Ui, artifact packersdk.Artifact) (packersdk.Artifact, bool, bool, error) {
-	if _, err := p.config.AccessConfig.Authenticate(ctx); err != nil {
-		return nil, false, false, err
+// PostProcess imports the image and returns it as the new artifact. The input
+// artifact is kept unless the template's keep_input_artifact says otherwise.
+func (p *PostProcessor) PostProcess(ctx context.Context, ui packersdk.Ui, input packersdk.Artifact) (packersdk.Artifact, bool, bool, error) {
+	c := &p.config
+	src, sourceID, err := c.source(input)
+	if err != nil {
+		return nil, true, false, err
 	}
-	return nil, false, false, errors.New("the glance-import post-processor's import is not implemented yet")
+	sess, err := c.AccessConfig.Authenticate(ctx)
+	if err != nil {
+		return nil, true, false, err
+	}
+	client, err := sess.Image()
+	if err != nil {
+		return nil, true, false, err
+	}
+	if src.URL != "" {
+		if src.HTTPClient, err = c.downloadClient(); err != nil {
+			return nil, true, false, err
+		}
+	}
+	glance := glanceimport.NewGlance(client)
+	ui.Say(fmt.Sprintf("Importing %s into Glance as %q", sourceID, c.ImageName))
+	res, err := glanceimport.Import(ctx, glance, glanceimport.Request{
+		Source:               src,
+		Method:               glanceimport.Method(c.ImportMethod),
+		Decompress:           glanceimport.DecompressMode(c.Decompress),
+		Checksum:             c.Checksum,
+		Image:                c.imageSpec(),
+		Stores:               c.Stores,
+		AllStores:            c.AllStores,
+		AllStoresMustSucceed: c.AllStoresMustSucceed,
+		Force:                c.ImageForce,
+		KeepFailedImage:      c.KeepFailedImage,
+		OwnerID:              projectOf(sess),
+		Timeout:              c.ImportTimeout,
+		Track: func(name string, total int64, r io.ReadCloser) io.ReadCloser {
+			return ui.TrackProgress(name, 0, total, r)
+		},
+		Say: func(line string) { ui.Sayf("%s", line) },
+	})
+	if err != nil {
+		return nil, true, false, err
+	}
+	img := res.Image
+	ui.Sayf("Image %q is active: ID %s, %s, %s/%s", img.Name, img.ID, sizeText(img.SizeBytes), img.DiskFormat, img.ContainerFormat)
+	a := &Artifact{
+		ImageID:        img.ID,
+		ImageName:      img.Name,
+		Region:         sess.Region,
+		Checksum:       glanceChecksum(img),
+		SourceChecksum: res.SourceChecksum,
+		SourceID:       sourceID,
+		deleteImage:    glance.DeleteImage,
+	}
+	a.stateData = map[string]interface{}{
+		"generated_data": map[string]interface{}{
+			"ImageID":   a.ImageID,
+			"ImageName": a.ImageName,
+			"Checksum":  a.Checksum,
+		},
+		"import_method": string(res.Method),
+	}
+	return a, true, false, nil
+}
+
+// source picks the data to import: the configured URL or file, else one file of
+// the input artifact.
+func (c *Config) source(input packersdk.Artifact) (glanceimport.Source, string, error) {
+	s := glanceimport.Source{
+		Username: c.ImageSourceUsername,
+		Password: c.ImageSourcePassword,
+		Headers:  c.ImageSourceHeaders,
+	}
+	switch {
+	case c.ImageSourceURL != "":
+		s.URL = c.ImageSourceURL
+		return s, glancecommon.RedactURLString(c.ImageSourceURL), nil
+	case c.LocalFilePath != "":
+		s.File = c.LocalFilePath
+		return s, c.LocalFilePath, nil
+	}
+	if input == nil {
+		return s, "", fmt.Errorf("no image source: set image_source_url or local_file_path, or run after a build whose artifact is an image file")
+	}
+	file, err := pickArtifactFile(input.Files(), c.ArtifactFile)
+	if err != nil {
+		return s, "", fmt.Errorf("input artifact %s (from %s): %w", input.Id(), input.BuilderId(), err)
+	}
+	s.File = file
+	return s, file, nil
+}
+
+// pickArtifactFile chooses the image file among an artifact's files.
+func pickArtifactFile(files []string, want string) (string, error) {
+	if want != "" {
+		for _, f := range files {
+			if f == want || filepath.Base(f) == want || filepath.Clean(f) == filepath.Clean(want) {
+				return f, nil
+			}
+		}
+		return "", fmt.Errorf("artifact_file %q is not among its files (%s)", want, listOrNone(files))
+	}
+	var found []string
+	for _, f := range files {
+		if glanceimport.IsImageFileName(f) {
+			found = append(found, f)
+		}
+	}
+	switch len(found) {
+	case 1:
+		return found[0], nil
+	case 0:
+		return "", fmt.Errorf("none of its files is an image (.qcow2, .raw, .img, .vmdk, .vhd, .vhdx, .iso): %s; set artifact_file, image_source_url or local_file_path", listOrNone(files))
+	}
+	return "", fmt.Errorf("it has several image files (%s): choose one with artifact_file", strings.Join(found, ", "))
+}
+
+func listOrNone(files []string) string {
+	if len(files) == 0 {
+		return "it has no files"
+	}
+	return strings.Join(files, ", ")
+}
+
+func (c *Config) imageSpec() glanceimport.ImageSpec {
+	i := &c.ImageConfig
+	return glanceimport.ImageSpec{
+		Name:              i.ImageName,
+		ContainerFormat:   i.ContainerFormat,
+		DiskFormat:        i.DiskFormat,
+		Visibility:        i.Visibility,
+		Properties:        i.Properties,
+		Tags:              i.Tags,
+		MinDisk:           i.MinDisk,
+		MinRAM:            i.MinRAM,
+		Protected:         i.Protected,
+		Hidden:            i.Hidden,
+		Members:           i.ImageMembers,
+		AutoAcceptMembers: i.ImageAutoAcceptMembers,
+	}
+}
+
+// downloadClient is the HTTP client for the plugin's own downloads: proxies from
+// the environment, and the access config's TLS trust unless source_insecure.
+func (c *Config) downloadClient() (*http.Client, error) {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	cfg := &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: c.SourceInsecure || c.Insecure} //nolint:gosec // the user asked for it
+	if c.CACertFile != "" {
+		pem, err := os.ReadFile(c.CACertFile)
+		if err != nil {
+			return nil, fmt.Errorf("reading cacert for the download: %w", err)
+		}
+		pool, err := x509.SystemCertPool()
+		if err != nil || pool == nil {
+			pool = x509.NewCertPool()
+		}
+		pool.AppendCertsFromPEM(pem)
+		cfg.RootCAs = pool
+	}
+	t.TLSClientConfig = cfg
+	// Compressed images must arrive as stored: never let the transport decode them.
+	t.DisableCompression = true
+	return &http.Client{Transport: t}, nil
+}
+
+// projectOf returns the project the session's token is scoped to, or "".
+func projectOf(sess *glancecommon.Session) string {
+	res, ok := sess.Provider.GetAuthResult().(tokens.CreateResult)
+	if !ok {
+		return ""
+	}
+	p, err := res.ExtractProject()
+	if err != nil || p == nil {
+		return ""
+	}
+	return p.ID
+}
+
+func sizeText(n int64) string {
+	return fmt.Sprintf("%d bytes", n)
 }

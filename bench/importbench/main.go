@@ -1,0 +1,139 @@
+// Command importbench drives the import engine alone (no Packer around it) for
+// bench/import.sh: it imports a file or URL and prints the wall time and the
+// process's peak RSS; it can also generate a test image and print the image
+// endpoint and a token for the raw curl comparison.
+package main
+
+import (
+	"bufio"
+	"context"
+	"flag"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/packer-glance/packer-plugin-glance/common"
+	"github.com/packer-glance/packer-plugin-glance/internal/glanceimport"
+)
+
+func main() {
+	file := flag.String("file", "", "import this local file")
+	url := flag.String("url", "", "import this URL")
+	name := flag.String("name", "bench", "image name")
+	method := flag.String("method", "upload", "import method")
+	diskFormat := flag.String("disk-format", "raw", "disk format")
+	generate := flag.String("generate", "", "write a test image of -size MiB to this path and exit")
+	size := flag.Int64("size", 1024, "size in MiB for -generate")
+	endpoint := flag.Bool("endpoint", false, "print the image endpoint and a token, then exit")
+	flag.Parse()
+
+	if *generate != "" {
+		if err := generateImage(*generate, *size<<20); err != nil {
+			fail(err)
+		}
+		return
+	}
+	ctx := context.Background()
+	ac := common.AccessConfig{}
+	if _, errs := ac.Prepare(); len(errs) > 0 {
+		fail(errs[0])
+	}
+	sess, err := ac.Authenticate(ctx)
+	if err != nil {
+		fail(err)
+	}
+	client, err := sess.Image()
+	if err != nil {
+		fail(err)
+	}
+	if *endpoint {
+		fmt.Println(client.ResourceBaseURL(), sess.Provider.Token())
+		return
+	}
+	start := time.Now()
+	res, err := glanceimport.Import(ctx, glanceimport.NewGlance(client), glanceimport.Request{
+		Source:     glanceimport.Source{File: *file, URL: *url},
+		Method:     glanceimport.Method(*method),
+		Image:      glanceimport.ImageSpec{Name: *name, DiskFormat: *diskFormat},
+		Say:        func(string) {},
+		Decompress: glanceimport.DecompressAuto,
+	})
+	took := time.Since(start)
+	if err != nil {
+		fail(err)
+	}
+	fmt.Printf("seconds=%.2f image=%s bytes=%d compression=%s peak_rss_mib=%d\n", took.Seconds(), res.Image.ID, res.UploadedBytes, orNone(string(res.Compression)), peakRSS()>>20)
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "none"
+	}
+	return s
+}
+
+// generateImage writes a disk-like image: a qcow2 magic, then 4 KiB blocks that
+// are zero (40%), random (35%) or repeated text (25%), which compresses about as
+// well as a real cloud image.
+func generateImage(path string, size int64) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	w := bufio.NewWriterSize(f, 1<<20)
+	r := rand.New(rand.NewPCG(42, 1))
+	text := []byte(strings.Repeat("Lorem ipsum dolor sit amet, /usr/lib/x86_64-linux-gnu/libc.so.6 ", 64))[:4096]
+	block := make([]byte, 4096)
+	zero := make([]byte, 4096)
+	for written := int64(0); written < size; written += 4096 {
+		var b []byte
+		switch p := r.IntN(100); {
+		case written == 0:
+			copy(block, zero)
+			copy(block, []byte{'Q', 'F', 'I', 0xfb})
+			b = block
+		case p < 40:
+			b = zero
+		case p < 75:
+			for i := 0; i < len(block); i += 8 {
+				v := r.Uint64()
+				for j := range 8 {
+					block[i+j] = byte(v >> (8 * j))
+				}
+			}
+			b = block
+		default:
+			b = text
+		}
+		if _, err := w.Write(b[:min(int64(len(b)), size-written)]); err != nil {
+			return err
+		}
+	}
+	return w.Flush()
+}
+
+// peakRSS reads the process's high-water resident set size.
+func peakRSS() int64 {
+	f, err := os.Open("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		var kb int64
+		if _, err := fmt.Sscanf(sc.Text(), "VmHWM: %d kB", &kb); err == nil {
+			return kb << 10
+		}
+	}
+	return 0
+}
+
+func fail(err error) {
+	fmt.Fprintln(os.Stderr, "importbench:", err)
+	os.Exit(1)
+}
+

@@ -1,0 +1,562 @@
+package glanceimport
+
+import (
+	"bufio"
+	"context"
+	"crypto/sha512"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"log"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/gophercloud/gophercloud/v2/openstack/image/v2/images"
+
+	glancecommon "github.com/packer-glance/packer-plugin-glance/common"
+)
+
+// Image is a Glance image as gophercloud reads it.
+type Image = images.Image
+
+// importer carries one import's state.
+type importer struct {
+	g     Glance
+	req   Request
+	sum   *Checksum
+	image *Image // the image this import created, once it exists
+	res   Result
+}
+
+// Import creates the image described by req and fills it with data, then waits
+// until Glance reports it active. On any failure, including a cancelled ctx, the
+// image it created is deleted (unless req.KeepFailedImage) and the error says
+// which source, method and state were involved.
+func Import(ctx context.Context, g Glance, req Request) (*Result, error) {
+	im := &importer{g: g, req: withDefaults(req)}
+	timeout := im.req.Timeout
+	ctx, cancel := context.WithTimeoutCause(ctx, timeout, fmt.Errorf("the import took longer than its timeout (%s)", timeout))
+	defer cancel()
+
+	res, err := im.run(ctx)
+	if err == nil {
+		return res, nil
+	}
+	if ctx.Err() != nil {
+		if cause := context.Cause(ctx); cause != nil && !errors.Is(cause, context.Canceled) {
+			err = fmt.Errorf("%w (%v)", cause, err)
+		} else {
+			err = fmt.Errorf("interrupted: %w", err)
+		}
+	}
+	return nil, im.cleanup(err)
+}
+
+func withDefaults(r Request) Request {
+	if r.Method == "" {
+		r.Method = MethodAuto
+	}
+	if r.Decompress == "" {
+		r.Decompress = DecompressAuto
+	}
+	if r.Image.ContainerFormat == "" {
+		r.Image.ContainerFormat = "bare"
+	}
+	if r.Image.DiskFormat == "" {
+		r.Image.DiskFormat = "qcow2"
+	}
+	if r.Image.Visibility == "" {
+		r.Image.Visibility = "private"
+	}
+	if r.Timeout <= 0 {
+		r.Timeout = DefaultTimeout
+	}
+	if r.LogEvery <= 0 {
+		r.LogEvery = 15 * time.Second
+	}
+	if r.Say == nil {
+		r.Say = func(line string) { log.Printf("[INFO] glance-import: %s", line) }
+	}
+	return r
+}
+
+func (im *importer) run(ctx context.Context) (*Result, error) {
+	req := &im.req
+	if req.Image.Name == "" {
+		return nil, errors.New("the image needs a name")
+	}
+	var err error
+	if im.sum, err = ParseChecksum(req.Checksum); err != nil {
+		return nil, fmt.Errorf("checksum: %w", err)
+	}
+	existing, err := im.existingImages(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if len(existing) > 0 && !req.Force {
+		return nil, fmt.Errorf("an image named %q already exists (ID %s): choose another image_name, or set image_force to replace it", req.Image.Name, existing[0].ID)
+	}
+	if im.sum != nil && im.sum.File != "" {
+		if err := im.resolveChecksumFile(ctx); err != nil {
+			return nil, err
+		}
+	}
+
+	method, probe, err := im.chooseMethod(ctx)
+	if err != nil {
+		return nil, err
+	}
+	im.res.Method = method
+	if method == MethodWebDownload {
+		err = im.webDownload(ctx, probe)
+	} else {
+		err = im.stream(ctx, method)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := im.finish(ctx, existing); err != nil {
+		return nil, err
+	}
+	return &im.res, nil
+}
+
+// existingImages lists the images that already carry the requested name (owned by
+// the same project when the owner is known).
+func (im *importer) existingImages(ctx context.Context) ([]Image, error) {
+	found, err := im.g.ImagesByName(ctx, im.req.Image.Name)
+	if err != nil {
+		return nil, fmt.Errorf("looking for existing images named %q: %w", im.req.Image.Name, err)
+	}
+	var mine []Image
+	for _, img := range found {
+		if img.Name != im.req.Image.Name || (im.req.OwnerID != "" && img.Owner != im.req.OwnerID) {
+			continue
+		}
+		if img.Status == images.ImageStatusDeleted || img.Status == images.ImageStatusPendingDelete {
+			continue
+		}
+		mine = append(mine, img)
+	}
+	return mine, nil
+}
+
+// resolveChecksumFile reads the SUMS file and finds the source's entry.
+func (im *importer) resolveChecksumFile(ctx context.Context) error {
+	where := im.sum.File
+	data, err := im.req.Source.fetchSmall(ctx, where)
+	if err != nil {
+		return fmt.Errorf("reading checksum file %s: %w", glancecommon.RedactURLString(where), err)
+	}
+	name := im.req.Source.name()
+	c, err := FindInSums(strings.NewReader(string(data)), name, im.sum.Algorithm)
+	if err != nil {
+		return fmt.Errorf("checksum file %s: %w", glancecommon.RedactURLString(where), err)
+	}
+	im.sum = c
+	return nil
+}
+
+// needsClient reports whether the request asks for work only the plugin can do on
+// the bytes, which rules out web-download.
+func (im *importer) needsClient() bool {
+	r := &im.req
+	return r.Decompress == DecompressAlways || im.sum != nil || r.Source.Username != "" ||
+		r.Source.Password != "" || len(r.Source.Headers) > 0
+}
+
+// chooseMethod settles the import method, checking what the cloud offers. For a
+// URL in auto mode it also reads the first bytes: compressed data must stream
+// through the plugin, because Glance would store it compressed.
+func (im *importer) chooseMethod(ctx context.Context) (Method, []byte, error) {
+	r := &im.req
+	streamMethod := MethodUpload
+	if len(r.Stores) > 0 || r.AllStores {
+		streamMethod = MethodGlanceDirect
+	}
+	switch r.Method {
+	case MethodWebDownload:
+		if r.Source.URL == "" {
+			return "", nil, errors.New("web-download needs a source URL")
+		}
+		if err := im.requireMethod(ctx, MethodWebDownload); err != nil {
+			return "", nil, err
+		}
+		return MethodWebDownload, nil, nil
+	case MethodGlanceDirect:
+		return MethodGlanceDirect, nil, im.requireMethod(ctx, MethodGlanceDirect)
+	case MethodUpload:
+		return MethodUpload, nil, nil
+	}
+	if r.Source.URL == "" || im.needsClient() {
+		if streamMethod == MethodGlanceDirect {
+			return streamMethod, nil, im.requireMethod(ctx, MethodGlanceDirect)
+		}
+		return streamMethod, nil, nil
+	}
+	methods, err := im.g.ImportMethods(ctx)
+	if err != nil {
+		log.Printf("[DEBUG] glance-import: cannot read the import methods (%v); streaming through the plugin", err)
+		return streamMethod, nil, nil
+	}
+	if !slices.Contains(methods, string(MethodWebDownload)) {
+		return streamMethod, nil, nil
+	}
+	probe, err := im.probe(ctx)
+	if err != nil {
+		return "", nil, err
+	}
+	if c := DetectCompression(probe); c != NoCompression && r.Decompress != DecompressNever {
+		r.Say(fmt.Sprintf("The source is %s-compressed: the plugin decompresses it while streaming, instead of Glance's web-download", c))
+		return streamMethod, nil, nil
+	}
+	return MethodWebDownload, probe, nil
+}
+
+func (im *importer) requireMethod(ctx context.Context, m Method) error {
+	methods, err := im.g.ImportMethods(ctx)
+	if err != nil {
+		return fmt.Errorf("reading the cloud's import methods for %s: %w", m, err)
+	}
+	if !slices.Contains(methods, string(m)) {
+		return fmt.Errorf("this cloud does not offer the %s import method (it offers: %s)", m, strings.Join(methods, ", "))
+	}
+	return nil
+}
+
+// probe reads the first bytes of the URL (asking for just that range).
+func (im *importer) probe(ctx context.Context) ([]byte, error) {
+	src := im.req.Source
+	d := &download{ctx: ctx, src: &src, url: src.URL, size: -1}
+	if err := d.connect(0); err != nil {
+		return nil, err
+	}
+	defer d.Close()
+	buf := make([]byte, sniffLen)
+	n, err := io.ReadFull(d, buf)
+	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
+		return nil, err
+	}
+	return buf[:n], nil
+}
+
+// createImage creates the image record. It is never protected at this point: a
+// failed import must be deletable.
+func (im *importer) createImage(ctx context.Context, diskFormat string) error {
+	s := &im.req.Image
+	vis := images.ImageVisibility(s.Visibility)
+	opts := images.CreateOpts{
+		Name:            s.Name,
+		ContainerFormat: s.ContainerFormat,
+		DiskFormat:      diskFormat,
+		Visibility:      &vis,
+		Tags:            s.Tags,
+		MinDisk:         s.MinDisk,
+		MinRAM:          s.MinRAM,
+		Properties:      s.Properties,
+	}
+	if s.Hidden {
+		hidden := true
+		opts.Hidden = &hidden
+	}
+	img, err := im.g.CreateImage(ctx, opts)
+	if err != nil {
+		return fmt.Errorf("creating image %q: %w", s.Name, err)
+	}
+	im.image = img
+	im.req.Say(fmt.Sprintf("Created image %q (ID %s, %s/%s)", s.Name, img.ID, diskFormat, s.ContainerFormat))
+	return nil
+}
+
+// webDownload has Glance fetch the URL.
+func (im *importer) webDownload(ctx context.Context, probe []byte) error {
+	format := im.req.Image.DiskFormat
+	if format == "auto" {
+		if probe != nil {
+			format = DetectDiskFormat(probe)
+		} else if f, ok := FormatFromName(im.req.Source.name()); ok {
+			format = f
+		} else {
+			return fmt.Errorf("disk_format auto: cannot tell the format of %s without reading it; set disk_format", im.req.Source.describe())
+		}
+	}
+	if err := im.createImage(ctx, format); err != nil {
+		return err
+	}
+	im.req.Say(fmt.Sprintf("Asking Glance to download %s (web-download)", im.req.Source.describe()))
+	call := im.importCall(MethodWebDownload)
+	call.URI = im.req.Source.URL
+	if err := im.g.StartImport(ctx, im.image.ID, call); err != nil {
+		return fmt.Errorf("starting the web-download import of %s: %w", im.req.Source.describe(), err)
+	}
+	return im.waitActive(ctx, true)
+}
+
+func (im *importer) importCall(m Method) ImportCall {
+	return ImportCall{Method: string(m), Stores: im.req.Stores, AllStores: im.req.AllStores, AllStoresMustSucceed: im.req.AllStoresMustSucceed}
+}
+
+// stream sends the data through the plugin: source → hash → read-ahead →
+// decompress → hash → read-ahead → Glance.
+func (im *importer) stream(ctx context.Context, method Method) error {
+	r := &im.req
+	body, size, err := r.Source.open(ctx)
+	if err != nil {
+		return err
+	}
+	// Closing the source also unblocks a read-ahead goroutine waiting on it.
+	defer body.Close()
+	var tracked io.ReadCloser = body
+	if r.Track != nil {
+		tracked = r.Track(r.Source.name(), size, body)
+		defer tracked.Close()
+	}
+	var srcHashes []hash.Hash
+	var srcHash hash.Hash
+	if im.sum != nil {
+		srcHash = newHash(im.sum.Algorithm)
+		srcHashes = append(srcHashes, srcHash)
+	}
+	srcCount := &counter{r: tracked, hashes: srcHashes}
+	stage1 := newReadAhead(ctx, srcCount)
+	defer stage1.Close()
+	compressed := bufio.NewReaderSize(stage1, 2*sniffLen)
+	head, err := compressed.Peek(sniffLen)
+	if err != nil && !errors.Is(err, io.EOF) {
+		return fmt.Errorf("reading %s: %w", r.Source.describe(), err)
+	}
+	comp := DetectCompression(head)
+	switch {
+	case r.Decompress == DecompressNever:
+		comp = NoCompression
+	case r.Decompress == DecompressAlways && comp == NoCompression:
+		return fmt.Errorf("decompress is true, but %s is not gzip, bzip2, xz or zstd data (it starts with % x)", r.Source.describe(), head[:min(8, len(head))])
+	}
+	im.res.Compression = comp
+	var data io.Reader = compressed
+	uploadSize := size
+	if comp != NoCompression {
+		dec, err := newDecompressor(ctx, comp, compressed)
+		if err != nil {
+			return fmt.Errorf("decompressing %s: %w", r.Source.describe(), err)
+		}
+		defer dec.Close()
+		data = dec
+		uploadSize = -1
+	}
+	plain := bufio.NewReaderSize(data, 2*sniffLen)
+	format := r.Image.DiskFormat
+	if format == "auto" {
+		p, err := plain.Peek(sniffLen)
+		if err != nil && !errors.Is(err, io.EOF) {
+			return fmt.Errorf("decompressing %s: %w", r.Source.describe(), err)
+		}
+		format = DetectDiskFormat(p)
+	}
+	stage2 := newReadAhead(ctx, plain)
+	defer stage2.Close()
+	upHash := sha512.New()
+	upCount := &counter{r: stage2, hashes: []hash.Hash{upHash}}
+	final := &endCheck{r: upCount, check: func() error {
+		// The decompressor may stop before the source's end: hash the rest too.
+		if _, err := io.Copy(io.Discard, compressed); err != nil {
+			return fmt.Errorf("reading the end of %s: %w", r.Source.describe(), err)
+		}
+		return im.verifySource(srcHash)
+	}}
+
+	if err := im.createImage(ctx, format); err != nil {
+		return err
+	}
+	what := "Uploading"
+	if comp != NoCompression {
+		what = fmt.Sprintf("Decompressing (%s) and uploading", comp)
+	}
+	r.Say(fmt.Sprintf("%s %s (%s) to image %s with %s", what, r.Source.describe(), formatSize(size), im.image.ID, method))
+	stopLog := progressLogger(ctx, "glance-import: "+r.Source.name(), size, srcCount.n.Load, func(f string, a ...any) { log.Printf("[INFO] "+f, a...) }, r.LogEvery)
+	if method == MethodGlanceDirect {
+		err = im.g.Stage(ctx, im.image.ID, final, uploadSize)
+	} else {
+		err = im.g.Upload(ctx, im.image.ID, final, uploadSize)
+	}
+	stopLog()
+	im.res.SourceBytes, im.res.UploadedBytes = srcCount.n.Load(), upCount.n.Load()
+	if err != nil {
+		var v *verifyError
+		if errors.As(err, &v) {
+			return v
+		}
+		verb := "uploading"
+		if method == MethodGlanceDirect {
+			verb = "staging"
+		}
+		return fmt.Errorf("%s %s to image %s after %s: %w", verb, r.Source.describe(), im.image.ID, formatSize(im.res.UploadedBytes), err)
+	}
+	if !final.done {
+		return fmt.Errorf("Glance accepted the data of %s before the end of the stream", r.Source.describe())
+	}
+	im.res.UploadedSHA512 = hex.EncodeToString(upHash.Sum(nil))
+	log.Printf("[INFO] glance-import: sent %d bytes (%d read from the source), sha512 %s", im.res.UploadedBytes, im.res.SourceBytes, im.res.UploadedSHA512)
+
+	if method == MethodGlanceDirect {
+		if err := im.g.StartImport(ctx, im.image.ID, im.importCall(MethodGlanceDirect)); err != nil {
+			return fmt.Errorf("starting the glance-direct import of image %s: %w", im.image.ID, err)
+		}
+	}
+	if err := im.waitActive(ctx, method == MethodGlanceDirect); err != nil {
+		return err
+	}
+	return im.verifyUpload(method, format)
+}
+
+// verifyError is a checksum mismatch; it passes through the HTTP client unchanged.
+type verifyError struct{ msg string }
+
+func (e *verifyError) Error() string { return e.msg }
+
+func (im *importer) verifySource(h hash.Hash) error {
+	if im.sum == nil {
+		return nil
+	}
+	got := hex.EncodeToString(h.Sum(nil))
+	if got != im.sum.Value {
+		return &verifyError{fmt.Sprintf("checksum mismatch for %s: %s is %s, expected %s", im.req.Source.describe(), im.sum.Algorithm, got, im.sum.Value)}
+	}
+	im.res.SourceChecksum = im.sum.Algorithm + ":" + got
+	im.req.Say(fmt.Sprintf("Verified %s checksum of %s", im.sum.Algorithm, im.req.Source.describe()))
+	return nil
+}
+
+// verifyUpload compares what was sent with what Glance stored. Import plugins may
+// convert the data (glance-direct), so then only unchanged data is compared.
+func (im *importer) verifyUpload(method Method, format string) error {
+	img := im.image
+	algo, _ := img.Properties["os_hash_algo"].(string)
+	value, _ := img.Properties["os_hash_value"].(string)
+	changed := img.SizeBytes != im.res.UploadedBytes || img.DiskFormat != format
+	if method == MethodUpload && img.SizeBytes != 0 && img.SizeBytes != im.res.UploadedBytes {
+		return fmt.Errorf("Glance stored %d bytes for image %s, but %d were sent", img.SizeBytes, img.ID, im.res.UploadedBytes)
+	}
+	switch {
+	case value == "" || algo != "sha512":
+		log.Printf("[INFO] glance-import: Glance reports no sha512 hash (os_hash_algo %q); upload not compared", algo)
+	case method == MethodGlanceDirect && changed:
+		log.Printf("[INFO] glance-import: Glance's import plugins changed the data (now %d bytes, %s); upload hash not compared", img.SizeBytes, img.DiskFormat)
+	case !strings.EqualFold(value, im.res.UploadedSHA512):
+		return fmt.Errorf("Glance's sha512 of image %s (%s) differs from the sha512 of the bytes sent (%s)", img.ID, value, im.res.UploadedSHA512)
+	default:
+		im.req.Say(fmt.Sprintf("Glance's sha512 matches the %s sent", formatSize(im.res.UploadedBytes)))
+	}
+	return nil
+}
+
+// waitActive polls the image until it is active or failed.
+func (im *importer) waitActive(ctx context.Context, importStarted bool) error {
+	im.req.Say(fmt.Sprintf("Waiting for image %s to become active", im.image.ID))
+	get := func(ctx context.Context, id string) (*images.Image, error) { return im.g.GetImage(ctx, id) }
+	img, err := glancecommon.WaitForImage(ctx, get, im.image.ID, glancecommon.ImageWait{
+		What:          fmt.Sprintf("image %q (%s)", im.req.Image.Name, im.image.ID),
+		ImportStarted: importStarted,
+		OnStatus: func(img *images.Image) {
+			log.Printf("[INFO] glance-import: image %s is %s", img.ID, img.Status)
+		},
+	})
+	if img != nil {
+		im.image = img
+	}
+	if err != nil {
+		var failed *glancecommon.ImageFailedError
+		if errors.As(err, &failed) && importStarted {
+			if msg := im.taskMessage(); msg != "" {
+				return fmt.Errorf("importing %s with %s: %w; Glance's task says: %s", im.req.Source.describe(), im.res.Method, err, msg)
+			}
+		}
+		return fmt.Errorf("importing %s with %s: %w", im.req.Source.describe(), im.res.Method, err)
+	}
+	if len(im.req.Stores) > 0 || im.req.AllStores {
+		if failed, _ := img.Properties["os_glance_failed_import"].(string); failed != "" {
+			return fmt.Errorf("image %s is active, but the import failed for stores %s", img.ID, failed)
+		}
+	}
+	return nil
+}
+
+// taskMessage returns the message of the image's latest failed import task, or
+// "" when Glance does not say (older API, policy).
+func (im *importer) taskMessage() string {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	tasks, err := im.g.ImageTasks(ctx, im.image.ID)
+	if err != nil {
+		log.Printf("[DEBUG] glance-import: cannot read the tasks of image %s: %v", im.image.ID, err)
+		return ""
+	}
+	for i := len(tasks) - 1; i >= 0; i-- {
+		if tasks[i].Status == "failure" && tasks[i].Message != "" {
+			return tasks[i].Message
+		}
+	}
+	return ""
+}
+
+// finish applies what needs an active image: protection, members, and the
+// replacement of older images of the same name.
+func (im *importer) finish(ctx context.Context, existing []Image) error {
+	s := &im.req.Image
+	id := im.image.ID
+	for _, m := range s.Members {
+		if err := im.g.AddMember(ctx, id, m); err != nil {
+			return fmt.Errorf("sharing image %s with project %s: %w", id, m, err)
+		}
+		if s.AutoAcceptMembers {
+			if err := im.g.AcceptMember(ctx, id, m); err != nil {
+				return fmt.Errorf("accepting image %s for project %s: %w", id, m, err)
+			}
+		}
+	}
+	if s.Protected {
+		if err := im.g.UpdateImage(ctx, id, images.UpdateOpts{images.ReplaceImageProtected{NewProtected: true}}); err != nil {
+			return fmt.Errorf("protecting image %s: %w", id, err)
+		}
+		im.image.Protected = true
+	}
+	for _, old := range existing {
+		if old.ID == id {
+			continue
+		}
+		if old.Protected {
+			im.req.Say(fmt.Sprintf("Not deleting the older image %s of the same name: it is protected", old.ID))
+			continue
+		}
+		if err := im.g.DeleteImage(ctx, old.ID); err != nil && !glancecommon.IsNotFound(err) {
+			im.req.Say(fmt.Sprintf("Could not delete the older image %s of the same name: %v", old.ID, err))
+			continue
+		}
+		im.res.Replaced = append(im.res.Replaced, old.ID)
+		im.req.Say(fmt.Sprintf("Deleted the older image %s of the same name (image_force)", old.ID))
+	}
+	im.res.Image = im.image
+	return nil
+}
+
+// cleanup deletes the half-made image after a failure, with a fresh context so it
+// runs after Ctrl-C too, and returns the error to report.
+func (im *importer) cleanup(err error) error {
+	if im.image == nil {
+		return err
+	}
+	id := im.image.ID
+	if im.req.KeepFailedImage {
+		return fmt.Errorf("%w (image %s was kept: keep_failed_image is set)", err, id)
+	}
+	ctx, cancel := glancecommon.CleanupContext()
+	defer cancel()
+	if derr := im.g.DeleteImage(ctx, id); derr != nil && !glancecommon.IsNotFound(derr) {
+		return fmt.Errorf("%w; deleting the failed image %s also failed: %v", err, id, derr)
+	}
+	log.Printf("[INFO] glance-import: deleted the failed image %s", id)
+	return fmt.Errorf("%w (the failed image %s was deleted)", err, id)
+}

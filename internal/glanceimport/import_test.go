@@ -1,0 +1,448 @@
+package glanceimport
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"crypto/sha512"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	glancecommon "github.com/packer-glance/packer-plugin-glance/common"
+	"github.com/packer-glance/packer-plugin-glance/internal/glanceimport/fakeglance"
+)
+
+// startCloud runs the Keystone+Glance emulator and returns the engine's adapter,
+// built through the plugin's real session (and so its transport).
+func startCloud(t testing.TB, opts fakeglance.Options) (*fakeglance.Cloud, Glance) {
+	t.Helper()
+	cloud, err := fakeglance.Start(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(cloud.Close)
+	ac := glancecommon.AccessConfig{
+		IdentityEndpoint: cloud.URL + "/v3", Username: "demo", Password: "secret-demo-password",
+		ProjectName: "demo", UserDomainName: "Default", ProjectDomainName: "Default", Region: "RegionOne",
+	}
+	for _, k := range []string{"OS_CLOUD", "OS_AUTH_URL", "OS_USERNAME", "OS_PASSWORD", "OS_CLIENT_CONFIG_FILE", "OS_REGION_NAME"} {
+		t.Setenv(k, "")
+	}
+	if _, errs := ac.Prepare(); len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	sess, err := ac.Authenticate(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	client, err := sess.Image()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cloud, NewGlance(client)
+}
+
+// sourceServer serves one body at /download with a misleading Content-Type, and
+// whatever else a test adds to its mux.
+type sourceServer struct {
+	*httptest.Server
+	mux      *http.ServeMux
+	gets     atomic.Int32
+	ranges   []string
+	mu       sync.Mutex
+	failures atomic.Int32 // answer 503 this many times first
+	breakAt  atomic.Int64 // cut the first full response after this many bytes
+}
+
+func newSourceServer(t testing.TB, body []byte) *sourceServer {
+	s := &sourceServer{mux: http.NewServeMux()}
+	s.mux.HandleFunc("/download", func(w http.ResponseWriter, r *http.Request) {
+		s.gets.Add(1)
+		if s.failures.Load() > 0 {
+			s.failures.Add(-1)
+			http.Error(w, "busy", http.StatusServiceUnavailable)
+			return
+		}
+		w.Header().Set("Content-Type", "text/html; charset=utf-8") // deliberately wrong
+		w.Header().Set("Accept-Ranges", "bytes")
+		w.Header().Set("ETag", `"v1"`)
+		if rg := r.Header.Get("Range"); rg != "" {
+			s.mu.Lock()
+			s.ranges = append(s.ranges, rg)
+			s.mu.Unlock()
+			from, _ := strconv.Atoi(strings.TrimSuffix(strings.TrimPrefix(rg, "bytes="), "-"))
+			if rg == fmt.Sprintf("bytes=0-%d", sniffLen-1) {
+				from = 0
+				w.Header().Set("Content-Range", fmt.Sprintf("bytes 0-%d/%d", min(sniffLen, len(body))-1, len(body)))
+				w.Header().Set("Content-Length", strconv.Itoa(min(sniffLen, len(body))))
+				w.WriteHeader(http.StatusPartialContent)
+				w.Write(body[:min(sniffLen, len(body))])
+				return
+			}
+			w.Header().Set("Content-Range", fmt.Sprintf("bytes %d-%d/%d", from, len(body)-1, len(body)))
+			w.Header().Set("Content-Length", strconv.Itoa(len(body)-from))
+			w.WriteHeader(http.StatusPartialContent)
+			w.Write(body[from:])
+			return
+		}
+		w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+		if cut := s.breakAt.Swap(0); cut > 0 {
+			w.WriteHeader(200)
+			w.Write(body[:cut])
+			w.(http.Flusher).Flush()
+			conn, _, _ := w.(http.Hijacker).Hijack()
+			conn.Close()
+			return
+		}
+		w.Write(body)
+	})
+	s.Server = httptest.NewServer(s.mux)
+	t.Cleanup(s.Close)
+	return s
+}
+
+func (s *sourceServer) url() string { return s.URL + "/download" }
+
+func quietRequest(r Request) Request {
+	r.Say = func(string) {}
+	if r.Image.Name == "" {
+		r.Image.Name = "test-image"
+	}
+	return r
+}
+
+func sha512Of(b []byte) string { s := sha512.Sum512(b); return hex.EncodeToString(s[:]) }
+func sha256Of(b []byte) string { s := sha256.Sum256(b); return hex.EncodeToString(s[:]) }
+
+func requireNoImages(t *testing.T, cloud *fakeglance.Cloud) {
+	t.Helper()
+	if imgs := cloud.Images(); len(imgs) != 0 {
+		t.Fatalf("a failed import left %d images behind: %v", len(imgs), imgs)
+	}
+}
+
+func TestImportLocalFileSendsContentLengthAndSetsImageFields(t *testing.T) {
+	cloud, g := startCloud(t, fakeglance.Options{KeepData: 1 << 20})
+	data := fakeQcow2(3<<20 + 123)
+	path := filepath.Join(t.TempDir(), "disk.qcow2")
+	os.WriteFile(path, data, 0o600)
+	res, err := Import(context.Background(), g, quietRequest(Request{
+		Source: Source{File: path},
+		Image: ImageSpec{Name: "local", DiskFormat: "auto", Visibility: "community", MinDisk: 3, MinRAM: 512,
+			Tags: []string{"golden"}, Protected: true, Hidden: true,
+			Properties: map[string]string{"os_distro": "fedora", "hw_disk_bus": "scsi"}},
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Method != MethodUpload || res.Image.Status != "active" || res.Image.DiskFormat != "qcow2" {
+		t.Fatalf("result: method %s, image %+v", res.Method, res.Image)
+	}
+	ups := cloud.Uploads()
+	if len(ups) != 1 || ups[0].ContentLength != int64(len(data)) || len(ups[0].TransferEncoding) != 0 || ups[0].SizeHeader != strconv.Itoa(len(data)) {
+		t.Fatalf("upload was not sent with its length: %+v", ups)
+	}
+	if res.UploadedSHA512 != sha512Of(data) {
+		t.Fatal("uploaded hash differs from the file's")
+	}
+	img := cloud.Images()[0]
+	want := map[string]any{"visibility": "community", "min_disk": float64(3), "min_ram": float64(512), "protected": true,
+		"os_hidden": true, "os_distro": "fedora", "hw_disk_bus": "scsi", "container_format": "bare"}
+	for k, v := range want {
+		if fmt.Sprint(img[k]) != fmt.Sprint(v) {
+			t.Errorf("image %s = %v, want %v", k, img[k], v)
+		}
+	}
+	if fmt.Sprint(img["tags"]) != "[golden]" {
+		t.Errorf("tags = %v", img["tags"])
+	}
+}
+
+func TestImportDecompressesByContentNotByHeaders(t *testing.T) {
+	plain := fakeQcow2(2<<20 + 77)
+	for _, c := range []Compression{Gzip, Bzip2, Xz, Zstd} {
+		t.Run(string(c), func(t *testing.T) {
+			cloud, g := startCloud(t, fakeglance.Options{KeepData: 4 << 20})
+			src := newSourceServer(t, compress(t, c, plain))
+			res, err := Import(context.Background(), g, quietRequest(Request{Source: Source{URL: src.url()}}))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Compression != c || res.Method != MethodUpload {
+				t.Fatalf("compression %q via %s, want %q via upload", res.Compression, res.Method, c)
+			}
+			if got := cloud.ImageData(res.Image.ID); !bytes.Equal(got, plain) {
+				t.Fatalf("Glance holds %d bytes that differ from the %d decompressed bytes", len(got), len(plain))
+			}
+			if ups := cloud.Uploads(); len(ups) != 1 || ups[0].ContentLength != -1 {
+				t.Fatalf("a decompressed stream has no known length, want chunked: %+v", ups)
+			}
+		})
+	}
+}
+
+func TestImportPlainURLUsesWebDownload(t *testing.T) {
+	cloud, g := startCloud(t, fakeglance.Options{})
+	data := fakeQcow2(1 << 20)
+	src := newSourceServer(t, data)
+	res, err := Import(context.Background(), g, quietRequest(Request{Source: Source{URL: src.url()}, Image: ImageSpec{DiskFormat: "auto"}}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Method != MethodWebDownload || len(cloud.Uploads()) != 0 {
+		t.Fatalf("method %s with %d uploads; want web-download and none", res.Method, len(cloud.Uploads()))
+	}
+	if res.Image.Properties["os_hash_value"] != sha512Of(data) || res.Image.DiskFormat != "qcow2" {
+		t.Fatalf("image %+v", res.Image)
+	}
+}
+
+func TestImportWithoutWebDownloadOnTheCloudStreams(t *testing.T) {
+	cloud, g := startCloud(t, fakeglance.Options{ImportMethods: []string{"glance-direct"}})
+	src := newSourceServer(t, fakeQcow2(1<<20))
+	res, err := Import(context.Background(), g, quietRequest(Request{Source: Source{URL: src.url()}}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Method != MethodUpload || len(cloud.Uploads()) != 1 {
+		t.Fatalf("method %s; want upload", res.Method)
+	}
+	if _, err := Import(context.Background(), g, quietRequest(Request{Source: Source{URL: src.url()}, Method: MethodWebDownload, Image: ImageSpec{Name: "other"}})); err == nil || !strings.Contains(err.Error(), "does not offer the web-download") {
+		t.Fatalf("explicit web-download on a cloud without it: %v", err)
+	}
+}
+
+func TestImportFailedWebDownloadFailsAtOnceWithTaskMessage(t *testing.T) {
+	cloud, g := startCloud(t, fakeglance.Options{WebDownloadFailure: "URI for web-download does not pass filtering"})
+	src := newSourceServer(t, fakeQcow2(1<<20))
+	_, err := Import(context.Background(), g, quietRequest(Request{Source: Source{URL: src.url()}, Method: MethodWebDownload, Timeout: 10 * time.Minute}))
+	if err == nil {
+		t.Fatal("a failed web-download succeeded")
+	}
+	for _, want := range []string{"does not pass filtering", "web-download", "queued", src.url(), "deleted"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not mention %q", err, want)
+		}
+	}
+	if errors.Is(err, glancecommon.ErrWaitTimeout) {
+		t.Fatal("the failure was reported as a timeout")
+	}
+	requireNoImages(t, cloud)
+}
+
+func TestImportGlanceDirect(t *testing.T) {
+	cloud, g := startCloud(t, fakeglance.Options{KeepData: 2 << 20})
+	data := fakeQcow2(1<<20 + 5)
+	path := filepath.Join(t.TempDir(), "d.qcow2")
+	os.WriteFile(path, data, 0o600)
+	res, err := Import(context.Background(), g, quietRequest(Request{Source: Source{File: path}, Method: MethodGlanceDirect}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ups := cloud.Uploads()
+	if len(ups) != 1 || ups[0].Path != "stage" || !bytes.Equal(cloud.ImageData(res.Image.ID), data) {
+		t.Fatalf("glance-direct did not stage the data: %+v", ups)
+	}
+}
+
+func TestImportChecksum(t *testing.T) {
+	plain := fakeQcow2(1 << 20)
+	packed := compress(t, Gzip, plain)
+	t.Run("value matches the compressed source", func(t *testing.T) {
+		_, g := startCloud(t, fakeglance.Options{})
+		src := newSourceServer(t, packed)
+		res, err := Import(context.Background(), g, quietRequest(Request{Source: Source{URL: src.url()}, Checksum: "sha256:" + sha256Of(packed)}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.SourceChecksum != "sha256:"+sha256Of(packed) {
+			t.Fatalf("SourceChecksum = %q", res.SourceChecksum)
+		}
+	})
+	t.Run("SUMS file", func(t *testing.T) {
+		_, g := startCloud(t, fakeglance.Options{})
+		src := newSourceServer(t, packed)
+		src.mux.HandleFunc("/SHA256SUMS", func(w http.ResponseWriter, r *http.Request) {
+			fmt.Fprintf(w, "%s  other\n%s *download\n", strings.Repeat("0", 64), sha256Of(packed))
+		})
+		if _, err := Import(context.Background(), g, quietRequest(Request{Source: Source{URL: src.url()}, Checksum: "file:" + src.URL + "/SHA256SUMS"})); err != nil {
+			t.Fatal(err)
+		}
+	})
+	t.Run("mismatch deletes the image", func(t *testing.T) {
+		cloud, g := startCloud(t, fakeglance.Options{})
+		src := newSourceServer(t, packed)
+		_, err := Import(context.Background(), g, quietRequest(Request{Source: Source{URL: src.url()}, Checksum: "md5:" + strings.Repeat("ab", 16)}))
+		if err == nil || !strings.Contains(err.Error(), "checksum mismatch") {
+			t.Fatalf("mismatch: %v", err)
+		}
+		requireNoImages(t, cloud)
+	})
+}
+
+func TestImportMissingURLCreatesNoImage(t *testing.T) {
+	cloud, g := startCloud(t, fakeglance.Options{})
+	src := newSourceServer(t, nil)
+	for _, m := range []Method{MethodAuto, MethodUpload} {
+		_, err := Import(context.Background(), g, quietRequest(Request{Source: Source{URL: src.URL + "/nothing-here.qcow2"}, Method: m}))
+		if err == nil || !strings.Contains(err.Error(), "404") {
+			t.Fatalf("%s: a 404 source gave %v", m, err)
+		}
+	}
+	requireNoImages(t, cloud)
+}
+
+func TestImportRetriesServerErrorsButNot4xx(t *testing.T) {
+	_, g := startCloud(t, fakeglance.Options{})
+	data := fakeQcow2(256 << 10)
+	src := newSourceServer(t, data)
+	src.failures.Store(2)
+	if _, err := Import(context.Background(), g, quietRequest(Request{Source: Source{URL: src.url()}, Method: MethodUpload})); err != nil {
+		t.Fatal(err)
+	}
+	if n := src.gets.Load(); n != 3 {
+		t.Fatalf("%d GETs, want 2 failed and 1 good", n)
+	}
+
+	var forbidden atomic.Int32
+	deny := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		forbidden.Add(1)
+		http.Error(w, "no", http.StatusForbidden)
+	}))
+	defer deny.Close()
+	if _, err := Import(context.Background(), g, quietRequest(Request{Source: Source{URL: deny.URL + "/x.qcow2"}, Method: MethodUpload, Image: ImageSpec{Name: "denied"}})); err == nil || !strings.Contains(err.Error(), "403") {
+		t.Fatalf("403: %v", err)
+	}
+	if forbidden.Load() != 1 {
+		t.Fatalf("a 403 was retried: %d requests", forbidden.Load())
+	}
+}
+
+func TestImportResumesABrokenDownloadWithRange(t *testing.T) {
+	cloud, g := startCloud(t, fakeglance.Options{KeepData: 4 << 20})
+	data := fakeQcow2(3 << 20)
+	src := newSourceServer(t, data)
+	src.breakAt.Store(1<<20 + 7)
+	res, err := Import(context.Background(), g, quietRequest(Request{Source: Source{URL: src.url()}, Method: MethodUpload}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(cloud.ImageData(res.Image.ID), data) {
+		t.Fatal("resumed data differs")
+	}
+	if len(src.ranges) != 1 || src.ranges[0] != fmt.Sprintf("bytes=%d-", 1<<20+7) {
+		t.Fatalf("range requests %v", src.ranges)
+	}
+}
+
+func TestImportNameClash(t *testing.T) {
+	cloud, g := startCloud(t, fakeglance.Options{})
+	old := cloud.AddImage("golden", false)
+	keep := cloud.AddImage("golden", true)
+	path := filepath.Join(t.TempDir(), "d.qcow2")
+	os.WriteFile(path, fakeQcow2(64<<10), 0o600)
+	req := quietRequest(Request{Source: Source{File: path}, Image: ImageSpec{Name: "golden"}, OwnerID: fakeglance.ProjectID})
+	if _, err := Import(context.Background(), g, req); err == nil || !strings.Contains(err.Error(), "image_force") {
+		t.Fatalf("an existing name: %v", err)
+	}
+	if len(cloud.Uploads()) != 0 || len(cloud.Images()) != 2 {
+		t.Fatal("data was sent or an image created despite the clash")
+	}
+	req.Force = true
+	res, err := Import(context.Background(), g, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(res.Replaced) != "["+old+"]" {
+		t.Fatalf("replaced %v, want [%s]", res.Replaced, old)
+	}
+	var ids []string
+	for _, img := range cloud.Images() {
+		ids = append(ids, img["id"].(string))
+	}
+	if fmt.Sprint(ids) != fmt.Sprint([]string{keep, res.Image.ID}) {
+		t.Fatalf("images left %v; want the protected old one and the new one", ids)
+	}
+}
+
+func TestImportDecompressTrueRejectsPlainData(t *testing.T) {
+	cloud, g := startCloud(t, fakeglance.Options{})
+	src := newSourceServer(t, fakeQcow2(64<<10))
+	_, err := Import(context.Background(), g, quietRequest(Request{Source: Source{URL: src.url()}, Decompress: DecompressAlways}))
+	if err == nil || !strings.Contains(err.Error(), "not gzip, bzip2, xz or zstd") {
+		t.Fatalf("plain data with decompress=true: %v", err)
+	}
+	requireNoImages(t, cloud)
+}
+
+func TestImportSharesWithMembers(t *testing.T) {
+	cloud, g := startCloud(t, fakeglance.Options{})
+	path := filepath.Join(t.TempDir(), "d.qcow2")
+	os.WriteFile(path, fakeQcow2(64<<10), 0o600)
+	res, err := Import(context.Background(), g, quietRequest(Request{Source: Source{File: path},
+		Image: ImageSpec{Visibility: "shared", Members: []string{"p1", "p2"}, AutoAcceptMembers: true}}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m := cloud.Members(res.Image.ID); m["p1"] != "accepted" || m["p2"] != "accepted" {
+		t.Fatalf("members %v", m)
+	}
+}
+
+// slowReader yields some data, then blocks until its context ends: an upload
+// that is still running when the user presses Ctrl-C.
+type slowReader struct {
+	ctx  context.Context
+	sent int
+}
+
+func (s *slowReader) Read(p []byte) (int, error) {
+	if s.sent < 2<<20 {
+		n := min(len(p), 2<<20-s.sent)
+		copy(p, make([]byte, n))
+		s.sent += n
+		return n, nil
+	}
+	<-s.ctx.Done()
+	return 0, s.ctx.Err()
+}
+
+func TestImportCancelStopsTheUploadAndDeletesTheImage(t *testing.T) {
+	cloud, g := startCloud(t, fakeglance.Options{})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	blocked, unblock := context.WithCancel(context.Background())
+	defer unblock()
+	go func() {
+		<-cloud.UploadStarted()
+		cancel()
+	}()
+	_, err := Import(ctx, g, quietRequest(Request{Source: Source{Reader: &slowReader{ctx: blocked}, Name: "stream", Size: 100 << 20}, Image: ImageSpec{DiskFormat: "raw"}}))
+	if err == nil || !strings.Contains(err.Error(), "interrupted") {
+		t.Fatalf("cancelled import: %v", err)
+	}
+	requireNoImages(t, cloud)
+}
+
+func TestImportCallOmitsUnsetStoreFields(t *testing.T) {
+	body, _ := ImportCall{Method: "glance-direct"}.ToImportCreateMap()
+	if fmt.Sprint(body) != "map[method:map[name:glance-direct]]" {
+		t.Fatalf("body %v", body)
+	}
+	no := false
+	body, _ = ImportCall{Method: "web-download", URI: "http://x", Stores: []string{"a"}, AllStoresMustSucceed: &no}.ToImportCreateMap()
+	if fmt.Sprint(body) != "map[all_stores_must_succeed:false method:map[name:web-download uri:http://x] stores:[a]]" {
+		t.Fatalf("body %v", body)
+	}
+}

@@ -1,0 +1,222 @@
+//go:generate packer-sdc mapstructure-to-hcl2 -type Config
+//go:generate packer-sdc struct-markdown
+
+package importpp
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/packer-plugin-sdk/common"
+	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
+	"github.com/hashicorp/packer-plugin-sdk/template/config"
+	"github.com/hashicorp/packer-plugin-sdk/template/interpolate"
+
+	glancecommon "github.com/packer-glance/packer-plugin-glance/common"
+	"github.com/packer-glance/packer-plugin-glance/internal/glanceimport"
+)
+
+// Config is the glance-import post-processor's configuration.
+type Config struct {
+	common.PackerConfig       `mapstructure:",squash"`
+	glancecommon.AccessConfig `mapstructure:",squash"`
+	SourceConfig              `mapstructure:",squash"`
+	ImageConfig               `mapstructure:",squash"`
+
+	ctx interpolate.Context
+}
+
+var (
+	containerFormats = []string{"bare", "ovf", "aki", "ari", "ami", "ova", "docker", "compressed"}
+	diskFormats      = []string{"auto", "raw", "vhd", "vhdx", "vmdk", "vdi", "iso", "ploop", "qcow2", "aki", "ari", "ami"}
+	visibilities     = []string{"private", "shared", "community", "public"}
+	decompressModes  = []string{"auto", "true", "false"}
+)
+
+// defaultImportTimeout is the import_timeout default.
+const defaultImportTimeout = 60 * time.Minute
+
+// Prepare decodes and validates the configuration, with no network call.
+func (c *Config) Prepare(raws ...interface{}) ([]string, error) {
+	err := config.Decode(c, &config.DecodeOpts{
+		PluginType:         BuilderID,
+		Interpolate:        true,
+		InterpolateContext: &c.ctx,
+	}, raws...)
+	if err != nil {
+		return nil, err
+	}
+	warnings, accessErrs := c.AccessConfig.Prepare()
+	var errs *packersdk.MultiError
+	for _, e := range accessErrs {
+		errs = packersdk.MultiErrorAppend(errs, e)
+	}
+	for _, e := range c.SourceConfig.prepare() {
+		errs = packersdk.MultiErrorAppend(errs, e)
+	}
+	for _, e := range c.ImageConfig.prepare() {
+		errs = packersdk.MultiErrorAppend(errs, e)
+	}
+	for _, e := range c.crossChecks() {
+		errs = packersdk.MultiErrorAppend(errs, e)
+	}
+	if errs != nil && len(errs.Errors) > 0 {
+		return warnings, errs
+	}
+	return warnings, nil
+}
+
+func (s *SourceConfig) prepare() []error {
+	var errs []error
+	if s.ImageSourceURL != "" && s.LocalFilePath != "" {
+		errs = append(errs, errors.New("image_source_url and local_file_path conflict: set one of them"))
+	}
+	if s.ArtifactFile != "" && (s.ImageSourceURL != "" || s.LocalFilePath != "") {
+		errs = append(errs, errors.New("artifact_file chooses among the input artifact's files; it conflicts with image_source_url and local_file_path"))
+	}
+	if s.ImageSourceURL != "" {
+		u, err := url.Parse(s.ImageSourceURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			errs = append(errs, fmt.Errorf("image_source_url %s must be an http or https URL", glancecommon.RedactURLString(s.ImageSourceURL)))
+		}
+	}
+	if s.ImportMethod == "" {
+		s.ImportMethod = string(glanceimport.MethodAuto)
+	}
+	if !slices.Contains(glanceimport.Methods, glanceimport.Method(s.ImportMethod)) {
+		errs = append(errs, fmt.Errorf("import_method %q is not one of auto, web-download, glance-direct, upload", s.ImportMethod))
+	}
+	if s.WebDownload {
+		switch glanceimport.Method(s.ImportMethod) {
+		case glanceimport.MethodAuto, glanceimport.MethodWebDownload:
+			s.ImportMethod = string(glanceimport.MethodWebDownload)
+		default:
+			errs = append(errs, fmt.Errorf("web_download = true conflicts with import_method %q", s.ImportMethod))
+		}
+	}
+
+	s.Decompress = strings.ToLower(strings.TrimSpace(s.Decompress))
+	if s.Decompress == "" {
+		s.Decompress = "auto"
+	}
+	if !slices.Contains(decompressModes, s.Decompress) {
+		errs = append(errs, fmt.Errorf("decompress %q is not one of auto, true, false", s.Decompress))
+	}
+	if _, err := glanceimport.ParseChecksum(s.Checksum); err != nil {
+		errs = append(errs, fmt.Errorf("checksum: %w", err))
+	}
+	if (s.ImageSourceUsername == "") != (s.ImageSourcePassword == "") {
+		errs = append(errs, errors.New("image_source_username and image_source_password must be set together"))
+	}
+	packersdk.LogSecretFilter.Set(s.ImageSourcePassword)
+	for _, v := range s.ImageSourceHeaders {
+		packersdk.LogSecretFilter.Set(v)
+	}
+
+	if s.ImportMethod == string(glanceimport.MethodWebDownload) {
+		errs = append(errs, s.webDownloadConflicts()...)
+	}
+	if (s.ImageSourceUsername != "" || len(s.ImageSourceHeaders) > 0 || s.SourceInsecure) && s.ImageSourceURL == "" {
+		errs = append(errs, errors.New("image_source_username, image_source_password, image_source_headers and source_insecure need image_source_url"))
+	}
+	return errs
+}
+
+// webDownloadConflicts lists the options that need the plugin to see the bytes,
+// which web-download (Glance fetching the URL) rules out.
+func (s *SourceConfig) webDownloadConflicts() []error {
+	var errs []error
+	name := "import_method = \"web-download\""
+	if s.WebDownload {
+		name = "web_download = true"
+	}
+	if s.ImageSourceURL == "" {
+		errs = append(errs, fmt.Errorf("%s needs image_source_url", name))
+	}
+	if s.Decompress == "true" {
+		errs = append(errs, fmt.Errorf("%s conflicts with decompress = true: Glance would store the data compressed", name))
+	}
+	if s.Checksum != "" && !strings.EqualFold(s.Checksum, "none") {
+		errs = append(errs, fmt.Errorf("%s conflicts with checksum: the plugin never sees the bytes Glance downloads", name))
+	}
+	if s.ImageSourceUsername != "" || s.ImageSourcePassword != "" || len(s.ImageSourceHeaders) > 0 {
+		errs = append(errs, fmt.Errorf("%s conflicts with image_source_username, image_source_password and image_source_headers: Glance downloads anonymously", name))
+	}
+	return errs
+}
+
+func (i *ImageConfig) prepare() []error {
+	var errs []error
+	if strings.TrimSpace(i.ImageName) == "" {
+		errs = append(errs, errors.New("image_name must be set"))
+	}
+	if i.ContainerFormat == "" {
+		i.ContainerFormat = "bare"
+	}
+	if !slices.Contains(containerFormats, i.ContainerFormat) {
+		errs = append(errs, fmt.Errorf("container_format %q is not one of %s", i.ContainerFormat, strings.Join(containerFormats, ", ")))
+	}
+	if i.DiskFormat == "" {
+		i.DiskFormat = "qcow2"
+	}
+	if !slices.Contains(diskFormats, i.DiskFormat) {
+		errs = append(errs, fmt.Errorf("disk_format %q is not one of %s", i.DiskFormat, strings.Join(diskFormats, ", ")))
+	}
+	if i.Visibility == "" {
+		i.Visibility = "private"
+	}
+	if !slices.Contains(visibilities, i.Visibility) {
+		errs = append(errs, fmt.Errorf("visibility %q is not one of %s", i.Visibility, strings.Join(visibilities, ", ")))
+	}
+	for k := range i.Properties {
+		if strings.HasPrefix(k, "os_glance") {
+			errs = append(errs, fmt.Errorf("properties: %q is reserved by Glance (os_glance*)", k))
+		}
+	}
+	if i.MinDisk < 0 {
+		errs = append(errs, fmt.Errorf("min_disk must not be negative (got %d)", i.MinDisk))
+	}
+	if i.MinRAM < 0 {
+		errs = append(errs, fmt.Errorf("min_ram must not be negative (got %d)", i.MinRAM))
+	}
+	if len(i.ImageMembers) > 0 && i.Visibility != "shared" {
+		errs = append(errs, fmt.Errorf("image_members needs visibility = \"shared\" (visibility is %q)", i.Visibility))
+	}
+	if i.ImageAutoAcceptMembers && len(i.ImageMembers) == 0 {
+		errs = append(errs, errors.New("image_auto_accept_members needs image_members"))
+	}
+	if len(i.Stores) > 0 && i.AllStores {
+		errs = append(errs, errors.New("stores and all_stores conflict: set one of them"))
+	}
+	if i.AllStoresMustSucceed != nil && len(i.Stores) == 0 && !i.AllStores {
+		errs = append(errs, errors.New("all_stores_must_succeed needs stores or all_stores"))
+	}
+	if i.ImportTimeout < 0 {
+		errs = append(errs, fmt.Errorf("import_timeout must be positive (got %s)", i.ImportTimeout))
+	}
+	if i.ImportTimeout == 0 {
+		i.ImportTimeout = defaultImportTimeout
+	}
+	return errs
+}
+
+// crossChecks are the rules that span the source and the image.
+func (c *Config) crossChecks() []error {
+	var errs []error
+	if (len(c.Stores) > 0 || c.AllStores) && c.ImportMethod == string(glanceimport.MethodUpload) {
+		errs = append(errs, errors.New("stores and all_stores need an import method: use import_method web-download, glance-direct or auto, not upload"))
+	}
+	if c.ContainerFormat == "compressed" && c.Decompress == "true" {
+		errs = append(errs, errors.New("container_format = \"compressed\" conflicts with decompress = true: the stored data would not be compressed"))
+	}
+	if c.ImportMethod == string(glanceimport.MethodWebDownload) && c.DiskFormat == "auto" {
+		if _, ok := glanceimport.FormatFromName(c.ImageSourceURL); !ok {
+			errs = append(errs, errors.New("disk_format = \"auto\" with web-download needs a URL whose name ends in a known image extension; set disk_format"))
+		}
+	}
+	return errs
+}
