@@ -1,0 +1,161 @@
+package acceptance
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// sourcePorts are the ports the real Glance's web-download filter allows on 127.0.0.1, in the
+// order tried: 8000 first, since the differential suite prefers 8080.
+var sourcePorts = []int{8000, 8080, 80}
+
+// sourceServer publishes image data on 127.0.0.1 for web-download and for the plugin's own
+// downloads. Every answer carries a Content-Length (real Glance's web-download needs one) and
+// honours Range requests; unknown paths are 404. It records every request.
+type sourceServer struct {
+	base string
+	srv  *http.Server
+	mu   sync.Mutex
+	docs map[string]*document
+	seen map[string][]seenRequest
+}
+
+type document struct {
+	data  []byte
+	chunk int           // with pause: bytes sent between pauses
+	pause time.Duration // throttling: a pause after every chunk
+}
+
+type seenRequest struct {
+	Method, Range, UserAgent string
+	At                       time.Time
+}
+
+var (
+	source     *sourceServer
+	sourceOnce sync.Once
+	sourceErr  error
+)
+
+// sourceFor returns the package's source server, starting it on first use.
+func sourceFor(t *testing.T) *sourceServer {
+	t.Helper()
+	sourceOnce.Do(func() { source, sourceErr = startSource() })
+	if sourceErr != nil {
+		t.Fatal(sourceErr)
+	}
+	return source
+}
+
+func startSource() (*sourceServer, error) {
+	var ln net.Listener
+	var errs []string
+	for _, p := range sourcePorts {
+		l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p))
+		if err == nil {
+			ln = l
+			break
+		}
+		errs = append(errs, err.Error())
+	}
+	if ln == nil {
+		return nil, fmt.Errorf("no port for the web-download source (Glance allows only %v): %s", sourcePorts, strings.Join(errs, "; "))
+	}
+	s := &sourceServer{base: "http://" + ln.Addr().String(), docs: map[string]*document{}, seen: map[string][]seenRequest{}}
+	s.srv = &http.Server{Handler: s, ReadHeaderTimeout: 30 * time.Second}
+	go s.srv.Serve(ln) //nolint:errcheck // ends with Close
+	return s, nil
+}
+
+func stopSource() {
+	if source != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := source.srv.Shutdown(ctx); err != nil {
+			source.srv.Close()
+		}
+	}
+}
+
+// add publishes data at path (which should be unique to the test) and returns its URL.
+func (s *sourceServer) add(path string, data []byte) string {
+	return s.addDoc(path, &document{data: data})
+}
+
+// addThrottled publishes data sent chunk bytes at a time with a pause after each chunk.
+func (s *sourceServer) addThrottled(path string, data []byte, chunk int, pause time.Duration) string {
+	return s.addDoc(path, &document{data: data, chunk: chunk, pause: pause})
+}
+
+func (s *sourceServer) addDoc(path string, d *document) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.docs[path] = d
+	return s.base + path
+}
+
+// url is the address of path whether or not anything is published there.
+func (s *sourceServer) url(path string) string { return s.base + path }
+
+// requests returns what was asked for at path.
+func (s *sourceServer) requests(path string) []seenRequest {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]seenRequest(nil), s.seen[path]...)
+}
+
+func (s *sourceServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	s.seen[r.URL.Path] = append(s.seen[r.URL.Path], seenRequest{
+		Method: r.Method, Range: r.Header.Get("Range"), UserAgent: r.UserAgent(), At: time.Now()})
+	d := s.docs[r.URL.Path]
+	s.mu.Unlock()
+	if d == nil {
+		http.NotFound(w, r)
+		return
+	}
+	var content io.ReadSeeker = bytes.NewReader(d.data)
+	if d.pause > 0 {
+		content = &slowReader{ctx: r.Context(), r: bytes.NewReader(d.data), chunk: d.chunk, pause: d.pause}
+	}
+	// A neutral type: the plugin must judge the data by its bytes, not by headers.
+	w.Header().Set("Content-Type", "application/octet-stream")
+	// ServeContent sets Content-Length and answers Range requests.
+	http.ServeContent(w, r, "", time.Time{}, content)
+}
+
+// slowReader gives at most chunk bytes per Read and pauses before every Read but the first,
+// so that the source takes about len/chunk*pause; it stops when the client goes away.
+type slowReader struct {
+	ctx     context.Context
+	r       *bytes.Reader
+	chunk   int
+	pause   time.Duration
+	started bool
+}
+
+func (s *slowReader) Read(p []byte) (int, error) {
+	if s.started {
+		select {
+		case <-s.ctx.Done():
+			return 0, errors.New("client went away")
+		case <-time.After(s.pause):
+		}
+	}
+	s.started = true
+	if len(p) > s.chunk {
+		p = p[:s.chunk]
+	}
+	return s.r.Read(p)
+}
+
+func (s *slowReader) Seek(off int64, whence int) (int64, error) { return s.r.Seek(off, whence) }
