@@ -396,7 +396,8 @@ func (id *identity) imagesNamed(t testing.TB, name string) []*image {
 	t.Helper()
 	var out []*image
 	for _, hidden := range []string{"", "true"} {
-		q := url.Values{"name": {name}}
+		// visibility=all: the default listing leaves community images out.
+		q := url.Values{"name": {name}, "visibility": {"all"}}
 		if hidden != "" {
 			q.Set("os_hidden", hidden)
 		}
@@ -442,7 +443,7 @@ func (id *identity) patch(imageID string, ops ...map[string]any) (*reply, error)
 // starts with prefix, hidden ones included.
 func (id *identity) imagesWithPrefix(prefix string) ([]*image, error) {
 	var out []*image
-	for _, q := range []url.Values{{}, {"os_hidden": {"true"}}} {
+	for _, q := range []url.Values{{"visibility": {"all"}}, {"visibility": {"all"}, "os_hidden": {"true"}}} {
 		// Every status: a failed import leaves a queued image, an upload in progress a saving one.
 		imgs, err := id.listImages(q)
 		if err != nil {
