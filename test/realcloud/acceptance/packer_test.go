@@ -70,11 +70,20 @@ func (e *realEnv) build(t *testing.T, template string, o runOpts) packerRun {
 	return run
 }
 
+// fernetToken matches a Keystone fernet token (base64url of a version-0x80 fernet message).
+var fernetToken = regexp.MustCompile(`gAAAAA[A-Za-z0-9_-]{60,}`)
+
 // requireNoSecrets fails the test when a secret appears in the output or the PACKER_LOG log.
 func requireNoSecrets(t *testing.T, run packerRun, secrets []string) {
 	t.Helper()
 	if run.Log == "" {
 		t.Errorf("PACKER_LOG output is empty: the secrets check would prove nothing")
+	}
+	// Keystone's fernet tokens, the ones the plugin obtained itself included.
+	for what, text := range map[string]string{"packer's output": run.Output, "PACKER_LOG": run.Log} {
+		if tok := fernetToken.FindString(text); tok != "" {
+			t.Errorf("a Keystone token (%s…) is in %s", tok[:8], what)
+		}
 	}
 	for _, s := range secrets {
 		if s == "" {
