@@ -9,7 +9,7 @@
 
 REALCLOUD_ACC_TIMEOUT ?= 30m
 # Most tests are packer runs that wait on Glance; a few in parallel keep the tier short.
-REALCLOUD_ACC_PARALLEL ?= 4
+REALCLOUD_ACC_PARALLEL ?= 6
 # Compressors for the client-side decompression tests; qemu-img/qemu-io (qemu-utils) make the
 # test qcow2 (make realcloud installs qemu-utils).
 REALCLOUD_ACC_PACKAGES := bzip2 xz-utils zstd qemu-utils

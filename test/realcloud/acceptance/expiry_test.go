@@ -31,11 +31,12 @@ func TestAccImportOutlivesToken(t *testing.T) {
 		t.Skipf("tokens live %s here; this test waits out one only up to %s", life, maxTokenWait)
 	}
 	p := e.prefixFor(t, "expiry")
-	// The source sends chunk bytes a second, for the token's lifetime plus 30 s.
-	const chunk = 4096
-	const pause = time.Second
-	seconds := int((life + 30*time.Second) / pause)
-	t.Logf("tokens live %s; each source takes about %ds", life, seconds)
+	// Each source sends for the token's lifetime plus 40 s. The rate is well above the plugin's
+	// read-ahead buffers (1 MiB per stage), so its upload starts within seconds and the data
+	// request itself outlives the token.
+	const rate = 256 << 10
+	seconds := int((life + 40*time.Second) / time.Second)
+	t.Logf("tokens live %s; each source sends %d MiB for about %ds", life, seconds*rate>>20, seconds)
 
 	cases := []struct {
 		name, method string
@@ -49,13 +50,13 @@ func TestAccImportOutlivesToken(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
-			data := randomBytes(t, seconds*chunk)
+			data := randomBytes(t, seconds*rate)
 			served := data
 			if c.compressed {
 				served = compress(t, "gzip", data)
 			}
 			name := p + c.name
-			url := sourceFor(t).addThrottled("/"+p+c.name+".raw", served, chunk, pause)
+			url := sourceFor(t).addThrottled("/"+p+c.name+".raw", served, rate)
 			run := e.build(t, importer(`
     image_name       = `+hclString(name)+`
     image_source_url = `+hclString(url)+`
@@ -70,6 +71,16 @@ func TestAccImportOutlivesToken(t *testing.T) {
 			requireStored(t, img, data)
 			if c.uploads {
 				requirePluginHashMatches(t, run, img)
+				// What makes the case: one data request began with a token that had expired
+				// by the time it ended.
+				took, ok := dataRequestTime(run.Log)
+				if !ok {
+					t.Fatalf("PACKER_LOG has no PUT .../file or .../stage record")
+				}
+				t.Logf("the data request took %s", took)
+				if took < life {
+					t.Fatalf("precondition: the data request took %s, less than a token's %s", took, life)
+				}
 			}
 			logins := len(tokenIssued.FindAllString(run.Log, -1))
 			rejected := len(glanceRejected.FindAllString(run.Log, -1))
@@ -81,8 +92,20 @@ func TestAccImportOutlivesToken(t *testing.T) {
 	}
 }
 
+// dataRequestTime is how long the plugin's PUT of the image data (upload or stage) took, from
+// its transport's log line.
+func dataRequestTime(log string) (time.Duration, bool) {
+	m := dataRequest.FindStringSubmatch(log)
+	if m == nil {
+		return 0, false
+	}
+	d, err := time.ParseDuration(m[1])
+	return d, err == nil
+}
+
 // The request log lines of the plugin's HTTP transport (common/transport.go).
 var (
 	tokenIssued    = regexp.MustCompile(`openstack: POST \S+/v3/auth/tokens -> 201`)
 	glanceRejected = regexp.MustCompile(`openstack: [A-Z]+ \S+:9292/\S* -> 401`)
+	dataRequest    = regexp.MustCompile(`openstack: PUT \S+/v2/images/\S+/(?:file|stage) -> 20\d \(([^)]+)\)`)
 )

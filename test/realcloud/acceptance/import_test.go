@@ -82,7 +82,6 @@ var seedProperties = []string{
 // minimum sizes and the default private visibility.
 func TestAccImportWebDownload(t *testing.T) {
 	e := setup(t)
-	t.Parallel()
 	p := e.prefixFor(t, "web")
 	data := testQcow2(t)
 	name := p + "fedora-37"
@@ -139,7 +138,6 @@ func fetchedWhole(reqs []seenRequest) bool {
 // web-download): its image_decompression plugin stores the decompressed qcow2.
 func TestAccImportGzipGlanceDecompression(t *testing.T) {
 	e := setup(t)
-	t.Parallel()
 	p := e.prefixFor(t, "gzweb")
 	data := testQcow2(t)
 	name := p + "img"
@@ -199,7 +197,6 @@ func TestAccImportClientSideDecompression(t *testing.T) {
 // source on the way.
 func TestAccImportUpload(t *testing.T) {
 	e := setup(t)
-	t.Parallel()
 	p := e.prefixFor(t, "upload")
 	data := testQcow2(t)
 	f := filepath.Join(t.TempDir(), "disk.qcow2")
@@ -224,7 +221,6 @@ func TestAccImportUpload(t *testing.T) {
 // TestAccImportGlanceDirect stages the data through the plugin and has Glance import it.
 func TestAccImportGlanceDirect(t *testing.T) {
 	e := setup(t)
-	t.Parallel()
 	p := e.prefixFor(t, "direct")
 	data := testQcow2(t)
 	name := p + "img"

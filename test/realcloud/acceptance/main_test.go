@@ -56,7 +56,9 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// setup skips the test unless the tier was asked for, and returns the shared environment.
+// setup skips the test unless the tier was asked for, and returns the shared environment. Every
+// top-level test calls it first, and runs in parallel with the others: most of the tier's time
+// is spent waiting on Glance (one test waits out a token), not computing.
 func setup(t *testing.T) *realEnv {
 	t.Helper()
 	acctest.Skip(t)
@@ -64,6 +66,7 @@ func setup(t *testing.T) *realEnv {
 	if path == "" {
 		t.Skip("real-cloud acceptance test: set REALCLOUD_CLOUDS_YAML (make realcloud-acceptance does)")
 	}
+	t.Parallel()
 	envOnce.Do(func() { envError = loadEnv(path) })
 	if envError != nil {
 		t.Fatal(envError)

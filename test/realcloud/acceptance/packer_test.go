@@ -3,6 +3,7 @@ package acceptance
 import (
 	"fmt"
 	"os"
+	"os/exec"
 	"regexp"
 	"strings"
 	"testing"
@@ -47,6 +48,8 @@ type runOpts struct {
 	Cloud   string        // OS_CLOUD, when set
 	Secrets []string      // values, besides the clouds' passwords and secrets, that must not show
 	Timeout time.Duration // default 10 minutes
+	// Interrupt, when set, may send packer SIGINT (Ctrl-C) while it runs.
+	Interrupt func(cmd *exec.Cmd, out *acctest.SyncBuffer)
 }
 
 // build runs `packer build` on the template and checks that no secret reached its output or
@@ -60,7 +63,7 @@ func (e *realEnv) build(t *testing.T, template string, o runOpts) packerRun {
 		runEnv = append(runEnv, "OS_CLOUD="+o.Cloud)
 	}
 	start := time.Now()
-	res := acctest.Packer(t, acctest.Run{Dir: dir, Args: []string{"build", "-color=false", "."}, Env: runEnv, Timeout: o.Timeout})
+	res := acctest.Packer(t, acctest.Run{Dir: dir, Args: []string{"build", "-color=false", "."}, Env: runEnv, Timeout: o.Timeout, Interrupt: o.Interrupt})
 	run := packerRun{Result: res, Took: time.Since(start)}
 	t.Logf("packer build: exit %d after %s", res.ExitCode, run.Took.Round(100*time.Millisecond))
 	if os.Getenv("REALCLOUD_ACC_SHOW") != "" {

@@ -30,9 +30,8 @@ type sourceServer struct {
 }
 
 type document struct {
-	data  []byte
-	chunk int           // with pause: bytes sent between pauses
-	pause time.Duration // throttling: a pause after every chunk
+	data []byte
+	rate int // bytes per second; 0 = as fast as possible
 }
 
 type seenRequest struct {
@@ -91,9 +90,9 @@ func (s *sourceServer) add(path string, data []byte) string {
 	return s.addDoc(path, &document{data: data})
 }
 
-// addThrottled publishes data sent chunk bytes at a time with a pause after each chunk.
-func (s *sourceServer) addThrottled(path string, data []byte, chunk int, pause time.Duration) string {
-	return s.addDoc(path, &document{data: data, chunk: chunk, pause: pause})
+// addThrottled publishes data sent at rate bytes per second.
+func (s *sourceServer) addThrottled(path string, data []byte, rate int) string {
+	return s.addDoc(path, &document{data: data, rate: rate})
 }
 
 func (s *sourceServer) addDoc(path string, d *document) string {
@@ -124,8 +123,8 @@ func (s *sourceServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var content io.ReadSeeker = bytes.NewReader(d.data)
-	if d.pause > 0 {
-		content = &slowReader{ctx: r.Context(), r: bytes.NewReader(d.data), chunk: d.chunk, pause: d.pause}
+	if d.rate > 0 {
+		content = &slowReader{ctx: r.Context(), r: bytes.NewReader(d.data), rate: d.rate}
 	}
 	// A neutral type: the plugin must judge the data by its bytes, not by headers.
 	w.Header().Set("Content-Type", "application/octet-stream")
@@ -133,29 +132,35 @@ func (s *sourceServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	http.ServeContent(w, r, "", time.Time{}, content)
 }
 
-// slowReader gives at most chunk bytes per Read and pauses before every Read but the first,
-// so that the source takes about len/chunk*pause; it stops when the client goes away.
+// slowReader sends its data at a steady rate (bytes per second), whatever the size of the
+// reads asking for it, and stops when the client goes away.
 type slowReader struct {
-	ctx     context.Context
-	r       *bytes.Reader
-	chunk   int
-	pause   time.Duration
-	started bool
+	ctx   context.Context
+	r     *bytes.Reader
+	rate  int
+	start time.Time
+	sent  int64
 }
 
 func (s *slowReader) Read(p []byte) (int, error) {
-	if s.started {
+	if s.start.IsZero() {
+		s.start = time.Now()
+	}
+	// At most a tenth of a second's worth at a time, each part sent when it is due.
+	if max := s.rate / 10; len(p) > max {
+		p = p[:max]
+	}
+	due := s.start.Add(time.Duration(s.sent) * time.Second / time.Duration(s.rate))
+	if wait := time.Until(due); wait > 0 {
 		select {
 		case <-s.ctx.Done():
 			return 0, errors.New("client went away")
-		case <-time.After(s.pause):
+		case <-time.After(wait):
 		}
 	}
-	s.started = true
-	if len(p) > s.chunk {
-		p = p[:s.chunk]
-	}
-	return s.r.Read(p)
+	n, err := s.r.Read(p)
+	s.sent += int64(n)
+	return n, err
 }
 
 func (s *slowReader) Seek(off int64, whence int) (int64, error) { return s.r.Seek(off, whence) }
