@@ -159,7 +159,7 @@ func hclList(items ...string) string {
 	return "[" + strings.Join(q, ", ") + "]"
 }
 
-// hclMap renders a map of strings, keys sorted by the caller's order of pairs.
+// hclMap renders a map of strings from key, value, key, value... in that order.
 func hclMap(pairs ...string) string {
 	var b strings.Builder
 	b.WriteString("{\n")
