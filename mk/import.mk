@@ -1,9 +1,8 @@
 # glance-import post-processor: test tools and the import benchmark.
 
 # The xz and bzip2 tools speed up decompression (the engine falls back to Go
-# without them); the tests make bzip2 data with the tool; the benchmark compares
-# with the openstack CLI and curl.
-TEST_PACKAGES += bzip2 xz-utils zstd python3-openstackclient
+# without them); the tests make bzip2 data with the tool.
+TEST_PACKAGES += bzip2 xz-utils zstd
 
 .PHONY: bench-import bench-decompress
 
@@ -13,8 +12,16 @@ TEST_PACKAGES += bzip2 xz-utils zstd python3-openstackclient
 # BENCH_SIZE_MIB sets the image size (default 1024). BENCH_CLOUDS_YAML/BENCH_CLOUD
 # point it at a real cloud instead of the test cloud.
 bench-import:
+	scripts/apt-install.sh curl xz-utils gzip python3 python3-openstackclient
 	bench/import.sh
 
 # Decompressor candidates (standard library, klauspost, pgzip, ulikunitz, C tools).
 bench-decompress:
 	go test -run '^$$' -bench Decompress -benchtime 3x ./internal/glanceimport/
+
+# The glance-import end-to-end tests against real Glance (the real-cloud tier).
+.PHONY: import-realcloud-test
+TEST_TIERS += import-realcloud-test
+import-realcloud-test: realcloud packer deps
+	PACKER_ACC=1 GLANCE_IMPORT_CLOUDS_YAML=$(CURDIR)/.realcloud/clouds.yaml GLANCE_IMPORT_CLOUD=realcloud \
+	go test -count=1 -timeout 20m -run '^TestAccRealGlance' -v ./post-processor/import/

@@ -136,4 +136,3 @@ func fail(err error) {
 	fmt.Fprintln(os.Stderr, "importbench:", err)
 	os.Exit(1)
 }
-

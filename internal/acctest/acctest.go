@@ -197,14 +197,16 @@ func Packer(t testing.TB, r Run) Result {
 	return res
 }
 
-// InterruptWhen returns an Interrupt function that sends SIGINT to packer (as
-// Ctrl-C does) once its output contains marker. It gives up after timeout.
+// InterruptWhen returns an Interrupt function that sends SIGINT to packer's whole
+// process group once its output contains marker, as Ctrl-C in a terminal does
+// (packer's first process is a wrapper that ignores a SIGINT sent to it alone).
+// It gives up after timeout.
 func InterruptWhen(marker string, timeout time.Duration) func(*exec.Cmd, *SyncBuffer) {
 	return func(cmd *exec.Cmd, out *SyncBuffer) {
 		deadline := time.Now().Add(timeout)
 		for time.Now().Before(deadline) {
 			if strings.Contains(out.String(), marker) {
-				_ = cmd.Process.Signal(syscall.SIGINT)
+				_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGINT)
 				return
 			}
 			time.Sleep(50 * time.Millisecond)

@@ -205,9 +205,15 @@ func (im *importer) chooseMethod(ctx context.Context) (Method, []byte, error) {
 	if !slices.Contains(methods, string(MethodWebDownload)) {
 		return streamMethod, nil, nil
 	}
-	probe, err := im.probe(ctx)
+	probe, unsized, err := im.probe(ctx)
 	if err != nil {
 		return "", nil, err
+	}
+	if unsized {
+		// Glance (Zed) compares the bytes it downloaded with Content-Length and fails
+		// the import without one.
+		r.Say("The source sends no length (chunked): the plugin streams it, as Glance's web-download would fail")
+		return streamMethod, nil, nil
 	}
 	if c := DetectCompression(probe); c != NoCompression && r.Decompress != DecompressNever {
 		r.Say(fmt.Sprintf("The source is %s-compressed: the plugin decompresses it while streaming, instead of Glance's web-download", c))
@@ -227,20 +233,22 @@ func (im *importer) requireMethod(ctx context.Context, m Method) error {
 	return nil
 }
 
-// probe reads the first bytes of the URL (asking for just that range).
-func (im *importer) probe(ctx context.Context) ([]byte, error) {
+// probe reads the first bytes of the URL (asking for just that range), and tells
+// whether the server sent the file without a length.
+func (im *importer) probe(ctx context.Context) ([]byte, bool, error) {
 	src := im.req.Source
-	d := &download{ctx: ctx, src: &src, url: src.URL, size: -1}
+	d := &download{ctx: ctx, src: &src, url: src.URL, size: -1, headOnly: sniffLen}
 	if err := d.connect(0); err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	defer d.Close()
+	d.size = -1 // a range answer's length is not the file's
 	buf := make([]byte, sniffLen)
 	n, err := io.ReadFull(d, buf)
 	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
-		return nil, err
+		return nil, false, err
 	}
-	return buf[:n], nil
+	return buf[:n], d.unsized, nil
 }
 
 // createImage creates the image record. It is never protected at this point: a
@@ -300,7 +308,8 @@ func (im *importer) importCall(m Method) ImportCall {
 }
 
 // stream sends the data through the plugin: source → hash → read-ahead →
-// decompress → hash → read-ahead → Glance.
+// decompress → hash → read-ahead → Glance, each arrow after a read-ahead in its
+// own goroutine, so network, decompression, hashing and upload overlap.
 func (im *importer) stream(ctx context.Context, method Method) error {
 	r := &im.req
 	body, size, err := r.Source.open(ctx)
@@ -356,11 +365,13 @@ func (im *importer) stream(ctx context.Context, method Method) error {
 		}
 		format = DetectDiskFormat(p)
 	}
-	stage2 := newReadAhead(ctx, plain)
-	defer stage2.Close()
+	// Hashing runs in the second stage's goroutine, so it overlaps with the
+	// upload's socket writes instead of adding to them.
 	upHash := sha512.New()
-	upCount := &counter{r: stage2, hashes: []hash.Hash{upHash}}
-	final := &endCheck{r: upCount, check: func() error {
+	upCount := &counter{r: plain, hashes: []hash.Hash{upHash}}
+	stage2 := newReadAhead(ctx, upCount)
+	defer stage2.Close()
+	final := &endCheck{r: stage2, check: func() error {
 		// The decompressor may stop before the source's end: hash the rest too.
 		if _, err := io.Copy(io.Discard, compressed); err != nil {
 			return fmt.Errorf("reading the end of %s: %w", r.Source.describe(), err)

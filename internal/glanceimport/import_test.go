@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -205,6 +206,10 @@ func TestImportPlainURLUsesWebDownload(t *testing.T) {
 	}
 	if res.Image.Properties["os_hash_value"] != sha512Of(data) || res.Image.DiskFormat != "qcow2" {
 		t.Fatalf("image %+v", res.Image)
+	}
+	// The plugin only looked at the first bytes, asking for just those.
+	if len(src.ranges) != 1 || src.ranges[0] != fmt.Sprintf("bytes=0-%d", sniffLen-1) {
+		t.Fatalf("probe ranges %v", src.ranges)
 	}
 }
 
@@ -444,5 +449,85 @@ func TestImportCallOmitsUnsetStoreFields(t *testing.T) {
 	body, _ = ImportCall{Method: "web-download", URI: "http://x", Stores: []string{"a"}, AllStoresMustSucceed: &no}.ToImportCreateMap()
 	if fmt.Sprint(body) != "map[all_stores_must_succeed:false method:map[name:web-download uri:http://x] stores:[a]]" {
 		t.Fatalf("body %v", body)
+	}
+}
+
+// failingUpload is a Glance whose upload breaks after reading some data, as a
+// proxy or a full store would.
+type failingUpload struct {
+	Glance
+}
+
+func (f failingUpload) Upload(ctx context.Context, id string, data io.Reader, size int64) error {
+	if _, err := io.CopyN(io.Discard, data, 1<<20); err != nil {
+		return err
+	}
+	return errors.New("HTTP 413: the store is full")
+}
+
+// stalledAfter yields data, then blocks until released: a source that stops
+// sending while the import has already failed elsewhere.
+type stalledAfter struct {
+	data    []byte
+	release <-chan struct{}
+}
+
+func (s *stalledAfter) Read(p []byte) (int, error) {
+	if len(s.data) > 0 {
+		n := copy(p, s.data)
+		s.data = s.data[n:]
+		return n, nil
+	}
+	<-s.release
+	return 0, io.ErrUnexpectedEOF
+}
+
+func TestImportUploadFailureWithStalledSourceEndsAndCleansUp(t *testing.T) {
+	for _, c := range []Compression{Xz, Gzip} {
+		t.Run(string(c), func(t *testing.T) {
+			cloud, g := startCloud(t, fakeglance.Options{})
+			packed := compress(t, c, fakeQcow2(4<<20))
+			release := make(chan struct{})
+			defer close(release)
+			src := &stalledAfter{data: packed[:len(packed)*3/4], release: release}
+			_, err := Import(context.Background(), failingUpload{g}, quietRequest(Request{Source: Source{Reader: src, Name: "stalled"}}))
+			if err == nil || !strings.Contains(err.Error(), "store is full") {
+				t.Fatalf("upload failure: %v", err)
+			}
+			requireNoImages(t, cloud)
+		})
+	}
+}
+
+func TestImportAutoStreamsAChunkedSource(t *testing.T) {
+	cloud, g := startCloud(t, fakeglance.Options{})
+	data := fakeQcow2(256 << 10)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// No Content-Length and no ranges: Go answers chunked.
+		for i := 0; i < len(data); i += 64 << 10 {
+			w.Write(data[i : i+64<<10])
+			w.(http.Flusher).Flush()
+		}
+	}))
+	defer srv.Close()
+	res, err := Import(context.Background(), g, quietRequest(Request{Source: Source{URL: srv.URL + "/x.qcow2"}}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Method != MethodUpload || len(cloud.Uploads()) != 1 {
+		t.Fatalf("a chunked source went to %s; Glance's web-download (Zed) fails without a length", res.Method)
+	}
+}
+
+func TestImportKeepFailedImage(t *testing.T) {
+	cloud, g := startCloud(t, fakeglance.Options{})
+	src := newSourceServer(t, fakeQcow2(256<<10))
+	_, err := Import(context.Background(), g, quietRequest(Request{Source: Source{URL: src.url()}, KeepFailedImage: true,
+		Checksum: "sha256:" + strings.Repeat("1", 64)}))
+	if err == nil || !strings.Contains(err.Error(), "kept") {
+		t.Fatalf("failure with keep_failed_image: %v", err)
+	}
+	if imgs := cloud.Images(); len(imgs) != 1 {
+		t.Fatalf("%d images; the failed one should be kept", len(imgs))
 	}
 }

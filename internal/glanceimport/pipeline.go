@@ -96,12 +96,17 @@ func (ra *readAhead) Read(p []byte) (int, error) {
 			}
 		case <-ra.ctx.Done():
 			return 0, context.Cause(ra.ctx)
+		case <-ra.stop:
+			return 0, errStageClosed
 		}
 	}
 	n := copy(p, ra.cur.buf[ra.pos:ra.cur.n])
 	ra.pos += n
 	return n, nil
 }
+
+// errStageClosed is what a read-ahead stage returns once the import gave up on it.
+var errStageClosed = errors.New("the import stopped reading this stream")
 
 // Close stops the goroutine; the caller closes the source to unblock a pending read.
 func (ra *readAhead) Close() error {

@@ -3,7 +3,16 @@
 // decompression with bounded memory, waits for Glance to finish, reports failures
 // with Glance's own reason, and deletes the half-made image when anything fails.
 // The glance-import post-processor and the builder's external source image both
-// use it.
+// use it:
+//
+//	client, _ := sess.Image() // a *gophercloud.ServiceClient from common.Session
+//	res, err := glanceimport.Import(ctx, glanceimport.NewGlance(client), glanceimport.Request{
+//		Source: glanceimport.Source{URL: url},        // or File, or Reader+Name+Size
+//		Image:  glanceimport.ImageSpec{Name: name},    // bare/qcow2/private by default
+//		Track:  func(n string, total int64, r io.ReadCloser) io.ReadCloser { return ui.TrackProgress(n, 0, max(total, 0), r) },
+//		Say:    func(line string) { ui.Say(line) },
+//	})
+//	// res.Image is active; on error nothing is left in Glance.
 package glanceimport
 
 import (

@@ -130,6 +130,11 @@ type download struct {
 	rangeable bool
 	validator string // ETag or Last-Modified, so a resume never splices two versions
 	resumes   int
+	// headOnly asks for the first bytes only (Range: bytes=0-headOnly-1), for a probe.
+	headOnly int64
+	// unsized is set when the server answered the whole file without a length
+	// (chunked), which Glance's web-download (Zed) cannot take.
+	unsized bool
 }
 
 func (d *download) request(offset int64) (*http.Request, error) {
@@ -146,6 +151,9 @@ func (d *download) request(offset int64) (*http.Request, error) {
 	// Ask for the bytes as stored: a transparently decoded body would not match the
 	// user's checksum, and detection works on the real bytes anyway.
 	req.Header.Set("Accept-Encoding", "identity")
+	if offset == 0 && d.headOnly > 0 {
+		req.Header.Set("Range", fmt.Sprintf("bytes=0-%d", d.headOnly-1))
+	}
 	if offset > 0 {
 		req.Header.Set("Range", fmt.Sprintf("bytes=%d-", offset))
 		if d.validator != "" {
@@ -174,6 +182,9 @@ func (d *download) connect(offset int64) error {
 		if offset > 0 {
 			want = http.StatusPartialContent
 		}
+		if d.headOnly > 0 && resp.StatusCode == http.StatusPartialContent {
+			want = http.StatusPartialContent // a probe may get its range, or the whole file
+		}
 		if resp.StatusCode != want {
 			resp.Body.Close()
 			if offset > 0 && resp.StatusCode == http.StatusOK {
@@ -187,6 +198,7 @@ func (d *download) connect(offset int64) error {
 				return fmt.Errorf("resuming %s at byte %d: the server answered range %q", shown, offset, resp.Header.Get("Content-Range"))
 			}
 		} else {
+			d.unsized = resp.StatusCode == http.StatusOK && resp.ContentLength < 0
 			d.size = resp.ContentLength
 			d.rangeable = resp.Header.Get("Accept-Ranges") == "bytes" && d.size > 0
 			d.validator = resp.Header.Get("ETag")

@@ -42,7 +42,7 @@ type accCloud struct {
 	env   []string
 }
 
-func startAccCloud(t *testing.T) *accCloud {
+func startAccCloud(t *testing.T, tweak ...func(*testcloud.Options)) *accCloud {
 	t.Helper()
 	acctest.Skip(t)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -54,7 +54,11 @@ func startAccCloud(t *testing.T) *accCloud {
 	go srv.Serve(ln) //nolint:errcheck
 	t.Cleanup(func() { srv.Close() })
 	port := ln.Addr().(*net.TCPAddr).Port
-	cloud, err := testcloud.Start(testcloud.Options{WebDownloadAllowedPorts: []int{80, 443, port}})
+	opts := testcloud.Options{WebDownloadAllowedPorts: []int{80, 443, port}}
+	for _, f := range tweak {
+		f(&opts)
+	}
+	cloud, err := testcloud.Start(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -444,4 +448,102 @@ func TestAccExampleImportFedoraValidates(t *testing.T) {
 	if res.ExitCode == 0 || !strings.Contains(res.Output, "image_source_url") {
 		t.Fatalf("packer validate accepted an ftp URL:\n%s", res.Output)
 	}
+}
+
+func TestAccImportBasicAuthAndHeadersStayOutOfLogs(t *testing.T) {
+	a := startAccCloud(t)
+	const user, password, token = "mirror-user", "s3cret-Mirror-pw", "tok-9f8e7d6c5b4a"
+	data := qcow2Bytes(512 << 10)
+	a.mux.HandleFunc("/private/disk.qcow2", func(w http.ResponseWriter, r *http.Request) {
+		u, p, ok := r.BasicAuth()
+		if !ok || u != user || p != password || r.Header.Get("X-Mirror-Token") != token {
+			http.Error(w, "denied", http.StatusUnauthorized)
+			return
+		}
+		w.Write(data)
+	})
+	res := a.build(t, `
+  post-processor "glance-import" {
+    image_name            = "acc-auth"
+    image_source_url      = "`+a.src+`/private/disk.qcow2"
+    image_source_username = "`+user+`"
+    image_source_password = "`+password+`"
+    image_source_headers  = { X-Mirror-Token = "`+token+`" }
+  }`, nil)
+	requireSuccess(t, res)
+	if !bytes.Equal(a.data(t, a.image(t, "acc-auth").ID), data) {
+		t.Fatal("data differs")
+	}
+	for _, secret := range []string{password, token} {
+		if strings.Contains(res.Output, secret) || strings.Contains(res.Log, secret) {
+			t.Errorf("secret %q reached the output or the log", secret)
+		}
+	}
+	if !strings.Contains(res.Log, "glance-import") {
+		t.Error("the log was not captured")
+	}
+	a.requireNothingLeft(t)
+}
+
+// Tokens may expire during a long transfer; the import must carry on (re-auth).
+func TestAccImportOutlivesItsToken(t *testing.T) {
+	a := startAccCloud(t, func(o *testcloud.Options) { o.TokenLifetime = 2 * time.Second })
+	data := qcow2Bytes(4 << 20)
+	a.mux.HandleFunc("/slow.qcow2", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Length", strconv.Itoa(len(data)))
+		for i := 0; i < len(data); i += 256 << 10 {
+			w.Write(data[i:min(i+256<<10, len(data))])
+			w.(http.Flusher).Flush()
+			time.Sleep(300 * time.Millisecond) // about 5 s in all: longer than a token lives
+		}
+	})
+	res := a.build(t, `
+  post-processor "glance-import" {
+    image_name       = "acc-token"
+    image_source_url = "`+a.src+`/slow.qcow2"
+    import_method    = "glance-direct"
+  }`, nil)
+	requireSuccess(t, res)
+	if !bytes.Equal(a.data(t, a.image(t, "acc-token").ID), data) {
+		t.Fatal("data differs")
+	}
+	a.requireNothingLeft(t)
+}
+
+func TestAccImportIntoChosenStores(t *testing.T) {
+	a := startAccCloud(t)
+	data := qcow2Bytes(512 << 10)
+	url := a.serve("/images/stores", data)
+	res := a.build(t, `
+  post-processor "glance-import" {
+    image_name              = "acc-stores"
+    image_source_url        = "`+url+`"
+    stores                  = ["file2"]
+    all_stores_must_succeed = true
+  }`, nil)
+	requireSuccess(t, res)
+	img := a.image(t, "acc-stores")
+	if fmt.Sprint(img.Stores) != "[file2]" {
+		t.Fatalf("stores %v, want [file2]", img.Stores)
+	}
+	if !strings.Contains(res.Output, "web-download") {
+		t.Errorf("a plain URL with stores should go through web-download, which takes stores:\n%s", res.Output)
+	}
+
+	// A local file with stores streams with glance-direct (upload cannot choose stores).
+	file := acctest.WriteFile(t, t.TempDir(), "d.qcow2", string(data))
+	res = a.build(t, `
+  post-processor "glance-import" {
+    image_name      = "acc-stores-file"
+    local_file_path = "`+file+`"
+    all_stores      = true
+  }`, nil)
+	requireSuccess(t, res)
+	if !strings.Contains(res.Output, "with glance-direct") {
+		t.Errorf("a file with all_stores should stream with glance-direct:\n%s", res.Output)
+	}
+	if img := a.image(t, "acc-stores-file"); len(img.Stores) != 2 {
+		t.Errorf("all_stores gave stores %v", img.Stores)
+	}
+	a.requireNothingLeft(t)
 }

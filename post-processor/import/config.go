@@ -80,6 +80,11 @@ func (s *SourceConfig) prepare() []error {
 	}
 	if s.ImageSourceURL != "" {
 		u, err := url.Parse(s.ImageSourceURL)
+		if err == nil && u.User != nil {
+			if pw, ok := u.User.Password(); ok {
+				packersdk.LogSecretFilter.Set(pw)
+			}
+		}
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			errs = append(errs, fmt.Errorf("image_source_url %s must be an http or https URL", glancecommon.RedactURLString(s.ImageSourceURL)))
 		}

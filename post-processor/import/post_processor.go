@@ -82,6 +82,9 @@ func (p *PostProcessor) PostProcess(ctx context.Context, ui packersdk.Ui, input 
 		OwnerID:              projectOf(sess),
 		Timeout:              c.ImportTimeout,
 		Track: func(name string, total int64, r io.ReadCloser) io.ReadCloser {
+			if total < 0 {
+				total = 0 // unknown length: the bar shows bytes and rate only
+			}
 			return ui.TrackProgress(name, 0, total, r)
 		},
 		Say: func(line string) { ui.Sayf("%s", line) },

@@ -23,9 +23,11 @@ type SourceConfig struct {
 	// `image_source_url` itself; the plugin never touches the bytes), `glance-direct`
 	// (the plugin stages the data, then asks Glance to import it) or `upload` (a plain
 	// `PUT` of the data). `auto` (the default) uses `web-download` for a URL when the
-	// cloud offers it and nothing needs the plugin's help (decompression, a checksum,
-	// credentials or headers); otherwise it streams through the plugin with
-	// `glance-direct` when `stores` or `all_stores` is set, else with `upload`.
+	// cloud offers it, nothing needs the plugin's help (a checksum, `decompress =
+	// true`, credentials or headers), and a look at the URL's first bytes shows data
+	// that is not compressed, served with a length; otherwise it streams through the
+	// plugin with `glance-direct` when `stores` or `all_stores` is set, else with
+	// `upload`.
 	ImportMethod string `mapstructure:"import_method" required:"false"`
 	// Same as `import_method = "web-download"`, as in Terraform's
 	// `openstack_images_image_v2`. Defaults to `false`.
