@@ -383,3 +383,36 @@ func TestAccImportWebDownloadFailures(t *testing.T) {
 		requireNoImage(t, e, name)
 	})
 }
+
+// TestAccImportChunkedSource: a source that sends no Content-Length. In auto mode the plugin
+// sees it and streams the data itself; an explicit web-download of it fails in real Glance (its
+// web-download needs the length), and the build says so and deletes the image.
+func TestAccImportChunkedSource(t *testing.T) {
+	e := setup(t)
+	p := e.prefixFor(t, "chunked")
+	data := testQcow2(t)
+	url := sourceFor(t).addChunked("/"+p+"disk.qcow2", data)
+	t.Run("auto_streams", func(t *testing.T) {
+		t.Parallel()
+		name := p + "auto"
+		run := e.build(t, importer(`
+    image_name       = `+hclString(name)+`
+    image_source_url = `+hclString(url)), runOpts{Cloud: cloudDemo})
+		requireSuccess(t, run)
+		requireOutput(t, run, "with upload")
+		img := theImage(t, e, name)
+		requireStored(t, img, data)
+		requirePluginHashMatches(t, run, img)
+	})
+	t.Run("web_download_fails", func(t *testing.T) {
+		t.Parallel()
+		name := p + "web"
+		run := e.build(t, importer(`
+    image_name       = `+hclString(name)+`
+    image_source_url = `+hclString(url)+`
+    import_method    = "web-download"`), runOpts{Cloud: cloudDemo})
+		requireFailure(t, run)
+		requireOutput(t, run, "Task failed", "was deleted")
+		requireNoImage(t, e, name)
+	})
+}

@@ -19,8 +19,9 @@ import (
 var sourcePorts = []int{8000, 8080, 80}
 
 // sourceServer publishes image data on 127.0.0.1 for web-download and for the plugin's own
-// downloads. Every answer carries a Content-Length (real Glance's web-download needs one) and
-// honours Range requests; unknown paths are 404. It records every request.
+// downloads. Its answers carry a Content-Length (real Glance's web-download needs one) and honour
+// Range requests, except for documents published chunked on purpose; unknown paths are 404. It
+// records every request.
 type sourceServer struct {
 	base string
 	srv  *http.Server
@@ -30,8 +31,9 @@ type sourceServer struct {
 }
 
 type document struct {
-	data []byte
-	rate int // bytes per second; 0 = as fast as possible
+	data    []byte
+	rate    int  // bytes per second; 0 = as fast as possible
+	chunked bool // no Content-Length and no ranges: chunked transfer encoding
 }
 
 type seenRequest struct {
@@ -102,6 +104,12 @@ func (s *sourceServer) addDoc(path string, d *document) string {
 	return s.base + path
 }
 
+// addChunked publishes data without a length (chunked transfer encoding, ranges ignored), as
+// some servers stream generated files: real Glance's web-download cannot take it.
+func (s *sourceServer) addChunked(path string, data []byte) string {
+	return s.addDoc(path, &document{data: data, chunked: true})
+}
+
 // url is the address of path whether or not anything is published there.
 func (s *sourceServer) url(path string) string { return s.base + path }
 
@@ -120,6 +128,20 @@ func (s *sourceServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mu.Unlock()
 	if d == nil {
 		http.NotFound(w, r)
+		return
+	}
+	if d.chunked {
+		w.Header().Set("Content-Type", "application/octet-stream")
+		w.WriteHeader(http.StatusOK)
+		for rest := d.data; len(rest) > 0; {
+			n := min(len(rest), 64<<10)
+			if _, err := w.Write(rest[:n]); err != nil {
+				return
+			}
+			// Flushing before the end is what makes net/http send it chunked.
+			w.(http.Flusher).Flush()
+			rest = rest[n:]
+		}
 		return
 	}
 	var content io.ReadSeeker = bytes.NewReader(d.data)
