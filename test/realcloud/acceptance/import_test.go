@@ -416,3 +416,53 @@ func TestAccImportChunkedSource(t *testing.T) {
 		requireNoImage(t, e, name)
 	})
 }
+
+// TestAccImportSourceCredentials: a source behind basic authentication and a key header. The
+// plugin must download it itself (Glance's web-download cannot authenticate, and would keep the
+// credentials in its task records), and no credential may reach packer's output, its log or
+// Glance.
+func TestAccImportSourceCredentials(t *testing.T) {
+	e := setup(t)
+	p := e.prefixFor(t, "creds")
+	data := testQcow2(t)
+	check := func(t *testing.T, run packerRun, name string, secrets ...string) {
+		t.Helper()
+		requireSuccess(t, run)
+		img := theImage(t, e, name)
+		requireStored(t, img, data)
+		requirePluginHashMatches(t, run, img)
+		r := e.demo.must(t, "GET", "/v2/images/"+img.ID+"/tasks", nil, nil, 200)
+		for _, s := range secrets {
+			if strings.Contains(string(r.Body), s) {
+				t.Errorf("Glance's task records of image %s hold a source credential", img.ID)
+			}
+		}
+	}
+	t.Run("options", func(t *testing.T) {
+		t.Parallel()
+		pass, key := randomSecret(t), randomSecret(t)
+		name := p + "options"
+		url := sourceFor(t).addProtected("/"+p+"options.qcow2", data, "ci", pass, "X-Api-Key", key)
+		run := e.build(t, importer(`
+    image_name            = `+hclString(name)+`
+    image_source_url      = `+hclString(url)+`
+    image_source_username = "ci"
+    image_source_password = `+hclString(pass)+`
+    image_source_headers  = { "X-Api-Key" = `+hclString(key)+` }`), runOpts{Cloud: cloudDemo, Secrets: []string{pass, key}})
+		check(t, run, name, pass, key)
+	})
+	t.Run("url_userinfo", func(t *testing.T) {
+		t.Parallel()
+		t.Skip("known bug (report of 27 Nov, realcloud-acc): with credentials in image_source_url, auto " +
+			"chooses web-download, hands the URL with its password to Glance (kept in the task record) " +
+			"and the import fails; remove this skip once internal/glanceimport streams such URLs itself")
+		pass := randomSecret(t)
+		name := p + "userinfo"
+		url := sourceFor(t).addProtected("/"+p+"userinfo.qcow2", data, "ci", pass, "", "")
+		url = strings.Replace(url, "http://", "http://ci:"+pass+"@", 1)
+		run := e.build(t, importer(`
+    image_name       = `+hclString(name)+`
+    image_source_url = `+hclString(url)), runOpts{Cloud: cloudDemo, Secrets: []string{pass}})
+		check(t, run, name, pass)
+	})
+}

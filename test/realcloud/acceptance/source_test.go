@@ -34,6 +34,9 @@ type document struct {
 	data    []byte
 	rate    int  // bytes per second; 0 = as fast as possible
 	chunked bool // no Content-Length and no ranges: chunked transfer encoding
+	// With user set: HTTP basic authentication with user and pass is required (else 401);
+	// with header set: that header must carry headerValue (else 403).
+	user, pass, header, headerValue string
 }
 
 type seenRequest struct {
@@ -110,6 +113,11 @@ func (s *sourceServer) addChunked(path string, data []byte) string {
 	return s.addDoc(path, &document{data: data, chunked: true})
 }
 
+// addProtected publishes data behind HTTP basic authentication and a required header.
+func (s *sourceServer) addProtected(path string, data []byte, user, pass, header, value string) string {
+	return s.addDoc(path, &document{data: data, user: user, pass: pass, header: header, headerValue: value})
+}
+
 // url is the address of path whether or not anything is published there.
 func (s *sourceServer) url(path string) string { return s.base + path }
 
@@ -128,6 +136,17 @@ func (s *sourceServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mu.Unlock()
 	if d == nil {
 		http.NotFound(w, r)
+		return
+	}
+	if d.user != "" {
+		if u, pw, ok := r.BasicAuth(); !ok || u != d.user || pw != d.pass {
+			w.Header().Set("WWW-Authenticate", `Basic realm="images"`)
+			http.Error(w, "unauthorized", http.StatusUnauthorized)
+			return
+		}
+	}
+	if d.header != "" && r.Header.Get(d.header) != d.headerValue {
+		http.Error(w, "forbidden", http.StatusForbidden)
 		return
 	}
 	if d.chunked {
