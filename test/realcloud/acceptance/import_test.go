@@ -453,9 +453,6 @@ func TestAccImportSourceCredentials(t *testing.T) {
 	})
 	t.Run("url_userinfo", func(t *testing.T) {
 		t.Parallel()
-		t.Skip("known bug (report of 27 Nov, realcloud-acc): with credentials in image_source_url, auto " +
-			"chooses web-download, hands the URL with its password to Glance (kept in the task record) " +
-			"and the import fails; remove this skip once internal/glanceimport streams such URLs itself")
 		pass := randomSecret(t)
 		name := p + "userinfo"
 		url := sourceFor(t).addProtected("/"+p+"userinfo.qcow2", data, "ci", pass, "", "")
