@@ -154,11 +154,11 @@ func (c *AccessConfig) Prepare() (warnings []string, errs []error) {
 	case c.Password != "" && appCred:
 		errs = append(errs, fmt.Errorf("password and application_credential_id/application_credential_name are both set: authenticate with one method only"))
 	}
-	if c.ApplicationCredentialSecret != "" && !appCred {
-		errs = append(errs, fmt.Errorf("application_credential_secret is set without application_credential_id or application_credential_name"))
-	}
-	if c.ApplicationCredentialName != "" && c.Username == "" && c.UserID == "" {
-		errs = append(errs, fmt.Errorf("application_credential_name needs username or user_id to find the credential: set one, or use application_credential_id"))
+	// An application credential's ID (or name and user) may live in clouds.yaml or
+	// OS_* while its secret comes from a sensitive template variable, so what is
+	// missing here is only known when the sources are merged at run time.
+	if c.ApplicationCredentialSecret != "" && (c.Token != "" || c.Password != "") {
+		errs = append(errs, fmt.Errorf("application_credential_secret and %s are both set: authenticate with one method only", map[bool]string{true: "token", false: "password"}[c.Token != ""]))
 	}
 
 	if c.IdentityEndpoint != "" {

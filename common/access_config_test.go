@@ -34,8 +34,10 @@ func TestPrepareConflicts(t *testing.T) {
 		{name: "token and password", cfg: AccessConfig{Token: "tok-0451-test", Password: "pw-0451-test"}, wantErr: []string{"token and password are both set"}},
 		{name: "token and application credential", cfg: AccessConfig{Token: "tok-0451-test", ApplicationCredentialID: "i", ApplicationCredentialSecret: "sec-0451-test"}, wantErr: []string{"token and application_credential_id"}},
 		{name: "password and application credential", cfg: AccessConfig{Password: "pw-0451-test", ApplicationCredentialID: "i", ApplicationCredentialSecret: "sec-0451-test"}, wantErr: []string{"password and application_credential_id"}},
-		{name: "secret without credential", cfg: AccessConfig{ApplicationCredentialSecret: "sec-0451-test"}, wantErr: []string{"application_credential_secret is set without"}},
-		{name: "credential name without user", cfg: AccessConfig{ApplicationCredentialName: "n", ApplicationCredentialSecret: "sec-0451-test"}, wantErr: []string{"application_credential_name needs username or user_id"}},
+		{name: "secret alone (the ID may come from clouds.yaml or OS_*)", cfg: AccessConfig{ApplicationCredentialSecret: "sec-0451-test"}},
+		{name: "credential name alone (the user may come from clouds.yaml or OS_*)", cfg: AccessConfig{ApplicationCredentialName: "n", ApplicationCredentialSecret: "sec-0451-test"}},
+		{name: "secret and password", cfg: AccessConfig{ApplicationCredentialSecret: "sec-0451-test", Password: "pw-0451-test"}, wantErr: []string{"application_credential_secret and password are both set"}},
+		{name: "secret and token", cfg: AccessConfig{ApplicationCredentialSecret: "sec-0451-test", Token: "tok-0451-test"}, wantErr: []string{"application_credential_secret and token are both set"}},
 		{name: "credential id and name", cfg: AccessConfig{ApplicationCredentialID: "i", ApplicationCredentialName: "n", Username: "u", ApplicationCredentialSecret: "sec-0451-test"}, wantErr: []string{"application_credential_id and application_credential_name are both set"}},
 		{name: "username and user_id", cfg: AccessConfig{Username: "u", UserID: "id"}, wantErr: []string{"username and user_id are both set"}},
 		{name: "project name and id", cfg: AccessConfig{ProjectName: "p", ProjectID: "id"}, wantErr: []string{"project_name and project_id are both set"}},
@@ -255,6 +257,16 @@ func TestResolveLayers(t *testing.T) {
 			},
 		},
 		{
+			name: "application credential ID from OS_*, secret from the template",
+			cfg:  AccessConfig{ApplicationCredentialSecret: "t-secret"},
+			env:  map[string]string{"OS_AUTH_URL": "https://k/v3", "OS_APPLICATION_CREDENTIAL_ID": "env-ac"},
+			check: func(t *testing.T, r *resolved) {
+				expect(t, "method", r.Method, methodAppCred)
+				expect(t, "id", r.Auth.ApplicationCredentialID, "env-ac")
+				expect(t, "secret", r.Auth.ApplicationCredentialSecret, "t-secret")
+			},
+		},
+		{
 			name: "token from clouds.yaml auth_type",
 			cfg:  AccessConfig{Cloud: "tokencloud"},
 			check: func(t *testing.T, r *resolved) {
@@ -448,6 +460,7 @@ func TestAuthOptionsPerMethod(t *testing.T) {
 			},
 		},
 		{name: "token method without token", r: resolved{Method: methodToken}, err: "no token is set"},
+		{name: "app cred by name without a user", r: resolved{Method: methodAppCred, Auth: authInfo(func(a *authFields) { a.ApplicationCredentialName, a.ApplicationCredentialSecret = "n", "s" })}, err: "needs username or user_id"},
 		{name: "app cred without secret", r: resolved{Method: methodAppCred, Auth: authInfo(func(a *authFields) { a.ApplicationCredentialID = "x" })}, err: "needs a secret"},
 		{name: "password without user", r: resolved{Method: methodPassword, Auth: authInfo(func(a *authFields) { a.Password = "p" })}, err: "no credentials"},
 	}

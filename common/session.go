@@ -59,8 +59,19 @@ func (c *AccessConfig) Authenticate(ctx context.Context) (*Session, error) {
 	if err := openstack.Authenticate(ctx, provider, opts); err != nil {
 		return nil, fmt.Errorf("authenticating at %s with %s: %s", r.Auth.AuthURL, r.describe(), explainAuthError(err))
 	}
+	if r.Method == methodToken {
+		// A token cannot be renewed. When it expires mid-build, say so instead of
+		// surfacing a bare 401 from whichever service noticed first.
+		provider.ReauthFunc = func(context.Context) error {
+			return errTokenExpired
+		}
+	}
 	return &Session{Provider: provider, Region: r.Region, Interface: r.Interface, Method: r.describe()}, nil
 }
+
+// errTokenExpired explains a 401 after a token login: nothing can renew it.
+var errTokenExpired = errors.New("the token given with token or OS_TOKEN has expired or was revoked, and a token login cannot be renewed: " +
+	"for builds longer than a token lives, log in with a password or an application credential")
 
 // authOptions turns the merged settings into gophercloud's options, choosing the
 // scope the way the openstack client does: application credentials carry their own
@@ -85,6 +96,9 @@ func (r *resolved) authOptions() (gophercloud.AuthOptions, error) {
 		}
 		if a.ApplicationCredentialID == "" && a.ApplicationCredentialName == "" {
 			return opts, errors.New("application credential authentication needs application_credential_id or application_credential_name")
+		}
+		if a.ApplicationCredentialID == "" && a.Username == "" && a.UserID == "" {
+			return opts, errors.New("application_credential_name needs username or user_id to find the credential (or use application_credential_id)")
 		}
 		opts.ApplicationCredentialID = a.ApplicationCredentialID
 		opts.ApplicationCredentialName = a.ApplicationCredentialName

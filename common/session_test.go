@@ -342,3 +342,19 @@ func TestExpiredTokenIsRenewed(t *testing.T) {
 		t.Errorf("tokens issued = %d, want 2", k.issued)
 	}
 }
+
+func TestExpiredTokenLoginSaysItCannotBeRenewed(t *testing.T) {
+	_, srv := startKeystone(t, false)
+	sess, err := (&AccessConfig{IdentityEndpoint: srv.URL + "/v3", Token: "right-token"}).Authenticate(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusUnauthorized)
+	}))
+	defer svc.Close()
+	err = (&gophercloudServiceClient{sess}).get(svc.URL)
+	if err == nil || !strings.Contains(err.Error(), "a token login cannot be renewed") {
+		t.Fatalf("error after the token expired = %v", err)
+	}
+}
