@@ -3,24 +3,20 @@
 # networks private (fixed IPs the host reaches) and public (external, floating IPs the host reaches)
 # and the guest image tiny-guest (SSH user root). Stages start in this order and stop in reverse.
 # shellcheck shell=bash
-RC_STAGES=(mariadb keystone glance rabbitmq libvirt hostnet services placement nova neutron)
-# The guest build tools (kernel modules are resolved with the host's modprobe, never loaded).
-guest_packages=(busybox-static dropbear-bin openssh-client openssh-sftp-server cpio kmod e2fsprogs qemu-utils)
+RC_STAGES=(mariadb keystone glance guest rabbitmq libvirt hostnet services placement nova neutron)
 
 # rc_profile_after_register: called by realcloud.sh once the base identities exist (demo's project
 # is needed for its security group). Maps the compute host, creates the flavors, networks, router
 # and images, then waits until every agent reports alive.
 rc_profile_after_register() {
-  local t0 dir
+  local t0
   t0=$(now_ms)
-  "$RC_HERE/../../scripts/apt-install.sh" "${guest_packages[@]}"
-  dir=$("$RC_HERE/guest/build.sh") || die "building the tiny guest failed"
   rc_fullcloud wait-compute || die "nova-compute did not come up (log: $RC_LOGS/nova-compute.log)"
   if ! stamp_done "nova-host-$RC_HOST"; then
     nova_manage cell_v2 discover_hosts
     stamp_set "nova-host-$RC_HOST"
   fi
-  RC_GUEST_DIR=$dir rc_fullcloud resources || die "creating flavors, networks or images failed"
+  rc_fullcloud resources || die "creating flavors, networks or images failed"
   rc_fullcloud wait-agents || die "the Neutron agents are not all alive (logs: $RC_LOGS/neutron-*.log)"
   log "full profile: compute, network and guest ready ($(($(now_ms) - t0)) ms)"
 }
