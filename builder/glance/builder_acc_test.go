@@ -86,7 +86,11 @@ func accBuild(t *testing.T, env []string, template string, interrupt string) acc
 	if interrupt != "" {
 		run.Interrupt = acctest.InterruptWhen(interrupt, 3*time.Minute)
 	}
-	return acctest.Packer(t, run)
+	res := acctest.Packer(t, run)
+	if interrupt != "" && !res.Interrupted {
+		t.Fatalf("the build ended before %q appeared: Ctrl-C was never pressed\n%s", interrupt, res.Output)
+	}
+	return res
 }
 
 func mustSucceed(t *testing.T, res acctest.Result) {

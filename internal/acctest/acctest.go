@@ -141,6 +141,9 @@ type Result struct {
 	ExitCode int
 	Output   string // stdout and stderr, interleaved
 	Log      string // PACKER_LOG=1 output of core and plugins
+	// Interrupted says an InterruptWhen interrupt really sent Ctrl-C. A Ctrl-C test
+	// must check it: a run that ended before its marker showed proves nothing.
+	Interrupted bool
 }
 
 // Packer runs packer with the plugin installed, PACKER_LOG=1 captured to Result.Log,
@@ -179,7 +182,8 @@ func Packer(t testing.TB, r Run) Result {
 		go r.Interrupt(cmd, out)
 	}
 	err := cmd.Wait()
-	res := Result{Output: out.String()}
+	out.finish()
+	res := Result{Output: out.String(), Interrupted: out.interrupted()}
 	if b, rerr := os.ReadFile(logFile); rerr == nil {
 		res.Log = string(b)
 	}
@@ -200,12 +204,14 @@ func Packer(t testing.TB, r Run) Result {
 // InterruptWhen returns an Interrupt function that sends SIGINT to packer's whole
 // process group once its output contains marker, as Ctrl-C in a terminal does
 // (packer's first process is a wrapper that ignores a SIGINT sent to it alone).
-// It gives up after timeout.
+// It gives up after timeout or when packer has ended; Result.Interrupted says
+// whether it fired.
 func InterruptWhen(marker string, timeout time.Duration) func(*exec.Cmd, *SyncBuffer) {
 	return func(cmd *exec.Cmd, out *SyncBuffer) {
 		deadline := time.Now().Add(timeout)
-		for time.Now().Before(deadline) {
+		for time.Now().Before(deadline) && !out.finished() {
 			if strings.Contains(out.String(), marker) {
+				out.noteInterrupt()
 				_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGINT)
 				return
 			}
@@ -227,10 +233,38 @@ func WriteFile(t testing.TB, dir, name, content string) string {
 	return p
 }
 
-// SyncBuffer is a bytes.Buffer safe for a writer and a concurrent reader.
+// SyncBuffer is a bytes.Buffer safe for a writer and a concurrent reader. It also
+// carries what a watcher of the run needs to know: whether the run has ended and
+// whether an interrupt was sent.
 type SyncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
+	mu    sync.Mutex
+	buf   bytes.Buffer
+	ended bool
+	sent  bool
+}
+
+func (b *SyncBuffer) finish() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.ended = true
+}
+
+func (b *SyncBuffer) finished() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.ended
+}
+
+func (b *SyncBuffer) noteInterrupt() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.sent = true
+}
+
+func (b *SyncBuffer) interrupted() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.sent
 }
 
 func (b *SyncBuffer) Write(p []byte) (int, error) {

@@ -34,7 +34,11 @@ func packerBuild(t *testing.T, p *isolated, template, interrupt string) acctest.
 	if interrupt != "" {
 		run.Interrupt = acctest.InterruptWhen(interrupt, 8*time.Minute)
 	}
-	return acctest.Packer(t, run)
+	res := acctest.Packer(t, run)
+	if interrupt != "" && !res.Interrupted {
+		t.Fatalf("the build ended before %q appeared: Ctrl-C was never pressed\n%s", interrupt, res.Output)
+	}
+	return res
 }
 
 // buildTemplate is a template whose source block gets extra, and whose provisioners are provs.
