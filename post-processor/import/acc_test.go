@@ -15,7 +15,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -399,7 +398,7 @@ func TestAccImportInterruptDeletesTheImage(t *testing.T) {
     image_name       = "acc-interrupted"
     image_source_url = "`+a.src+`/slow"
     import_method    = "upload"
-  }`, ctrlCWhen("Uploading", 2*time.Minute))
+  }`, acctest.InterruptWhen("Uploading", 2*time.Minute))
 	if res.ExitCode == 0 {
 		t.Fatalf("an interrupted build succeeded:\n%s\n%s", res.Output, lastLines(res.Log, 60))
 	}
@@ -412,22 +411,6 @@ func TestAccImportInterruptDeletesTheImage(t *testing.T) {
 func lastLines(s string, n int) string {
 	lines := strings.Split(s, "\n")
 	return strings.Join(lines[max(0, len(lines)-n):], "\n")
-}
-
-// ctrlCWhen sends SIGINT to packer's whole process group once marker shows, as a
-// terminal's Ctrl-C does. (acctest.InterruptWhen signals only the first process,
-// which is Packer's panic wrapper: it ignores SIGINT and does not forward it.)
-func ctrlCWhen(marker string, timeout time.Duration) func(*exec.Cmd, *acctest.SyncBuffer) {
-	return func(cmd *exec.Cmd, out *acctest.SyncBuffer) {
-		deadline := time.Now().Add(timeout)
-		for time.Now().Before(deadline) {
-			if strings.Contains(out.String(), marker) {
-				_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGINT)
-				return
-			}
-			time.Sleep(50 * time.Millisecond)
-		}
-	}
 }
 
 // The example template validates offline (its URL is external, so it is not built).

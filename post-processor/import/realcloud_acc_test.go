@@ -276,7 +276,7 @@ build {
 }
 `)
 	res := acctest.Packer(t, acctest.Run{Dir: dir, Args: []string{"build", "-color=false", "."},
-		Env: []string{"OS_CLIENT_CONFIG_FILE=" + r.yaml, "OS_CLOUD=" + r.cloud}, Interrupt: ctrlCWhen("Uploading", 2*time.Minute)})
+		Env: []string{"OS_CLIENT_CONFIG_FILE=" + r.yaml, "OS_CLOUD=" + r.cloud}, Interrupt: acctest.InterruptWhen("Uploading", 2*time.Minute)})
 	if res.ExitCode == 0 || !strings.Contains(res.Output, "was deleted") {
 		t.Fatalf("interrupted import:\n%s", res.Output)
 	}
