@@ -83,6 +83,13 @@ func (a *accCloud) serve(path string, data []byte) string {
 
 func (a *accCloud) build(t *testing.T, postProcessors string, interrupt func(*exec.Cmd, *acctest.SyncBuffer)) acctest.Result {
 	t.Helper()
+	return acctest.Packer(t, acctest.Run{Dir: nullBuild(t, postProcessors), Args: []string{"build", "-color=false", "."}, Env: a.env, Interrupt: interrupt})
+}
+
+// nullBuild writes a template that runs the null source, then the given
+// post-processor blocks, and returns its folder.
+func nullBuild(t *testing.T, postProcessors string) string {
+	t.Helper()
 	dir := t.TempDir()
 	acctest.WriteFile(t, dir, "t.pkr.hcl", `
 packer {
@@ -98,8 +105,7 @@ build {
 `+postProcessors+`
 }
 `)
-	res := acctest.Packer(t, acctest.Run{Dir: dir, Args: []string{"build", "-color=false", "."}, Env: a.env, Interrupt: interrupt})
-	return res
+	return dir
 }
 
 func (a *accCloud) image(t *testing.T, name string) testcloud.Image {
