@@ -119,7 +119,6 @@ type counter struct {
 	r      io.Reader
 	n      atomic.Int64
 	hashes []hash.Hash
-	eof    bool
 }
 
 func (c *counter) Read(p []byte) (int, error) {
@@ -129,9 +128,6 @@ func (c *counter) Read(p []byte) (int, error) {
 			h.Write(p[:n])
 		}
 		c.n.Add(int64(n))
-	}
-	if err == io.EOF {
-		c.eof = true
 	}
 	return n, err
 }

@@ -15,7 +15,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -84,6 +83,13 @@ func (a *accCloud) serve(path string, data []byte) string {
 
 func (a *accCloud) build(t *testing.T, postProcessors string, interrupt func(*exec.Cmd, *acctest.SyncBuffer)) acctest.Result {
 	t.Helper()
+	return acctest.Packer(t, acctest.Run{Dir: nullBuild(t, postProcessors), Args: []string{"build", "-color=false", "."}, Env: a.env, Interrupt: interrupt})
+}
+
+// nullBuild writes a template that runs the null source, then the given
+// post-processor blocks, and returns its folder.
+func nullBuild(t *testing.T, postProcessors string) string {
+	t.Helper()
 	dir := t.TempDir()
 	acctest.WriteFile(t, dir, "t.pkr.hcl", `
 packer {
@@ -99,8 +105,7 @@ build {
 `+postProcessors+`
 }
 `)
-	res := acctest.Packer(t, acctest.Run{Dir: dir, Args: []string{"build", "-color=false", "."}, Env: a.env, Interrupt: interrupt})
-	return res
+	return dir
 }
 
 func (a *accCloud) image(t *testing.T, name string) testcloud.Image {
@@ -399,7 +404,7 @@ func TestAccImportInterruptDeletesTheImage(t *testing.T) {
     image_name       = "acc-interrupted"
     image_source_url = "`+a.src+`/slow"
     import_method    = "upload"
-  }`, ctrlCWhen("Uploading", 2*time.Minute))
+  }`, acctest.InterruptWhen("Uploading", 2*time.Minute))
 	if res.ExitCode == 0 {
 		t.Fatalf("an interrupted build succeeded:\n%s\n%s", res.Output, lastLines(res.Log, 60))
 	}
@@ -412,22 +417,6 @@ func TestAccImportInterruptDeletesTheImage(t *testing.T) {
 func lastLines(s string, n int) string {
 	lines := strings.Split(s, "\n")
 	return strings.Join(lines[max(0, len(lines)-n):], "\n")
-}
-
-// ctrlCWhen sends SIGINT to packer's whole process group once marker shows, as a
-// terminal's Ctrl-C does. (acctest.InterruptWhen signals only the first process,
-// which is Packer's panic wrapper: it ignores SIGINT and does not forward it.)
-func ctrlCWhen(marker string, timeout time.Duration) func(*exec.Cmd, *acctest.SyncBuffer) {
-	return func(cmd *exec.Cmd, out *acctest.SyncBuffer) {
-		deadline := time.Now().Add(timeout)
-		for time.Now().Before(deadline) {
-			if strings.Contains(out.String(), marker) {
-				_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGINT)
-				return
-			}
-			time.Sleep(50 * time.Millisecond)
-		}
-	}
 }
 
 // The example template validates offline (its URL is external, so it is not built).

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"strconv"
 	"strings"
 	"testing"
@@ -67,25 +68,10 @@ func (r *realCloud) serve(path string, data []byte) string {
 	return r.src + path
 }
 
-func (r *realCloud) build(t *testing.T, body string) acctest.Result {
+func (r *realCloud) build(t *testing.T, body string, interrupt func(*exec.Cmd, *acctest.SyncBuffer)) acctest.Result {
 	t.Helper()
-	dir := t.TempDir()
-	acctest.WriteFile(t, dir, "t.pkr.hcl", `
-packer {
-  required_plugins {
-    glance = { version = ">= 0.1.0", source = "`+acctest.SourceAddress+`" }
-  }
-}
-source "null" "src" {
-  communicator = "none"
-}
-build {
-  sources = ["source.null.src"]
-`+body+`
-}
-`)
-	return acctest.Packer(t, acctest.Run{Dir: dir, Args: []string{"build", "-color=false", "."},
-		Env: []string{"OS_CLIENT_CONFIG_FILE=" + r.yaml, "OS_CLOUD=" + r.cloud}})
+	return acctest.Packer(t, acctest.Run{Dir: nullBuild(t, body), Args: []string{"build", "-color=false", "."},
+		Env: []string{"OS_CLIENT_CONFIG_FILE=" + r.yaml, "OS_CLOUD=" + r.cloud}, Interrupt: interrupt})
 }
 
 // images lists the images of a name through the plugin's own session, and
@@ -147,7 +133,7 @@ func TestAccRealGlanceStreamsAndUploads(t *testing.T) {
     image_name      = "%s"
     local_file_path = "%s"
     import_method   = "glance-direct"
-  }`, r.name("gz"), gz, r.name("xz"), xzURL, r.name("file"), file, r.name("direct"), file))
+  }`, r.name("gz"), gz, r.name("xz"), xzURL, r.name("file"), file, r.name("direct"), file), nil)
 	if res.ExitCode != 0 {
 		t.Fatalf("build failed:\n%s", res.Output)
 	}
@@ -176,7 +162,7 @@ func TestAccRealGlanceWebDownload(t *testing.T) {
   post-processor "glance-import" {
     image_name       = "%s"
     image_source_url = "%s"
-  }`, r.name("web"), url))
+  }`, r.name("web"), url), nil)
 	if res.ExitCode != 0 || !strings.Contains(res.Output, "web-download") {
 		t.Fatalf("web-download import:\n%s", res.Output)
 	}
@@ -195,7 +181,7 @@ func TestAccRealGlanceWebDownload(t *testing.T) {
   post-processor "glance-import" {
     image_name       = "%s"
     image_source_url = "%s/chunked.qcow2"
-  }`, r.name("chunked"), r.src))
+  }`, r.name("chunked"), r.src), nil)
 	if res.ExitCode != 0 || !strings.Contains(res.Output, "chunked") {
 		t.Fatalf("auto import of a chunked source:\n%s", res.Output)
 	}
@@ -209,7 +195,7 @@ func TestAccRealGlanceWebDownload(t *testing.T) {
     image_name       = "%s"
     image_source_url = "%s/missing.qcow2"
     web_download     = true
-  }`, r.name("webfail"), r.src))
+  }`, r.name("webfail"), r.src), nil)
 	took := time.Since(start)
 	if res.ExitCode == 0 || !strings.Contains(res.Output, "queued") || strings.Contains(res.Output, "timed out") {
 		t.Fatalf("a web-download that fails inside Glance:\n%s", res.Output)
@@ -230,7 +216,7 @@ func TestAccRealGlanceChecksumMismatchLeavesNothing(t *testing.T) {
     image_name       = "%s"
     image_source_url = "%s"
     checksum         = "sha256:%s"
-  }`, r.name("badsum"), url, hex.EncodeToString(sum[:])))
+  }`, r.name("badsum"), url, hex.EncodeToString(sum[:])), nil)
 	if res.ExitCode == 0 || !strings.Contains(res.Output, "checksum mismatch") {
 		t.Fatalf("wrong checksum:\n%s", res.Output)
 	}
@@ -256,27 +242,12 @@ func TestAccRealGlanceInterruptLeavesNothing(t *testing.T) {
 			}
 		}
 	})
-	dir := t.TempDir()
-	acctest.WriteFile(t, dir, "t.pkr.hcl", `
-packer {
-  required_plugins {
-    glance = { version = ">= 0.1.0", source = "`+acctest.SourceAddress+`" }
-  }
-}
-source "null" "src" {
-  communicator = "none"
-}
-build {
-  sources = ["source.null.src"]
+	res := r.build(t, `
   post-processor "glance-import" {
     image_name       = "`+r.name("ctrlc")+`"
     image_source_url = "`+r.src+`/slow"
     import_method    = "upload"
-  }
-}
-`)
-	res := acctest.Packer(t, acctest.Run{Dir: dir, Args: []string{"build", "-color=false", "."},
-		Env: []string{"OS_CLIENT_CONFIG_FILE=" + r.yaml, "OS_CLOUD=" + r.cloud}, Interrupt: ctrlCWhen("Uploading", 2*time.Minute)})
+  }`, acctest.InterruptWhen("Uploading", 2*time.Minute))
 	if res.ExitCode == 0 || !strings.Contains(res.Output, "was deleted") {
 		t.Fatalf("interrupted import:\n%s", res.Output)
 	}
