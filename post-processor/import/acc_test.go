@@ -405,6 +405,9 @@ func TestAccImportInterruptDeletesTheImage(t *testing.T) {
     image_source_url = "`+a.src+`/slow"
     import_method    = "upload"
   }`, acctest.InterruptWhen("Uploading", 2*time.Minute))
+	if !res.Interrupted {
+		t.Fatalf("the build ended before the upload started: Ctrl-C was never pressed\n%s", res.Output)
+	}
 	if res.ExitCode == 0 {
 		t.Fatalf("an interrupted build succeeded:\n%s\n%s", res.Output, lastLines(res.Log, 60))
 	}

@@ -248,6 +248,9 @@ func TestAccRealGlanceInterruptLeavesNothing(t *testing.T) {
     image_source_url = "`+r.src+`/slow"
     import_method    = "upload"
   }`, acctest.InterruptWhen("Uploading", 2*time.Minute))
+	if !res.Interrupted {
+		t.Fatalf("the build ended before the upload started: Ctrl-C was never pressed\n%s", res.Output)
+	}
 	if res.ExitCode == 0 || !strings.Contains(res.Output, "was deleted") {
 		t.Fatalf("interrupted import:\n%s", res.Output)
 	}
