@@ -1,10 +1,11 @@
 package glance
 
 import (
-	"context"
 	"fmt"
 
 	registryimage "github.com/hashicorp/packer-plugin-sdk/packer/registry/image"
+
+	glancecommon "github.com/packer-glance/packer-plugin-glance/common"
 )
 
 // Artifact is the image a build made.
@@ -72,7 +73,10 @@ func (a *Artifact) Destroy() error {
 	if a.images == nil {
 		return fmt.Errorf("cannot delete image %s: the artifact has no connection to the cloud", a.ImageID)
 	}
-	if err := a.images.DeleteImage(context.Background(), a.ImageID); err != nil {
+	// Packer gives Destroy no context; bound it like a cleanup so it cannot hang.
+	ctx, cancel := glancecommon.CleanupContext()
+	defer cancel()
+	if err := a.images.DeleteImage(ctx, a.ImageID); err != nil {
 		return fmt.Errorf("deleting image %s: %w", a.ImageID, err)
 	}
 	return nil

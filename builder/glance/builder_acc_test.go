@@ -119,13 +119,20 @@ func mustFail(t *testing.T, c *testcloud.Cloud, res acctest.Result, want string)
 // noLeaks fails when the cloud holds any temporary resource or a new image.
 func noLeaks(t *testing.T, c *testcloud.Cloud) {
 	t.Helper()
-	if l := c.Leaks(); !l.Empty() {
-		t.Errorf("leaked: %v", l)
-	}
+	noTempLeaks(t, c)
 	for _, img := range c.Images(c.DefaultRegion()) {
 		if !img.Seeded {
 			t.Errorf("image %s (%s, %s) left behind", img.Name, img.ID, img.Status)
 		}
+	}
+}
+
+// noTempLeaks fails when the cloud holds any temporary resource (a build's own
+// image is allowed).
+func noTempLeaks(t *testing.T, c *testcloud.Cloud) {
+	t.Helper()
+	if l := c.Leaks(); !l.Empty() {
+		t.Errorf("leaked: %v", l)
 	}
 }
 
@@ -180,9 +187,7 @@ func TestAccBuildProvisionsAndRebuilds(t *testing.T) {
 	if f := strings.Fields(string(info)); len(f) != 4 || f[0] != "Fedora-Cloud-Base-37-1.7" || f[1] != img.Properties["base_image_ref"] || f[2] != "golden-1" || f[3] != "RegionOne" {
 		t.Errorf("/etc/build-info = %q", info)
 	}
-	if l := c.Leaks(); !l.Empty() {
-		t.Errorf("leaked: %v", l)
-	}
+	noTempLeaks(t, c)
 
 	// A second build starts from the first image and sees its file (on a flavor
 	// whose disk satisfies the image's min_disk).
@@ -195,9 +200,7 @@ func TestAccBuildProvisionsAndRebuilds(t *testing.T) {
 		t.Errorf("the second build did not see the file:\n%s", res.Output)
 	}
 	onlyImage(t, c, "golden-2")
-	if l := c.Leaks(); !l.Empty() {
-		t.Errorf("leaked: %v", l)
-	}
+	noTempLeaks(t, c)
 }
 
 func TestAccBuildWithFloatingIP(t *testing.T) {
@@ -215,9 +218,7 @@ func TestAccBuildWithFloatingIP(t *testing.T) {
 	if !strings.Contains(res.Output, "Floating IP") {
 		t.Errorf("no floating IP step in the output:\n%s", res.Output)
 	}
-	if l := c.Leaks(); !l.Empty() {
-		t.Errorf("leaked: %v", l)
-	}
+	noTempLeaks(t, c)
 }
 
 func TestAccBuildFromVolume(t *testing.T) {
@@ -235,9 +236,7 @@ func TestAccBuildFromVolume(t *testing.T) {
 	if data, _ := c.ImageFileContent(img.ID, "/etc/marker"); strings.TrimSpace(string(data)) != "from-volume" {
 		t.Errorf("/etc/marker = %q", data)
 	}
-	if l := c.Leaks(); !l.Empty() {
-		t.Errorf("leaked: %v", l)
-	}
+	noTempLeaks(t, c)
 }
 
 func TestAccBuildFailures(t *testing.T) {
@@ -317,9 +316,7 @@ func TestAccBuildFromExternalURL(t *testing.T) {
 		t.Errorf("/etc/marker = %q", data)
 	}
 	// The temporary imported image is gone; Leaks reports any packer_* image.
-	if l := c.Leaks(); !l.Empty() {
-		t.Errorf("leaked: %v", l)
-	}
+	noTempLeaks(t, c)
 }
 
 // TestAccBuildRequestCount runs a build on a cloud with slower, more realistic
@@ -365,9 +362,7 @@ func TestAccBuildRequestCount(t *testing.T) {
 			t.Errorf("%s made %d times, want %d", op, counts[op], want)
 		}
 	}
-	if l := c.Leaks(); !l.Empty() {
-		t.Errorf("leaked: %v", l)
-	}
+	noTempLeaks(t, c)
 }
 
 // An existing image name stops the build before anything is created; -force
@@ -399,9 +394,7 @@ func TestAccImageNameTakenAndForce(t *testing.T) {
 	if second.ID == first.ID {
 		t.Error("-force kept the old image and made no new one")
 	}
-	if l := c.Leaks(); !l.Empty() {
-		t.Errorf("leaked: %v", l)
-	}
+	noTempLeaks(t, c)
 }
 
 // A shutdown_command that does not power the guest off: after shutdown_timeout
@@ -423,9 +416,7 @@ func TestAccShutdownCommandFallsBackToNovaStop(t *testing.T) {
 	if data, _ := c.ImageFileContent(img.ID, "/etc/shutdown-marker"); strings.TrimSpace(string(data)) != "shutting-down" {
 		t.Errorf("shutdown_command did not run: /etc/shutdown-marker = %q", data)
 	}
-	if l := c.Leaks(); !l.Empty() {
-		t.Errorf("leaked: %v", l)
-	}
+	noTempLeaks(t, c)
 }
 
 // A build that outlives its Keystone token re-authenticates and finishes (the
@@ -443,7 +434,5 @@ func TestAccBuildOutlivesItsToken(t *testing.T) {
 	if n := c.CountRequests("identity.token.create"); n < 2 {
 		t.Errorf("%d token requests: the build never had to log in again, so the test proved nothing", n)
 	}
-	if l := c.Leaks(); !l.Empty() {
-		t.Errorf("leaked: %v", l)
-	}
+	noTempLeaks(t, c)
 }
