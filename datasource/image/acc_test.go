@@ -124,10 +124,12 @@ func TestAccDatasourcePrintsOutputs(t *testing.T) {
 	props := map[string]string{"os_distro": "fedora", "note": accNote}
 	public := vis(images.ImageVisibilityPublic)
 	createImage(t, admin, images.CreateOpts{Name: "acc-fedora-1", Visibility: public, Tags: []string{"golden"}, Properties: props}, 10, false)
-	time.Sleep(time.Until(time.Now().Truncate(time.Second).Add(time.Second)))
+	waitNextSecond()
 	newest := createImage(t, admin, images.CreateOpts{Name: "acc-fedora-2", Visibility: public, Tags: []string{"golden", "x86_64"},
 		Properties: props, MinDisk: 2, MinRAM: 128}, 4321, false)
-	// Newer, but without the tag: must not be chosen.
+	// Newer (a later created_at second, so that most_recent alone would pick it), but without the
+	// tag: must not be chosen.
+	waitNextSecond()
 	createImage(t, admin, images.CreateOpts{Name: "acc-fedora-3", Visibility: public, Properties: props}, 10, false)
 
 	dir := t.TempDir()

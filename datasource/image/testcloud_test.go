@@ -105,12 +105,16 @@ func createImage(t *testing.T, c *gophercloud.ServiceClient, opts images.CreateO
 
 func vis(v images.ImageVisibility) *images.ImageVisibility { return &v }
 
+// waitNextSecond sleeps until the wall clock starts a new second: Glance's created_at has whole
+// seconds, so an image created after it is strictly newer than one created before.
+func waitNextSecond() { time.Sleep(time.Until(time.Now().Truncate(time.Second).Add(time.Second))) }
+
 // sameSecond creates the images of opts (in that order) within one second of
 // created_at, retrying at the next second if the clock ticked in between.
 func sameSecond(t *testing.T, c *gophercloud.ServiceClient, opts ...images.CreateOpts) []images.Image {
 	t.Helper()
 	for attempt := 0; attempt < 5; attempt++ {
-		time.Sleep(time.Until(time.Now().Truncate(time.Second).Add(time.Second)))
+		waitNextSecond()
 		var made []images.Image
 		for _, o := range opts {
 			made = append(made, createImage(t, c, o, 10, false))

@@ -82,14 +82,9 @@ func (c *Cloud) glanceUpload(w http.ResponseWriter, r *http.Request, rc *reqCtx)
 		return
 	}
 	c.mu.Lock()
-	img := c.lookupImage(w, r, rc)
+	img := c.lookupModifiableImage(w, r, rc, "upload data for")
 	if img == nil {
 		c.mu.Unlock()
-		return
-	}
-	if !canModify(img, rc) {
-		c.mu.Unlock()
-		rc.fail(w, http.StatusForbidden, "You are not permitted to upload data for image %s.", img.ID)
 		return
 	}
 	if img.Status != "queued" {
@@ -255,14 +250,9 @@ func (c *Cloud) glanceStage(w http.ResponseWriter, r *http.Request, rc *reqCtx) 
 		return
 	}
 	c.mu.Lock()
-	img := c.lookupImage(w, r, rc)
+	img := c.lookupModifiableImage(w, r, rc, "stage data for")
 	if img == nil {
 		c.mu.Unlock()
-		return
-	}
-	if !canModify(img, rc) {
-		c.mu.Unlock()
-		rc.fail(w, http.StatusForbidden, "You are not permitted to stage data for image %s.", img.ID)
 		return
 	}
 	if img.Status != "queued" {

@@ -73,6 +73,21 @@ func (c *Cloud) lookupImage(w http.ResponseWriter, r *http.Request, rc *reqCtx) 
 	return img
 }
 
+// lookupModifiableImage is lookupImage for a request that changes the image: it also answers 403
+// ("You are not permitted to ACTION image ID.") when the caller may see but not modify it.
+// Callers hold c.mu.
+func (c *Cloud) lookupModifiableImage(w http.ResponseWriter, r *http.Request, rc *reqCtx, action string) *image {
+	img := c.lookupImage(w, r, rc)
+	if img == nil {
+		return nil
+	}
+	if !canModify(img, rc) {
+		rc.fail(w, http.StatusForbidden, "You are not permitted to %s image %s.", action, img.ID)
+		return nil
+	}
+	return img
+}
+
 func (c *Cloud) glanceGetImage(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -260,12 +275,8 @@ func (c *Cloud) glanceUpdateImage(w http.ResponseWriter, r *http.Request, rc *re
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	img := c.lookupImage(w, r, rc)
+	img := c.lookupModifiableImage(w, r, rc, "modify")
 	if img == nil {
-		return
-	}
-	if !canModify(img, rc) {
-		rc.fail(w, http.StatusForbidden, "You are not permitted to modify image %s.", img.ID)
 		return
 	}
 	// Apply to a copy so that a failing operation leaves the image untouched, as Glance does.
@@ -341,12 +352,8 @@ func (c *Cloud) glanceUpdateImage(w http.ResponseWriter, r *http.Request, rc *re
 func (c *Cloud) glanceDeleteImage(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	img := c.lookupImage(w, r, rc)
+	img := c.lookupModifiableImage(w, r, rc, "delete")
 	if img == nil {
-		return
-	}
-	if !canModify(img, rc) {
-		rc.fail(w, http.StatusForbidden, "You are not permitted to delete image %s.", img.ID)
 		return
 	}
 	if img.Protected {
@@ -372,12 +379,8 @@ func (c *Cloud) removeImage(reg *region, img *image) {
 func (c *Cloud) glanceAddTag(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	img := c.lookupImage(w, r, rc)
+	img := c.lookupModifiableImage(w, r, rc, "modify")
 	if img == nil {
-		return
-	}
-	if !canModify(img, rc) {
-		rc.fail(w, http.StatusForbidden, "You are not permitted to modify image %s.", img.ID)
 		return
 	}
 	tag := r.PathValue("tag")
@@ -395,12 +398,8 @@ func (c *Cloud) glanceAddTag(w http.ResponseWriter, r *http.Request, rc *reqCtx)
 func (c *Cloud) glanceDeleteTag(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	img := c.lookupImage(w, r, rc)
+	img := c.lookupModifiableImage(w, r, rc, "modify")
 	if img == nil {
-		return
-	}
-	if !canModify(img, rc) {
-		rc.fail(w, http.StatusForbidden, "You are not permitted to modify image %s.", img.ID)
 		return
 	}
 	tag := r.PathValue("tag")

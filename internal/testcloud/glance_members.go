@@ -46,12 +46,8 @@ func (c *Cloud) glanceCreateMember(w http.ResponseWriter, r *http.Request, rc *r
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	img := c.lookupImage(w, r, rc)
+	img := c.lookupModifiableImage(w, r, rc, "add members to")
 	if img == nil {
-		return
-	}
-	if !canModify(img, rc) {
-		rc.fail(w, http.StatusForbidden, "You are not permitted to add members to image %s.", img.ID)
 		return
 	}
 	if img.Visibility != "shared" {

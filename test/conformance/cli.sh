@@ -34,7 +34,8 @@ grep -q ready "$work/cloud.log" || { cat "$work/cloud.log"; fail "cloud did not 
 control=$(sed -n 's/^# control API: \([^ ]*\).*/\1/p' "$work/cloud.log")
 
 export OS_CLIENT_CONFIG_FILE=$work/clouds.yaml OS_CLOUD=testcloud
-os() { openstack "$@"; }
+# Every CLI call is bounded: `--wait` in the openstack CLI polls without a limit of its own.
+os() { timeout 120 openstack "$@"; }
 jq_get() { python3 -c 'import json,sys; print(json.loads(sys.argv[1])[sys.argv[2]])' "$1" "$2"; }
 
 # 1. token issue
@@ -53,7 +54,7 @@ pass "image create --file"
 
 # 3. glance web-download import (the glance CLI reads stdin as data unless it is closed)
 wd_id=$(unset OS_CLOUD OS_CLIENT_CONFIG_FILE; eval "$(grep '^export ' "$work/cloud.log")"
-  glance image-create-via-import --import-method web-download --uri "http://127.0.0.1:$web_port/disk.img" \
+  timeout 120 glance image-create-via-import --import-method web-download --uri "http://127.0.0.1:$web_port/disk.img" \
     --disk-format raw --container-format bare --name cli-webdl <&- | awk '$2=="id"{print $4}')
 [[ -n $wd_id ]] || fail "web-download gave no image id"
 for _ in $(seq 1 50); do
@@ -85,7 +86,7 @@ os server create --flavor m1.tiny --image Fedora-Cloud-Base-37-1.7 --network pri
 [[ $(os server show ci-vm -f value -c status) == ACTIVE ]] || fail "server not ACTIVE"
 ip=$(os server show ci-vm -f json | python3 -c 'import json,sys; a=json.load(sys.stdin)["addresses"]; print((a if isinstance(a,str) else ";".join("%s=%s"%(k,",".join(v)) for k,v in a.items())).split("=")[1].split(",")[0])')
 ssh_port=$(sed -n 's/.*SSH port: \([0-9]*\).*/\1/p' "$work/cloud.log")
-sshopts=(-i "$work/id_ed25519" -p "$ssh_port" -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR -o BatchMode=yes)
+sshopts=(-i "$work/id_ed25519" -p "$ssh_port" -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR -o BatchMode=yes -o ConnectTimeout=10)
 out=$(ssh "${sshopts[@]}" "fedora@$ip" 'echo provisioned > /etc/marker && cat /etc/os-release | head -1 && id -u')
 [[ $out == *Fedora* ]] || fail "ssh output '$out'"
 [[ ! -e /etc/marker ]] || [[ $(cat /etc/marker) != provisioned ]] || fail "command escaped the chroot"
