@@ -43,9 +43,10 @@ func (e *ImageFailedError) Error() string {
 	return fmt.Sprintf("image %s is %s: %s", e.ImageID, e.Status, e.Reason)
 }
 
-// WaitForImage polls until the image is active and returns it. It fails at once
-// on killed, deleted, pending_delete and deactivated, and, after an import, on
-// queued without the import lock (a failed import), with an *ImageFailedError.
+// WaitForImage polls until the image is active and returns it. After an import it
+// also waits for the import task to release the image. It fails at once on killed,
+// deleted, pending_delete and deactivated, and, after an import, on queued without
+// the import lock (a failed import), with an *ImageFailedError.
 func WaitForImage(ctx context.Context, get ImageGetter, id string, w ImageWait) (*images.Image, error) {
 	what := w.What
 	if what == "" {
@@ -78,7 +79,12 @@ func WaitForImage(ctx context.Context, get ImageGetter, id string, w ImageWait) 
 func imageDone(img *images.Image, importStarted bool) (bool, error) {
 	switch img.Status {
 	case images.ImageStatusActive:
-		return true, nil
+		// Glance turns the image active as soon as the first store has the data, and
+		// the import task keeps working (further stores, its own bookkeeping) until it
+		// drops the lock. Only then are os_glance_failed_import and the stores final,
+		// and only then can the image be changed or deleted without racing the task
+		// (real Glance answers such a race with a 500).
+		return !importStarted || !importLockHeld(img), nil
 	case images.ImageStatusKilled:
 		return false, &ImageFailedError{ImageID: img.ID, Status: img.Status, Reason: "Glance gave up on the image data (killed)"}
 	case images.ImageStatusDeleted, images.ImageStatusPendingDelete:

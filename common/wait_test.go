@@ -143,8 +143,34 @@ func TestWaitForImage(t *testing.T) {
 			}
 		})
 	}
+	// After an import, active is not the end while the task still holds the lock.
+	reads := 0
+	seq := imageSeq(img("importing", lock), img("active", lock), img("active", lock), img("active", map[string]any{"os_glance_failed_import": ""}))
+	got, err := WaitForImage(context.Background(), func(ctx context.Context, id string) (*images.Image, error) {
+		reads++
+		return seq(ctx, id)
+	}, "img-1", ImageWait{Timeout: time.Minute, ImportStarted: true, Backoff: fast})
+	if err != nil || reads != 4 || importLockHeld(got) {
+		t.Errorf("active while locked: %d reads, last %v, %v; want the wait to end at the unlocked read", reads, got.Properties, err)
+	}
+	// A snapshot has no import task: active ends the wait even if the property is there.
+	reads = 0
+	seq = imageSeq(img("active", lock))
+	if _, err := WaitForImage(context.Background(), func(ctx context.Context, id string) (*images.Image, error) {
+		reads++
+		return seq(ctx, id)
+	}, "img-1", ImageWait{Timeout: time.Minute, Backoff: fast}); err != nil || reads != 1 {
+		t.Errorf("snapshot: %d reads, %v", reads, err)
+	}
+	// A lock that is never released runs into the timeout rather than waiting forever.
+	_, err = WaitForImage(context.Background(), imageSeq(img("active", lock)), "img-1",
+		ImageWait{Timeout: 50 * time.Millisecond, ImportStarted: true, Backoff: fast})
+	if !errors.Is(err, ErrWaitTimeout) {
+		t.Errorf("lock never released: err = %v, want a timeout", err)
+	}
+
 	// API errors other than 404 are reported with what was being read.
-	_, err := WaitForImage(context.Background(), func(context.Context, string) (*images.Image, error) {
+	_, err = WaitForImage(context.Background(), func(context.Context, string) (*images.Image, error) {
 		return nil, fmt.Errorf("boom")
 	}, "img-1", ImageWait{What: "snapshot x", Backoff: fast})
 	if err == nil || !strings.Contains(err.Error(), "reading snapshot x: boom") {

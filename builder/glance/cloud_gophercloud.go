@@ -138,7 +138,7 @@ func (n *novaClient) CreateKeypair(ctx context.Context, name, publicKey string) 
 }
 
 func (n *novaClient) DeleteKeypair(ctx context.Context, name string) error {
-	return keypairs.Delete(ctx, n.c, name, nil).ExtractErr()
+	return glancecommon.DeleteWithRetry(ctx, func() error { return keypairs.Delete(ctx, n.c, name, nil).ExtractErr() })
 }
 
 func (n *novaClient) CreateServer(ctx context.Context, spec ServerSpec) (string, error) {
@@ -228,10 +228,12 @@ func (n *novaClient) StopServer(ctx context.Context, id string) error {
 }
 
 func (n *novaClient) DeleteServer(ctx context.Context, id string, force bool) error {
-	if force {
-		return servers.ForceDelete(ctx, n.c, id).ExtractErr()
-	}
-	return servers.Delete(ctx, n.c, id).ExtractErr()
+	return glancecommon.DeleteWithRetry(ctx, func() error {
+		if force {
+			return servers.ForceDelete(ctx, n.c, id).ExtractErr()
+		}
+		return servers.Delete(ctx, n.c, id).ExtractErr()
+	})
 }
 
 func (n *novaClient) CreateServerImage(ctx context.Context, serverID, name string, metadata map[string]string) (string, error) {
@@ -411,7 +413,7 @@ func (n *neutronClient) DeleteSecurityGroup(ctx context.Context, id string) erro
 	if err != nil {
 		return err
 	}
-	return groups.Delete(ctx, c, id).ExtractErr()
+	return glancecommon.DeleteWithRetry(ctx, func() error { return groups.Delete(ctx, c, id).ExtractErr() })
 }
 
 func (n *neutronClient) ServerPorts(ctx context.Context, serverID string) ([]PortInfo, error) {
@@ -508,7 +510,7 @@ func (n *neutronClient) DeleteFloatingIP(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
-	return floatingips.Delete(ctx, c, id).ExtractErr()
+	return glancecommon.DeleteWithRetry(ctx, func() error { return floatingips.Delete(ctx, c, id).ExtractErr() })
 }
 
 // ---- Glance ----
@@ -606,7 +608,7 @@ func (g *glanceClient) UpdateImage(ctx context.Context, id string, u ImageUpdate
 }
 
 func (g *glanceClient) DeleteImage(ctx context.Context, id string) error {
-	return images.Delete(ctx, g.c, id).ExtractErr()
+	return glancecommon.DeleteWithRetry(ctx, func() error { return images.Delete(ctx, g.c, id).ExtractErr() })
 }
 
 func (g *glanceClient) AddMember(ctx context.Context, imageID, project string) error {
@@ -643,7 +645,7 @@ func (v *cinderClient) GetVolume(ctx context.Context, id string) (*Volume, error
 }
 
 func (v *cinderClient) DeleteVolume(ctx context.Context, id string) error {
-	return volumes.Delete(ctx, v.c, id, nil).ExtractErr()
+	return glancecommon.DeleteWithRetry(ctx, func() error { return volumes.Delete(ctx, v.c, id, nil).ExtractErr() })
 }
 
 func (v *cinderClient) UploadToImage(ctx context.Context, volumeID, imageName, diskFormat string) (string, error) {

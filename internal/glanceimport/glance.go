@@ -4,12 +4,9 @@ import (
 	"context"
 	"errors"
 	"io"
-	"net"
 	"net/http"
 	"sort"
 	"strconv"
-	"syscall"
-	"time"
 
 	"github.com/gophercloud/gophercloud/v2"
 	"github.com/gophercloud/gophercloud/v2/openstack/image/v2/imagedata"
@@ -195,51 +192,21 @@ func (g *gophercloudGlance) AcceptMember(ctx context.Context, id, member string)
 	})
 }
 
-// retrySchedule is how idempotent calls and downloads back off between attempts.
-var retrySchedule = []time.Duration{500 * time.Millisecond, time.Second, 2 * time.Second, 4 * time.Second, 8 * time.Second}
+// retrySchedule is how idempotent calls and downloads back off between attempts;
+// tests shorten it.
+var retrySchedule = glancecommon.RetrySchedule
 
 // retryIdempotent runs call until it succeeds, fails for good, or the schedule ends.
 func retryIdempotent(ctx context.Context, call func() error) error {
-	for attempt := 0; ; attempt++ {
-		err := call()
-		if err == nil || !transient(err) || attempt >= len(retrySchedule) || ctx.Err() != nil {
-			return err
-		}
-		if sleepCtx(ctx, retrySchedule[attempt]) != nil {
-			return err
-		}
-	}
+	return glancecommon.Retry(ctx, retrySchedule, transient, call)
 }
 
-// transient reports whether an error is worth a retry: a 5xx or 429 answer, or a
-// connection that broke. A 4xx other than 429 never is.
+// transient reports whether an error is worth a retry: what common.IsTransient
+// accepts, plus a 5xx or 429 from the image source.
 func transient(err error) bool {
-	var code gophercloud.ErrUnexpectedResponseCode
-	if errors.As(err, &code) {
-		return code.Actual >= 500 || code.Actual == http.StatusTooManyRequests
-	}
 	var status *httpStatusError
 	if errors.As(err, &status) {
 		return status.Code >= 500 || status.Code == http.StatusTooManyRequests
 	}
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		return false
-	}
-	if errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.EPIPE) ||
-		errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
-		return true
-	}
-	var netErr net.Error
-	return errors.As(err, &netErr)
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
+	return glancecommon.IsTransient(err)
 }

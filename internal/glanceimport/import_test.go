@@ -557,3 +557,33 @@ func TestImportURLWithCredentialsNeverGoesToGlance(t *testing.T) {
 		t.Fatal("an image was created for a refused import")
 	}
 }
+
+// Glance turns an imported image active before its import task is done; changing
+// the image before the task drops its lock races the task (a 500 on real Glance).
+func TestImportWaitsForTheImportTaskToLetGo(t *testing.T) {
+	for _, method := range []Method{MethodWebDownload, MethodGlanceDirect} {
+		t.Run(string(method), func(t *testing.T) {
+			cloud, g := startCloud(t, fakeglance.Options{LockRelease: 300 * time.Millisecond})
+			data := fakeQcow2(256 << 10)
+			src := Source{URL: newSourceServer(t, data).url()}
+			if method == MethodGlanceDirect {
+				src = Source{File: filepath.Join(t.TempDir(), "d.qcow2")}
+				os.WriteFile(src.File, data, 0o600)
+			}
+			res, err := Import(context.Background(), g, quietRequest(Request{Source: src, Method: method,
+				Image: ImageSpec{Visibility: "shared", Members: []string{"p1"}, AutoAcceptMembers: true, Protected: true}}))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if raced := cloud.Raced(); len(raced) != 0 {
+				t.Errorf("changed the image while Glance's import task still held it: %v", raced)
+			}
+			if lock, held := res.Image.Properties["os_glance_import_task"]; held {
+				t.Errorf("the import returned while the task held the image (%v)", lock)
+			}
+			if m := cloud.Members(res.Image.ID); m["p1"] != "accepted" || !res.Image.Protected {
+				t.Errorf("members %v, protected %v", m, res.Image.Protected)
+			}
+		})
+	}
+}

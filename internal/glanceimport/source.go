@@ -234,7 +234,7 @@ func (d *download) Read(p []byte) (int, error) {
 		d.resumes++
 		d.body.Close()
 		log.Printf("[WARN] glance-import: download of %s broke after %d bytes (%v); resuming", glancecommon.RedactURLString(d.url), d.offset, err)
-		if sleepCtx(d.ctx, retrySchedule[min(d.resumes, len(retrySchedule))-1]) != nil {
+		if glancecommon.SleepContext(d.ctx, retrySchedule[min(d.resumes, len(retrySchedule))-1]) != nil {
 			return n, d.ctx.Err()
 		}
 		if cerr := d.connect(d.offset); cerr != nil {

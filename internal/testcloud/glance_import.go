@@ -326,8 +326,17 @@ func (c *Cloud) completeImport(j importJob, dataPath string, h hashedFile, err e
 	default:
 		markActive(img, dataPath, h, j.stores)
 		img.stagePath = ""
-		j.task.Result = map[string]any{"image_id": img.ID}
-		c.finishTask(j.task, "success", fmt.Sprintf("Copied %d MiB", h.size>>20))
+		// Like Glance, the image is active as soon as its data is stored, while the task still
+		// holds the lock; the task succeeds and lets go a moment later.
+		img.importTask = j.task.ID
+		c.after(c.opts.ImportLockLinger, func() {
+			if img.importTask == j.task.ID {
+				img.importTask = ""
+				img.touch()
+			}
+			j.task.Result = map[string]any{"image_id": img.ID}
+			c.finishTask(j.task, "success", fmt.Sprintf("Copied %d MiB", h.size>>20))
+		})
 	}
 }
 

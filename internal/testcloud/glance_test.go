@@ -19,6 +19,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gophercloud/gophercloud/v2"
 	"github.com/gophercloud/gophercloud/v2/openstack/image/v2/imagedata"
@@ -266,7 +267,7 @@ func TestGlanceImportGlanceDirectAndWebDownload(t *testing.T) {
 	}))
 	defer srv.Close()
 	port, _ := strconv.Atoi(srv.URL[strings.LastIndex(srv.URL, ":")+1:])
-	c := startCloud(t, Options{WebDownloadAllowedPorts: []int{80, 443, port}})
+	c := startCloud(t, Options{WebDownloadAllowedPorts: []int{80, 443, port}, ImportLockLinger: 2 * time.Second})
 	sc := imageClient(t, demoProvider(t, c), "RegionOne")
 
 	info, err := imageimport.Get(testCtx(t), sc).Extract()
@@ -288,6 +289,14 @@ func TestGlanceImportGlanceDirectAndWebDownload(t *testing.T) {
 	if done.SizeBytes != int64(len("staged-disk")) {
 		t.Fatalf("glance-direct size %d", done.SizeBytes)
 	}
+	// As on Glance, the task holds the image a moment after it turns active, then succeeds and lets go.
+	if done.Properties["os_glance_import_task"] == nil {
+		t.Errorf("active image released its import lock at once: %v", done.Properties)
+	}
+	waitFor(t, "the import task to release the image", func() bool {
+		got, _ := images.Get(testCtx(t), sc, img.ID).Extract()
+		return got.Status == images.ImageStatusActive && got.Properties["os_glance_import_task"] == nil
+	})
 	// web-download success.
 	img = createImage(t, sc, images.CreateOpts{Name: "web"})
 	if err := imageimport.Create(testCtx(t), sc, img.ID, imageimport.CreateOpts{Name: imageimport.WebDownloadMethod, URI: srv.URL + "/disk"}).ExtractErr(); err != nil {

@@ -36,6 +36,9 @@ type Options struct {
 	ServerDeleteDelay time.Duration // delete accepted -> 404
 	VolumeDelay       time.Duration // creating -> available, uploading -> available, deleting -> gone
 	ImageDelay        time.Duration // snapshot saving -> active, import importing -> active
+	// ImportLockLinger is how long a successful import keeps os_glance_import_task after the image
+	// turns active, as Glance's task does while it finishes (default 300ms).
+	ImportLockLinger time.Duration
 
 	// DataDir holds image data, staging areas and server disks. Default: a temporary folder removed by Close.
 	DataDir string
@@ -91,6 +94,9 @@ func (o *Options) applyDefaults() {
 	def(&o.ServerDeleteDelay)
 	def(&o.VolumeDelay)
 	def(&o.ImageDelay)
+	if o.ImportLockLinger <= 0 {
+		o.ImportLockLinger = 300 * time.Millisecond
+	}
 	if len(o.Regions) == 0 {
 		o.Regions = []string{"RegionOne", "kz-ala-1"}
 	}

@@ -36,6 +36,11 @@ type Options struct {
 	WebDownloadFailure string
 	// TaskDelay delays the start of import tasks.
 	TaskDelay time.Duration
+	// LockRelease is how long a successful import task keeps its lock
+	// (os_glance_import_task) after the image turns active. Real Glance does the
+	// same: the image is active once the first store has the data, and the task
+	// drops the lock when it has finished everything else.
+	LockRelease time.Duration
 }
 
 // Upload is what the emulator saw of one data request.
@@ -60,6 +65,7 @@ type Cloud struct {
 	images  map[string]*image
 	seq     int
 	uploads []Upload
+	raced   []string    // changes made to an image while its import task held it
 	started chan string // image IDs whose data transfer began
 	wg      sync.WaitGroup
 }
@@ -326,8 +332,24 @@ func (c *Cloud) list(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, 200, map[string]any{"images": out, "schema": "/v2/schemas/images", "first": "/v2/images"})
 }
 
+// Raced lists the changes ("PATCH <id>", "DELETE <id>", ...) clients made to an
+// image while its import task still held the lock. On real Glance such a change
+// races the task's own database updates and can fail with a 500.
+func (c *Cloud) Raced() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]string(nil), c.raced...)
+}
+
 func (c *Cloud) imageCall(w http.ResponseWriter, r *http.Request, img *image, rest []string) {
 	id := img.fields["id"].(string)
+	if r.Method != http.MethodGet && !(len(rest) == 1 && (rest[0] == "file" || rest[0] == "stage" || rest[0] == "import")) {
+		c.mu.Lock()
+		if _, locked := img.fields["os_glance_import_task"]; locked {
+			c.raced = append(c.raced, strings.TrimSpace(r.Method+" "+id+" "+strings.Join(rest, "/")))
+		}
+		c.mu.Unlock()
+	}
 	switch {
 	case len(rest) == 0 && r.Method == http.MethodGet:
 		c.mu.Lock()
@@ -579,8 +601,19 @@ func (c *Cloud) runTask(id, taskID, method, uri string) {
 			return
 		}
 		c.activate(img, got)
+		if c.opts.LockRelease > 0 {
+			img.fields["os_glance_import_task"] = taskID // active, but the task is not done yet
+			return
+		}
 		c.task(img, taskID, "success", "Import complete")
 	})
+	if err == nil && got != nil && c.opts.LockRelease > 0 {
+		time.Sleep(c.opts.LockRelease)
+		c.setImage(id, func(img *image) {
+			delete(img.fields, "os_glance_import_task")
+			c.task(img, taskID, "success", "Import complete")
+		})
+	}
 }
 
 func (c *Cloud) setImage(id string, f func(*image)) {

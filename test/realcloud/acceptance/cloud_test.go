@@ -412,7 +412,7 @@ func (id *identity) imagesNamed(t testing.TB, name string) []*image {
 
 // deleteImage deletes an image, unprotecting it first if needed; a missing image is fine.
 func (id *identity) deleteImage(imageID string) error {
-	r, err := id.do("DELETE", "/v2/images/"+imageID, nil, nil)
+	r, err := id.deleteRetrying(imageID)
 	if err != nil {
 		return err
 	}
@@ -420,7 +420,7 @@ func (id *identity) deleteImage(imageID string) error {
 		if _, err := id.patch(imageID, map[string]any{"op": "replace", "path": "/protected", "value": false}); err != nil {
 			return err
 		}
-		if r, err = id.do("DELETE", "/v2/images/"+imageID, nil, nil); err != nil {
+		if r, err = id.deleteRetrying(imageID); err != nil {
 			return err
 		}
 	}
@@ -428,6 +428,20 @@ func (id *identity) deleteImage(imageID string) error {
 		return fmt.Errorf("deleting image %s: %s", imageID, r)
 	}
 	return nil
+}
+
+// deleteRetrying sends DELETE again after a 5xx: Glance answers a delete that races
+// its own bookkeeping on the image (an import task finishing) with a 500.
+func (id *identity) deleteRetrying(imageID string) (*reply, error) {
+	var r *reply
+	var err error
+	for wait := 250 * time.Millisecond; ; wait *= 2 {
+		r, err = id.do("DELETE", "/v2/images/"+imageID, nil, nil)
+		if err != nil || r.Status < 500 || wait > 4*time.Second {
+			return r, err
+		}
+		time.Sleep(wait)
+	}
 }
 
 func (id *identity) patch(imageID string, ops ...map[string]any) (*reply, error) {

@@ -1,0 +1,102 @@
+package common
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/gophercloud/gophercloud/v2"
+)
+
+func TestIsTransient(t *testing.T) {
+	for _, err := range []error{
+		gophercloud.ErrUnexpectedResponseCode{Actual: 500},
+		gophercloud.ErrUnexpectedResponseCode{Actual: 503},
+		gophercloud.ErrUnexpectedResponseCode{Actual: 429},
+		fmt.Errorf("deleting image: %w", gophercloud.ErrUnexpectedResponseCode{Actual: 502}),
+		fmt.Errorf("put: %w", syscall.ECONNRESET),
+		io.ErrUnexpectedEOF,
+	} {
+		if !IsTransient(err) {
+			t.Errorf("%v is not retried", err)
+		}
+	}
+	for _, err := range []error{
+		nil,
+		gophercloud.ErrUnexpectedResponseCode{Actual: 400},
+		gophercloud.ErrUnexpectedResponseCode{Actual: 403},
+		gophercloud.ErrUnexpectedResponseCode{Actual: 404},
+		gophercloud.ErrUnexpectedResponseCode{Actual: 409},
+		context.Canceled,
+		fmt.Errorf("waiting: %w", context.DeadlineExceeded),
+		errors.New("checksum mismatch"),
+	} {
+		if IsTransient(err) {
+			t.Errorf("%v is retried", err)
+		}
+	}
+}
+
+// counted returns a call that answers with errs in turn, then nil, and counts calls.
+func counted(errs ...error) (func() error, *int) {
+	n := 0
+	return func() error {
+		n++
+		if n <= len(errs) {
+			return errs[n-1]
+		}
+		return nil
+	}, &n
+}
+
+func TestRetry(t *testing.T) {
+	zero := []time.Duration{0, 0, 0}
+	e500 := gophercloud.ErrUnexpectedResponseCode{Actual: 500}
+	e404 := gophercloud.ErrUnexpectedResponseCode{Actual: 404}
+
+	call, n := counted(e500, e500)
+	if err := Retry(context.Background(), zero, IsTransient, call); err != nil || *n != 3 {
+		t.Errorf("two 500s then success: %d calls, %v", *n, err)
+	}
+	call, n = counted(e404)
+	if err := Retry(context.Background(), zero, IsTransient, call); !IsNotFound(err) || *n != 1 {
+		t.Errorf("a 404 must not be retried: %d calls, %v", *n, err)
+	}
+	call, n = counted(e500, e500, e500, e500, e500)
+	if err := Retry(context.Background(), zero, IsTransient, call); !IsTransient(err) || *n != 4 {
+		t.Errorf("endless 500s: %d calls (want 1 + 3 retries), %v", *n, err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	call, n = counted(e500, e500)
+	if err := Retry(ctx, []time.Duration{time.Hour}, IsTransient, call); err == nil || *n != 1 {
+		t.Errorf("a cancelled context must stop the retries: %d calls, %v", *n, err)
+	}
+}
+
+func TestDeleteWithRetry(t *testing.T) {
+	saved := RetrySchedule
+	RetrySchedule = []time.Duration{0, 0, 0}
+	t.Cleanup(func() { RetrySchedule = saved })
+	e500 := gophercloud.ErrUnexpectedResponseCode{Actual: 500}
+	e404 := gophercloud.ErrUnexpectedResponseCode{Actual: 404}
+
+	// The 500 hid a delete that went through: the retry's 404 means it is gone.
+	call, n := counted(e500, e404)
+	if err := DeleteWithRetry(context.Background(), call); err != nil || *n != 2 {
+		t.Errorf("500 then 404: %d calls, %v; want success after 2", *n, err)
+	}
+	// Never there at all: the caller must still see the 404.
+	call, n = counted(e404)
+	if err := DeleteWithRetry(context.Background(), call); !IsNotFound(err) || *n != 1 {
+		t.Errorf("404 at once: %d calls, %v; want the 404 back", *n, err)
+	}
+	call, n = counted(gophercloud.ErrUnexpectedResponseCode{Actual: 409})
+	if err := DeleteWithRetry(context.Background(), call); !IsConflict(err) || *n != 1 {
+		t.Errorf("409: %d calls, %v; want no retry", *n, err)
+	}
+}
