@@ -158,6 +158,10 @@ func TestAdapterServerLifecycle(t *testing.T) {
 		t.Errorf("an image of another project counted as the project's own: %+v", owned)
 	}
 
+	// Cleanup rides out a passing 5xx: each delete is answered 500 once, then retried.
+	tc.AddFault(testcloud.Fault{Op: "server.delete", Status: 500, Times: 1})
+	tc.AddFault(testcloud.Fault{Op: "keypair.delete", Status: 503, Times: 1})
+	tc.AddFault(testcloud.Fault{Op: "image.delete", Status: 500, Times: 1})
 	if err := c.Compute.DeleteServer(ctx, id, false); err != nil {
 		t.Fatal(err)
 	}
@@ -166,6 +170,9 @@ func TestAdapterServerLifecycle(t *testing.T) {
 	}
 	if err := c.Images.DeleteImage(ctx, imageID); err != nil {
 		t.Error(err)
+	}
+	if _, err := c.Images.GetImage(ctx, imageID); !glancecommon.IsNotFound(err) {
+		t.Errorf("image after its delete was retried: %v, want a 404", err)
 	}
 	if err := c.Compute.DeleteKeypair(ctx, "packer_t_keypair"); !glancecommon.IsNotFound(err) {
 		t.Errorf("deleting a deleted keypair: %v, want a 404", err)
