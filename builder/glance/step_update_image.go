@@ -117,6 +117,7 @@ func (s *stepUpdateImage) Run(ctx context.Context, state multistep.StateBag) mul
 	if !u.Empty() {
 		ui.Sayf("Setting the visibility, properties and tags of image %s...", img.ID)
 		if err := cloud.Images.UpdateImage(ctx, img.ID, u); err != nil {
+			err = glancecommon.ExplainVisibilityRefusal(err, cfg.ImageVisibility)
 			return glancecommon.Halt(state, fmt.Errorf("updating image %s: %w", img.ID, err))
 		}
 		img = u.apply(*img)

@@ -284,7 +284,7 @@ func (im *importer) createImage(ctx context.Context, diskFormat string) error {
 	}
 	img, err := im.g.CreateImage(ctx, opts)
 	if err != nil {
-		return fmt.Errorf("creating image %q: %w", s.Name, err)
+		return fmt.Errorf("creating image %q: %w", s.Name, glancecommon.ExplainVisibilityRefusal(err, s.Visibility))
 	}
 	im.image = img
 	im.req.Say(fmt.Sprintf("Created image %q (ID %s, %s/%s)", s.Name, img.ID, diskFormat, s.ContainerFormat))

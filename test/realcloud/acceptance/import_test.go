@@ -278,7 +278,7 @@ func TestAccImportVisibility(t *testing.T) {
     disk_format      = "raw"
     visibility       = "public"`), runOpts{Cloud: cloudDemo})
 		requireFailure(t, run)
-		requireOutput(t, run, name, "403", "publicize_image")
+		requireOutput(t, run, name, "403", "publicize_image", `use visibility "community" or "shared"`)
 		requireNoImage(t, e, name)
 	})
 	t.Run("demo_community", func(t *testing.T) {
