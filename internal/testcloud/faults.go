@@ -19,6 +19,8 @@ import (
 //   - Status (with Action empty) answers that HTTP status in the service's error shape, with
 //     Retry-After for 429 and 503 when RetryAfter is set;
 //   - Action "expire_token" expires the caller's token and answers 401;
+//   - Action "lose_reply" lets the operation happen, then answers Status (default 504) instead of
+//     its reply, as a proxy that timed out would: the client cannot know the operation took place;
 //   - the state actions change what the operation does instead of answering an error:
 //     "error" (server/volume ends in ERROR/error), "fail" (an upload, import, snapshot or volume upload
 //     fails asynchronously), "kill" (the image ends killed), "hold" (the resource stays in its
@@ -49,9 +51,12 @@ const (
 	ActionKill        = "kill"
 	ActionHold        = "hold"
 	ActionDrop        = "drop"
+	ActionLoseReply   = "lose_reply"
 )
 
-func (f *Fault) httpKind() bool { return f.Action == "" || f.Action == ActionExpireToken }
+func (f *Fault) httpKind() bool {
+	return f.Action == "" || f.Action == ActionExpireToken || f.Action == ActionLoseReply
+}
 
 func (f *Fault) validate() error {
 	if f.Op == "" {
@@ -61,7 +66,7 @@ func (f *Fault) validate() error {
 		return fmt.Errorf("fault: bad op pattern %q: %w", f.Op, err)
 	}
 	switch f.Action {
-	case "", ActionExpireToken, ActionError, ActionFail, ActionKill, ActionHold, ActionDrop:
+	case "", ActionExpireToken, ActionError, ActionFail, ActionKill, ActionHold, ActionDrop, ActionLoseReply:
 	default:
 		return fmt.Errorf("fault: unknown action %q", f.Action)
 	}
@@ -214,16 +219,20 @@ func (c *Cloud) stateFault(op, region string) (action, message string) {
 	return "", ""
 }
 
-// applyHTTPFaults applies latency, error statuses and token expiry. It reports whether the response
-// was written.
-func (c *Cloud) applyHTTPFaults(w http.ResponseWriter, r *http.Request, rc *reqCtx) bool {
+// applyHTTPFaults applies latency, error statuses and token expiry. It reports whether it answered
+// the call, or returns a lose_reply fault, whose answer replaces the handler's once the handler ran.
+func (c *Cloud) applyHTTPFaults(w http.ResponseWriter, r *http.Request, rc *reqCtx) (answered bool, lose *Fault) {
 	for _, f := range c.faults.fire(rc.op, rc.region, true) {
 		if f.Latency > 0 {
 			select {
 			case <-time.After(time.Duration(f.Latency)):
 			case <-r.Context().Done():
-				return true
+				return true, nil
 			}
+		}
+		if f.Action == ActionLoseReply {
+			lose = &f
+			continue
 		}
 		if f.Action == ActionExpireToken {
 			c.mu.Lock()
@@ -232,7 +241,7 @@ func (c *Cloud) applyHTTPFaults(w http.ResponseWriter, r *http.Request, rc *reqC
 			}
 			c.mu.Unlock()
 			rc.fail(w, http.StatusUnauthorized, unauthorizedMsg)
-			return true
+			return true, nil
 		}
 		if f.Status != 0 {
 			if f.RetryAfter > 0 {
@@ -247,8 +256,33 @@ func (c *Cloud) applyHTTPFaults(w http.ResponseWriter, r *http.Request, rc *reqC
 				_, _ = readAllLimited(r.Body, 1<<20)
 			}
 			rc.fail(w, f.Status, "%s", msg)
-			return true
+			return true, nil
 		}
 	}
-	return false
+	return false, lose
 }
+
+// loseReply answers a call whose handler already ran as a proxy that lost the reply would.
+func loseReply(w http.ResponseWriter, rc *reqCtx, f *Fault) {
+	status := f.Status
+	if status == 0 {
+		status = http.StatusGatewayTimeout
+	}
+	msg := f.Message
+	if msg == "" {
+		msg = fmt.Sprintf("injected fault on %s: the reply was lost after the operation", rc.op)
+	}
+	rc.fail(w, status, "%s", msg)
+}
+
+// discardWriter takes a handler's reply and drops it.
+type discardWriter struct{ h http.Header }
+
+func (d *discardWriter) Header() http.Header {
+	if d.h == nil {
+		d.h = http.Header{}
+	}
+	return d.h
+}
+func (d *discardWriter) Write(b []byte) (int, error) { return len(b), nil }
+func (d *discardWriter) WriteHeader(int)             {}

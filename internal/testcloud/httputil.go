@@ -210,7 +210,13 @@ func (rt *router) add(pattern, op string, auth bool, h handlerFunc) {
 			rc.tok = tok
 		}
 		rc.micro = parseMicroversion(r, rc.service)
-		if rt.c.applyHTTPFaults(w, r, rc) {
+		answered, lose := rt.c.applyHTTPFaults(w, r, rc)
+		if answered {
+			return
+		}
+		if lose != nil {
+			h(&discardWriter{}, r, rc)
+			loseReply(w, rc, lose)
 			return
 		}
 		h(w, r, rc)

@@ -206,8 +206,14 @@ func (c *Cloud) novaServerAction(w http.ResponseWriter, r *http.Request, rc *req
 		return
 	}
 	rc.op = op
-	if c.applyHTTPFaults(w, r, rc) {
+	answered, lose := c.applyHTTPFaults(w, r, rc)
+	if answered {
 		return
+	}
+	if lose != nil {
+		// The action happens; its reply is swapped for the fault's once the handler returns.
+		defer loseReply(w, rc, lose)
+		w = &discardWriter{}
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()

@@ -277,6 +277,25 @@ func TestServerFaults(t *testing.T) {
 	if l := e.c.Leaks(); len(l["floating_ips"]) != 1 || l["floating_ips"][0].ID != fip.ID {
 		t.Fatalf("fip leak: %v", l["floating_ips"])
 	}
+	// lose_reply: the floating IP is made, but the client is told 504.
+	e.c.AddFault(Fault{Op: "floatingip.create", Action: ActionLoseReply, Times: 1})
+	if _, err := floatingips.Create(testCtx(t), e.net, floatingips.CreateOpts{FloatingNetworkID: nets[0].ID, Description: "lost"}).Extract(); !gophercloud.ResponseCodeIs(err, 504) {
+		t.Fatalf("lost reply: %v, want a 504", err)
+	}
+	if l := e.c.Leaks(); len(l["floating_ips"]) != 2 {
+		t.Fatalf("the floating IP whose reply was lost was not made: %v", l["floating_ips"])
+	}
+	// On an action sub-operation too: the server stops, the client hears 502.
+	e.c.ClearFaults()
+	e.c.AddFault(Fault{Op: "server.stop", Action: ActionLoseReply, Status: 502, Times: 1})
+	stopping := e.boot(t, "stop-lost", e.baseImage)
+	if err := servers.Stop(testCtx(t), e.compute, stopping.ID).ExtractErr(); !gophercloud.ResponseCodeIs(err, 502) {
+		t.Fatalf("lost stop reply: %v, want a 502", err)
+	}
+	waitFor(t, "SHUTOFF after a lost reply", func() bool {
+		got, _ := servers.Get(testCtx(t), e.compute, stopping.ID).Extract()
+		return got.Status == "SHUTOFF"
+	})
 	// ssh.connect drop cuts the connection before the handshake.
 	e.c.ClearFaults()
 	e.c.AddFault(Fault{Op: "ssh.connect", Action: ActionDrop, Times: 1})
