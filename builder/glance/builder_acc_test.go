@@ -256,6 +256,11 @@ func TestAccBuildFailures(t *testing.T) {
 			want: "No valid host was found"},
 		{name: "snapshot killed", fault: &testcloud.Fault{Op: "server.createImage", Action: testcloud.ActionKill}, want: "killed"},
 		{name: "API 500 mid-build", fault: &testcloud.Fault{Op: "floatingip.create", Status: 500}, want: "allocating a floating IP"},
+		// The server and the floating IP are made, but the reply is a 504: cleanup must find them.
+		{name: "server reply lost", fault: &testcloud.Fault{Op: "server.create", Action: testcloud.ActionLoseReply},
+			want: "whose creation was cut off"},
+		{name: "floating IP reply lost 500", fault: &testcloud.Fault{Op: "floatingip.create", Action: testcloud.ActionLoseReply, Status: 500},
+			want: "whose creation was cut off"},
 		{name: "Ctrl-C while provisioning", inline: `"echo provisioning-now", "sleep 20"`, interrupt: "provisioning-now", want: "cancelled"},
 		{name: "Ctrl-C while the snapshot is saved", fault: &testcloud.Fault{Op: "server.createImage", Action: testcloud.ActionHold},
 			interrupt: "Waiting for image", want: "cancelled"},

@@ -3,7 +3,10 @@ package glance
 import (
 	"bytes"
 	"context"
+	"fmt"
+	"net/http"
 	"strings"
+	"syscall"
 	"testing"
 
 	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
@@ -162,6 +165,55 @@ func TestRunCancelledCleansUp(t *testing.T) {
 				t.Errorf("left behind %v\ncalls: %v", l, fake.calls)
 			}
 		})
+	}
+}
+
+// A create whose reply never arrives (a 5xx from a proxy, a timeout, Ctrl-C)
+// may still have made the resource: cleanup finds it by its name and deletes it.
+func TestRunDeletesWhatALostCreateMade(t *testing.T) {
+	raw := func() map[string]interface{} {
+		return with("source_image", "img-fedora", "floating_ip_network", "public", "use_blockstorage_volume", true)
+	}
+	for _, method := range []string{"CreateVolume", "CreateServer", "CreateFloatingIP"} {
+		for name, lost := range map[string]error{"504": httpError(http.StatusGatewayTimeout), "connection reset": fmt.Errorf("POST: %w", syscall.ECONNRESET)} {
+			t.Run(method+" "+name, func(t *testing.T) {
+				fake := newFakeCloud()
+				fake.lose[method] = lost
+				_, err, out := runBuild(t, context.Background(), fake, raw())
+				if err == nil {
+					t.Fatalf("build succeeded\n%s", out)
+				}
+				if l := fake.leaks(); len(l) != 0 {
+					t.Errorf("left behind %v\ncalls: %v", l, fake.calls)
+				}
+				if !strings.Contains(out, "whose creation was cut off") {
+					t.Errorf("cleanup did not say it looked for the lost resource:\n%s", out)
+				}
+			})
+		}
+		t.Run(method+" Ctrl-C", func(t *testing.T) {
+			fake := newFakeCloud()
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			fake.lose[method] = context.Canceled
+			fake.onCall = func(m string) {
+				if m == method {
+					cancel()
+				}
+			}
+			if _, err, out := runBuild(t, ctx, fake, raw()); err == nil {
+				t.Fatalf("build succeeded after cancel\n%s", out)
+			}
+			if l := fake.leaks(); len(l) != 0 {
+				t.Errorf("left behind %v\ncalls: %v", l, fake.calls)
+			}
+		})
+	}
+	// A refusal (4xx) made nothing: cleanup does not go looking.
+	fake := newFakeCloud()
+	fake.fail["CreateServer"] = httpError(http.StatusForbidden)
+	if _, err, _ := runBuild(t, context.Background(), fake, raw()); err == nil || fake.called("ServersOfBuild") != 0 {
+		t.Errorf("after a 403: error %v, %d lookups; want an error and none", err, fake.called("ServersOfBuild"))
 	}
 }
 

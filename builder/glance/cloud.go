@@ -26,6 +26,9 @@ type Compute interface {
 	GetServer(ctx context.Context, id string) (*Server, error)
 	StopServer(ctx context.Context, id string) error
 	DeleteServer(ctx context.Context, id string, force bool) error
+	// ServersOfBuild lists the servers named name whose packer_build_uuid metadata
+	// is buildUUID: what a create whose reply was lost may have made.
+	ServersOfBuild(ctx context.Context, name, buildUUID string) ([]string, error)
 	// CreateServerImage snapshots the server and returns the new image's ID.
 	CreateServerImage(ctx context.Context, serverID, name string, metadata map[string]string) (string, error)
 	// ServerPassword returns the administrator password Nova keeps for the
@@ -45,6 +48,8 @@ type Network interface {
 	// AllowIngress opens a TCP port to a CIDR in a security group.
 	AllowIngress(ctx context.Context, groupID string, port int, cidr string) error
 	DeleteSecurityGroup(ctx context.Context, id string) error
+	// SecurityGroupsNamed lists the project's security groups with exactly this name.
+	SecurityGroupsNamed(ctx context.Context, name string) ([]string, error)
 	// ServerPorts lists the ports of a server.
 	ServerPorts(ctx context.Context, serverID string) ([]PortInfo, error)
 	// FindFloatingIP resolves a floating IP address or ID.
@@ -56,6 +61,8 @@ type Network interface {
 	// AssociateFloatingIP binds the floating IP to the port; "" unbinds it.
 	AssociateFloatingIP(ctx context.Context, id, portID string) (*FloatingIP, error)
 	DeleteFloatingIP(ctx context.Context, id string) error
+	// FloatingIPsDescribed lists the project's floating IPs with exactly this description.
+	FloatingIPsDescribed(ctx context.Context, description string) ([]string, error)
 }
 
 // Images is the part of Glance the builder uses.
@@ -76,6 +83,9 @@ type Volumes interface {
 	// GetVolume returns the volume's status; a missing volume is a 404 error.
 	GetVolume(ctx context.Context, id string) (*Volume, error)
 	DeleteVolume(ctx context.Context, id string) error
+	// VolumesOfBuild lists the volumes named name whose packer_build_uuid metadata
+	// is buildUUID.
+	VolumesOfBuild(ctx context.Context, name, buildUUID string) ([]string, error)
 	// UploadToImage makes a Glance image of the volume and returns its ID.
 	UploadToImage(ctx context.Context, volumeID, imageName, diskFormat string) (string, error)
 }

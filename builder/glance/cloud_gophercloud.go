@@ -236,6 +236,25 @@ func (n *novaClient) DeleteServer(ctx context.Context, id string, force bool) er
 	})
 }
 
+func (n *novaClient) ServersOfBuild(ctx context.Context, name, buildUUID string) ([]string, error) {
+	// Nova matches name as a regular expression: anchor it, then compare exactly.
+	pages, err := servers.List(n.c, servers.ListOpts{Name: "^" + regexp.QuoteMeta(name) + "$"}).AllPages(ctx)
+	if err != nil {
+		return nil, err
+	}
+	list, err := servers.ExtractServers(pages)
+	if err != nil {
+		return nil, err
+	}
+	var ids []string
+	for _, srv := range list {
+		if srv.Name == name && srv.Metadata["packer_build_uuid"] == buildUUID {
+			ids = append(ids, srv.ID)
+		}
+	}
+	return ids, nil
+}
+
 func (n *novaClient) CreateServerImage(ctx context.Context, serverID, name string, metadata map[string]string) (string, error) {
 	return servers.CreateImage(ctx, n.c, serverID, servers.CreateImageOpts{Name: name, Metadata: metadata}).ExtractImageID()
 }
@@ -416,6 +435,28 @@ func (n *neutronClient) DeleteSecurityGroup(ctx context.Context, id string) erro
 	return glancecommon.DeleteWithRetry(ctx, func() error { return groups.Delete(ctx, c, id).ExtractErr() })
 }
 
+func (n *neutronClient) SecurityGroupsNamed(ctx context.Context, name string) ([]string, error) {
+	c, err := n.client()
+	if err != nil {
+		return nil, err
+	}
+	pages, err := groups.List(c, groups.ListOpts{Name: name}).AllPages(ctx)
+	if err != nil {
+		return nil, err
+	}
+	list, err := groups.ExtractGroups(pages)
+	if err != nil {
+		return nil, err
+	}
+	var ids []string
+	for _, g := range list {
+		if g.Name == name {
+			ids = append(ids, g.ID)
+		}
+	}
+	return ids, nil
+}
+
 func (n *neutronClient) ServerPorts(ctx context.Context, serverID string) ([]PortInfo, error) {
 	c, err := n.client()
 	if err != nil {
@@ -490,6 +531,28 @@ func (n *neutronClient) CreateFloatingIP(ctx context.Context, networkID, portID,
 		return nil, err
 	}
 	return toFloatingIP(f), nil
+}
+
+func (n *neutronClient) FloatingIPsDescribed(ctx context.Context, description string) ([]string, error) {
+	c, err := n.client()
+	if err != nil {
+		return nil, err
+	}
+	pages, err := floatingips.List(c, floatingips.ListOpts{Description: description}).AllPages(ctx)
+	if err != nil {
+		return nil, err
+	}
+	list, err := floatingips.ExtractFloatingIPs(pages)
+	if err != nil {
+		return nil, err
+	}
+	var ids []string
+	for _, f := range list {
+		if f.Description == description {
+			ids = append(ids, f.ID)
+		}
+	}
+	return ids, nil
 }
 
 func (n *neutronClient) AssociateFloatingIP(ctx context.Context, id, portID string) (*FloatingIP, error) {
@@ -646,6 +709,24 @@ func (v *cinderClient) GetVolume(ctx context.Context, id string) (*Volume, error
 
 func (v *cinderClient) DeleteVolume(ctx context.Context, id string) error {
 	return glancecommon.DeleteWithRetry(ctx, func() error { return volumes.Delete(ctx, v.c, id, nil).ExtractErr() })
+}
+
+func (v *cinderClient) VolumesOfBuild(ctx context.Context, name, buildUUID string) ([]string, error) {
+	pages, err := volumes.List(v.c, volumes.ListOpts{Name: name}).AllPages(ctx)
+	if err != nil {
+		return nil, err
+	}
+	list, err := volumes.ExtractVolumes(pages)
+	if err != nil {
+		return nil, err
+	}
+	var ids []string
+	for _, vol := range list {
+		if vol.Name == name && vol.Metadata["packer_build_uuid"] == buildUUID {
+			ids = append(ids, vol.ID)
+		}
+	}
+	return ids, nil
 }
 
 func (v *cinderClient) UploadToImage(ctx context.Context, volumeID, imageName, diskFormat string) (string, error) {

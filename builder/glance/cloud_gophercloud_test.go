@@ -95,6 +95,15 @@ func TestAdapterServerLifecycle(t *testing.T) {
 		t.Fatal(err)
 	}
 	srv := waitFor(t, ctx, c, id, "ACTIVE")
+	// What cleanup uses to find a server whose create reply was lost: exact name and build.
+	if ids, err := c.Compute.ServersOfBuild(ctx, "packer_t_server", "t"); err != nil || len(ids) != 1 || ids[0] != id {
+		t.Errorf("ServersOfBuild = %v, %v; want [%s]", ids, err, id)
+	}
+	for _, q := range [][2]string{{"packer_t_server", "other-build"}, {"packer_t", "t"}, {"packer.t.server", "t"}} {
+		if ids, err := c.Compute.ServersOfBuild(ctx, q[0], q[1]); err != nil || len(ids) != 0 {
+			t.Errorf("ServersOfBuild(%q, %q) = %v, %v; want none", q[0], q[1], ids, err)
+		}
+	}
 	if len(srv.Addresses) == 0 || srv.Addresses[0].Network != "private" || srv.Addresses[0].Version != 4 || srv.Addresses[0].Type != "fixed" {
 		t.Errorf("addresses = %+v", srv.Addresses)
 	}
@@ -106,6 +115,12 @@ func TestAdapterServerLifecycle(t *testing.T) {
 	fip, err := c.Network.CreateFloatingIP(ctx, pub.ID, ports[0].ID, "packer_t_floatingip")
 	if err != nil || fip.PortID != ports[0].ID || fip.Address == "" {
 		t.Fatalf("CreateFloatingIP = %+v, %v", fip, err)
+	}
+	if ids, err := c.Network.FloatingIPsDescribed(ctx, "packer_t_floatingip"); err != nil || len(ids) != 1 || ids[0] != fip.ID {
+		t.Errorf("FloatingIPsDescribed = %v, %v; want [%s]", ids, err, fip.ID)
+	}
+	if ids, err := c.Network.FloatingIPsDescribed(ctx, "packer_u_floatingip"); err != nil || len(ids) != 0 {
+		t.Errorf("FloatingIPsDescribed(other) = %v, %v", ids, err)
 	}
 	if byAddr, err := c.Network.FindFloatingIP(ctx, fip.Address); err != nil || byAddr.ID != fip.ID {
 		t.Errorf("FindFloatingIP(address) = %+v, %v", byAddr, err)
@@ -192,5 +207,53 @@ func waitFor(t *testing.T, ctx context.Context, c *Cloud, id, status string) *Se
 			return srv
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func TestAdapterFindsWhatLostCreatesMade(t *testing.T) {
+	tc, c, ctx := adapterCloud(t)
+	sg, err := c.Network.CreateSecurityGroup(ctx, "packer_t_secgroup", "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ids, err := c.Network.SecurityGroupsNamed(ctx, "packer_t_secgroup"); err != nil || len(ids) != 1 || ids[0] != sg {
+		t.Errorf("SecurityGroupsNamed = %v, %v; want [%s]", ids, err, sg)
+	}
+	if ids, err := c.Network.SecurityGroupsNamed(ctx, "packer_u_secgroup"); err != nil || len(ids) != 0 {
+		t.Errorf("SecurityGroupsNamed(other) = %v, %v", ids, err)
+	}
+	if err := c.Network.DeleteSecurityGroup(ctx, sg); err != nil {
+		t.Error(err)
+	}
+
+	var seed string
+	for _, img := range tc.Images("RegionOne") {
+		if img.Seeded {
+			seed = img.ID
+		}
+	}
+	vol, err := c.Volumes.CreateVolume(ctx, VolumeSpec{Name: "packer_t_volume", SizeGiB: 1, ImageID: seed,
+		Metadata: map[string]string{"packer_build_uuid": "t"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ids, err := c.Volumes.VolumesOfBuild(ctx, "packer_t_volume", "t"); err != nil || len(ids) != 1 || ids[0] != vol {
+		t.Errorf("VolumesOfBuild = %v, %v; want [%s]", ids, err, vol)
+	}
+	if ids, err := c.Volumes.VolumesOfBuild(ctx, "packer_t_volume", "other-build"); err != nil || len(ids) != 0 {
+		t.Errorf("VolumesOfBuild(other build) = %v, %v", ids, err)
+	}
+	for {
+		v, err := c.Volumes.GetVolume(ctx, vol)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v.Status == "available" {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err := c.Volumes.DeleteVolume(ctx, vol); err != nil {
+		t.Error(err)
 	}
 }

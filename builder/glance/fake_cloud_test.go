@@ -35,12 +35,16 @@ type fakeCloud struct {
 	count     map[string]int
 	// onCall runs after each recorded call (to cancel a context mid-build).
 	onCall func(method string)
+	// lose makes a create method do its work and then fail with the error, as
+	// when the reply is lost (a 5xx from a proxy, a broken connection, Ctrl-C).
+	lose map[string]error
 
 	flavors        map[string]string // name -> id
 	networks       []NetworkInfo
 	ports          []PortInfo
 	secGroups      map[string]string // name -> id
 	floatingIPs    map[string]*FloatingIP
+	fipDescription map[string]string // floating IP id -> description
 	images         map[string]*Image
 	servers        map[string]*fakeServer
 	volumes        map[string]*fakeVolume
@@ -67,13 +71,16 @@ type fakeVolume struct {
 	script []string
 }
 
+// Cleanup's second look for a lost create need not wait long against the fake.
+func init() { lostLookupPause = 10 * time.Millisecond }
+
 func newFakeCloud() *fakeCloud {
 	f := &fakeCloud{
-		fail: map[string]error{}, failAfter: map[string]int{}, count: map[string]int{},
+		fail: map[string]error{}, failAfter: map[string]int{}, count: map[string]int{}, lose: map[string]error{},
 		flavors:     map[string]string{"m1.small": "flavor-small"},
 		networks:    []NetworkInfo{{ID: "net-private", Name: "private"}, {ID: "net-public", Name: "public", External: true}},
 		secGroups:   map[string]string{"default": "sg-default"},
-		floatingIPs: map[string]*FloatingIP{},
+		floatingIPs: map[string]*FloatingIP{}, fipDescription: map[string]string{},
 		images: map[string]*Image{
 			"img-fedora": {ID: "img-fedora", Name: "Fedora-37", Status: "active", Visibility: "public", MinDisk: 3, SizeBytes: 2 * gib,
 				Properties: map[string]string{"os_distro": "fedora"}},
@@ -188,7 +195,7 @@ func (f *fakeCloud) CreateKeypair(ctx context.Context, name, publicKey string) e
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.keypairs[name] = publicKey
-	return nil
+	return f.lose["CreateKeypair"]
 }
 
 func (f *fakeCloud) DeleteKeypair(ctx context.Context, name string) error {
@@ -217,7 +224,26 @@ func (f *fakeCloud) CreateServer(ctx context.Context, spec ServerSpec) (string, 
 	}
 	f.servers[id] = &fakeServer{spec: spec, script: script, srv: Server{ID: id,
 		Addresses: []Address{{Network: "private", Addr: "10.0.0.5", Version: 4, Type: "fixed"}}}}
+	if err := f.lose["CreateServer"]; err != nil {
+		return "", err
+	}
 	return id, nil
+}
+
+func (f *fakeCloud) ServersOfBuild(ctx context.Context, name, buildUUID string) ([]string, error) {
+	if err := f.record("ServersOfBuild", name, buildUUID); err != nil {
+		return nil, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var ids []string
+	for id, s := range f.servers {
+		if s.spec.Name == name && s.spec.Metadata["packer_build_uuid"] == buildUUID {
+			ids = append(ids, id)
+		}
+	}
+	sort.Strings(ids)
+	return ids, nil
 }
 
 func (f *fakeCloud) GetServer(ctx context.Context, id string) (*Server, error) {
@@ -365,7 +391,22 @@ func (f *fakeCloud) CreateSecurityGroup(ctx context.Context, name, description s
 	defer f.mu.Unlock()
 	id := f.id("sg")
 	f.secGroups[name] = id
+	if err := f.lose["CreateSecurityGroup"]; err != nil {
+		return "", err
+	}
 	return id, nil
+}
+
+func (f *fakeCloud) SecurityGroupsNamed(ctx context.Context, name string) ([]string, error) {
+	if err := f.record("SecurityGroupsNamed", name); err != nil {
+		return nil, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if id, ok := f.secGroups[name]; ok {
+		return []string{id}, nil
+	}
+	return nil, nil
 }
 
 func (f *fakeCloud) AllowIngress(ctx context.Context, groupID string, port int, cidr string) error {
@@ -433,8 +474,28 @@ func (f *fakeCloud) CreateFloatingIP(ctx context.Context, networkID, portID, des
 	id := f.id("fip")
 	fip := &FloatingIP{ID: id, Address: "203.0.113.10", NetworkID: networkID, PortID: portID}
 	f.floatingIPs[id] = fip
+	f.fipDescription[id] = description
+	if err := f.lose["CreateFloatingIP"]; err != nil {
+		return nil, err
+	}
 	c := *fip
 	return &c, nil
+}
+
+func (f *fakeCloud) FloatingIPsDescribed(ctx context.Context, description string) ([]string, error) {
+	if err := f.record("FloatingIPsDescribed", description); err != nil {
+		return nil, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var ids []string
+	for id := range f.floatingIPs {
+		if f.fipDescription[id] == description {
+			ids = append(ids, id)
+		}
+	}
+	sort.Strings(ids)
+	return ids, nil
 }
 
 func (f *fakeCloud) AssociateFloatingIP(ctx context.Context, id, portID string) (*FloatingIP, error) {
@@ -598,7 +659,26 @@ func (f *fakeCloud) CreateVolume(ctx context.Context, spec VolumeSpec) (string, 
 		script = []string{"creating", "available"}
 	}
 	f.volumes[id] = &fakeVolume{spec: spec, script: script}
+	if err := f.lose["CreateVolume"]; err != nil {
+		return "", err
+	}
 	return id, nil
+}
+
+func (f *fakeCloud) VolumesOfBuild(ctx context.Context, name, buildUUID string) ([]string, error) {
+	if err := f.record("VolumesOfBuild", name, buildUUID); err != nil {
+		return nil, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var ids []string
+	for id, v := range f.volumes {
+		if v.spec.Name == name && v.spec.Metadata["packer_build_uuid"] == buildUUID {
+			ids = append(ids, id)
+		}
+	}
+	sort.Strings(ids)
+	return ids, nil
 }
 
 func (f *fakeCloud) GetVolume(ctx context.Context, id string) (*Volume, error) {

@@ -18,6 +18,7 @@ import (
 type stepAllocateFloatingIP struct {
 	allocated string // deleted in cleanup
 	attached  string // detached in cleanup
+	lost      string // description of an allocation whose reply never came
 }
 
 func (s *stepAllocateFloatingIP) Run(ctx context.Context, state multistep.StateBag) multistep.StepAction {
@@ -62,6 +63,9 @@ func (s *stepAllocateFloatingIP) Run(ctx context.Context, state multistep.StateB
 		ui.Sayf("Allocating a floating IP on network %s for server %s...", network.Name, serverID)
 		fip, err = cloud.Network.CreateFloatingIP(ctx, network.ID, port, tempName(state, "floatingip"))
 		if err != nil {
+			if createMayHaveHappened(ctx, err) {
+				s.lost = tempName(state, "floatingip")
+			}
 			return glancecommon.Halt(state, fmt.Errorf("allocating a floating IP on network %s (%s): %w", network.Name, network.ID, err))
 		}
 		s.allocated = fip.ID
@@ -111,9 +115,25 @@ func (s *stepAllocateFloatingIP) serverPort(ctx context.Context, state multistep
 }
 
 func (s *stepAllocateFloatingIP) Cleanup(state multistep.StateBag) {
+	if s.allocated == "" && s.lost != "" {
+		description := s.lost
+		s.lost = ""
+		for _, id := range findLost(state, "floating IP "+description, func(ctx context.Context) ([]string, error) {
+			return cloudOf(state).Network.FloatingIPsDescribed(ctx, description)
+		}) {
+			s.allocated = id
+			s.release(state)
+		}
+		return
+	}
 	if s.allocated == "" && s.attached == "" {
 		return
 	}
+	s.release(state)
+}
+
+// release deletes the floating IP the build allocated, or detaches the one it reused.
+func (s *stepAllocateFloatingIP) release(state multistep.StateBag) {
 	ui, cloud := uiOf(state), cloudOf(state)
 	ctx, cancel := glancecommon.CleanupContext()
 	defer cancel()

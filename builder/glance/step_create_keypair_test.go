@@ -35,6 +35,14 @@ func TestStepCreateKeypair(t *testing.T) {
 			t.Error("created a keypair")
 		}
 	})
+	t.Run("reply lost: the keypair is deleted by name", func(t *testing.T) {
+		e := newTestEnv(t, minimal())
+		e.fake.lose["CreateKeypair"] = errServer
+		s := &stepCreateKeypair{}
+		e.mustHalt(t, s, `creating keypair "packer_0000-uuid_keypair"`)
+		s.Cleanup(e.state)
+		e.noLeaks(t)
+	})
 	t.Run("Nova refuses", func(t *testing.T) {
 		e := newTestEnv(t, minimal())
 		e.fake.fail["CreateKeypair"] = errConflict

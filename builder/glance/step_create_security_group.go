@@ -15,6 +15,8 @@ import (
 // Uses: config, cloud. Produces: temp_secgroup_id.
 type stepCreateSecurityGroup struct {
 	created string
+	// lost names a group whose create call ended without a usable reply.
+	lost string
 }
 
 func (s *stepCreateSecurityGroup) Run(ctx context.Context, state multistep.StateBag) multistep.StepAction {
@@ -30,6 +32,9 @@ func (s *stepCreateSecurityGroup) Run(ctx context.Context, state multistep.State
 	ui.Sayf("Creating the temporary security group %s (TCP %d from %v)...", name, port, cfg.TemporarySecurityGroupSourceCIDRs)
 	id, err := cloud.Network.CreateSecurityGroup(ctx, name, "Temporary group of a Packer build; deleted after it")
 	if err != nil {
+		if createMayHaveHappened(ctx, err) {
+			s.lost = name
+		}
 		return glancecommon.Halt(state, fmt.Errorf("creating security group %q: %w", name, err))
 	}
 	s.created = id
@@ -44,9 +49,24 @@ func (s *stepCreateSecurityGroup) Run(ctx context.Context, state multistep.State
 }
 
 func (s *stepCreateSecurityGroup) Cleanup(state multistep.StateBag) {
-	if s.created == "" {
+	if s.created == "" && s.lost != "" {
+		name := s.lost
+		s.lost = ""
+		for _, id := range findLost(state, "security group "+name, func(ctx context.Context) ([]string, error) {
+			return cloudOf(state).Network.SecurityGroupsNamed(ctx, name)
+		}) {
+			s.created = id
+			s.deleteGroup(state)
+		}
 		return
 	}
+	if s.created != "" {
+		s.deleteGroup(state)
+	}
+}
+
+// deleteGroup deletes s.created and clears it once gone.
+func (s *stepCreateSecurityGroup) deleteGroup(state multistep.StateBag) {
 	ui, cloud := uiOf(state), cloudOf(state)
 	ctx, cancel := glancecommon.CleanupContext()
 	defer cancel()

@@ -26,6 +26,17 @@ func TestStepCreateSecurityGroup(t *testing.T) {
 		s.Cleanup(e.state)
 		e.noLeaks(t)
 	})
+	t.Run("reply lost: the group is found by name and deleted", func(t *testing.T) {
+		e := newTestEnv(t, with("temporary_security_group", true))
+		e.fake.lose["CreateSecurityGroup"] = errServer
+		s := &stepCreateSecurityGroup{}
+		e.mustHalt(t, s, "creating security group")
+		s.Cleanup(e.state)
+		e.noLeaks(t)
+		if e.fake.called("SecurityGroupsNamed") != 1 {
+			t.Errorf("looked %d times, want once (it was there at once)", e.fake.called("SecurityGroupsNamed"))
+		}
+	})
 	t.Run("not asked for", func(t *testing.T) {
 		e := newTestEnv(t, minimal())
 		e.mustRun(t, &stepCreateSecurityGroup{})

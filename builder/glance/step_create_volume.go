@@ -17,6 +17,8 @@ import (
 // Uses: config, cloud, source_image. Produces: volume_id.
 type stepCreateVolume struct {
 	created string
+	// lost names a volume whose create call ended without a usable reply.
+	lost string
 }
 
 const gib = 1 << 30
@@ -52,6 +54,9 @@ func (s *stepCreateVolume) Run(ctx context.Context, state multistep.StateBag) mu
 		Metadata:         map[string]string{"packer_build_uuid": stringOf(state, stateBuildUUID)},
 	})
 	if err != nil {
+		if createMayHaveHappened(ctx, err) {
+			s.lost = name
+		}
 		return glancecommon.Halt(state, fmt.Errorf("creating volume %q: %w", name, err))
 	}
 	// Recorded before the wait, so a volume that ends in error is deleted too.
@@ -79,9 +84,25 @@ func (s *stepCreateVolume) Run(ctx context.Context, state multistep.StateBag) mu
 }
 
 func (s *stepCreateVolume) Cleanup(state multistep.StateBag) {
+	if s.created == "" && s.lost != "" {
+		name, build := s.lost, stringOf(state, stateBuildUUID)
+		s.lost = ""
+		for _, id := range findLost(state, "volume "+name, func(ctx context.Context) ([]string, error) {
+			return cloudOf(state).Volumes.VolumesOfBuild(ctx, name, build)
+		}) {
+			s.created = id
+			s.deleteVolume(state)
+		}
+		return
+	}
 	if s.created == "" {
 		return
 	}
+	s.deleteVolume(state)
+}
+
+// deleteVolume deletes s.created and waits until it is gone, then clears it.
+func (s *stepCreateVolume) deleteVolume(state multistep.StateBag) {
 	ui, cloud := uiOf(state), cloudOf(state)
 	ctx, cancel := glancecommon.CleanupContext()
 	defer cancel()

@@ -17,6 +17,8 @@ import (
 // keypair_name, volume_id. Produces: server_id, instance_id.
 type stepRunServer struct {
 	created string
+	// lost names a server whose create call ended without a usable reply.
+	lost string
 }
 
 func (s *stepRunServer) Run(ctx context.Context, state multistep.StateBag) multistep.StepAction {
@@ -67,6 +69,9 @@ func (s *stepRunServer) Run(ctx context.Context, state multistep.StateBag) multi
 	ui.Sayf("Creating server %s...", spec.Name)
 	id, err := cloud.Compute.CreateServer(ctx, spec)
 	if err != nil {
+		if createMayHaveHappened(ctx, err) {
+			s.lost = spec.Name
+		}
 		return glancecommon.Halt(state, fmt.Errorf("creating server %q: %w", spec.Name, err))
 	}
 	s.created = id
@@ -77,9 +82,26 @@ func (s *stepRunServer) Run(ctx context.Context, state multistep.StateBag) multi
 }
 
 func (s *stepRunServer) Cleanup(state multistep.StateBag) {
+	if s.created == "" && s.lost != "" {
+		name, build := s.lost, stringOf(state, stateBuildUUID)
+		s.lost = ""
+		for _, id := range findLost(state, "server "+name, func(ctx context.Context) ([]string, error) {
+			return cloudOf(state).Compute.ServersOfBuild(ctx, name, build)
+		}) {
+			s.created = id
+			s.removeServer(state)
+		}
+		return
+	}
 	if s.created == "" {
 		return
 	}
+	s.removeServer(state)
+}
+
+// removeServer deletes s.created, unless the volume flow already did, and clears it
+// once gone.
+func (s *stepRunServer) removeServer(state multistep.StateBag) {
 	if deleted, _ := state.Get(stateServerDeleted).(bool); deleted {
 		return
 	}
