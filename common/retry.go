@@ -76,3 +76,21 @@ func SleepContext(ctx context.Context, d time.Duration) error {
 		return nil
 	}
 }
+
+// CreateMayHaveHappened reports whether a create call that failed may still have
+// made its resource: the call was cut off (Ctrl-C, a timeout, a broken
+// connection) or the service failed with a 5xx after perhaps acting. A 4xx,
+// including 429, means the request was refused and nothing was made.
+func CreateMayHaveHappened(ctx context.Context, err error) bool {
+	if err == nil {
+		return false
+	}
+	if ctx.Err() != nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return true
+	}
+	var code gophercloud.ErrUnexpectedResponseCode
+	if errors.As(err, &code) {
+		return code.Actual >= 500
+	}
+	return IsTransient(err)
+}

@@ -100,3 +100,29 @@ func TestDeleteWithRetry(t *testing.T) {
 		t.Errorf("409: %d calls, %v; want no retry", *n, err)
 	}
 }
+
+func TestCreateMayHaveHappened(t *testing.T) {
+	live := context.Background()
+	cancelled, cancel := context.WithCancel(context.Background())
+	cancel()
+	for _, tc := range []struct {
+		ctx  context.Context
+		err  error
+		want bool
+	}{
+		{live, nil, false},
+		{live, gophercloud.ErrUnexpectedResponseCode{Actual: 500}, true},
+		{live, gophercloud.ErrUnexpectedResponseCode{Actual: 504}, true},
+		{live, fmt.Errorf("POST: %w", syscall.ECONNRESET), true},
+		{live, fmt.Errorf("POST: %w", context.DeadlineExceeded), true},
+		{cancelled, errors.New("whatever the client says"), true},
+		{live, gophercloud.ErrUnexpectedResponseCode{Actual: 429}, false},
+		{live, gophercloud.ErrUnexpectedResponseCode{Actual: 409}, false},
+		{live, gophercloud.ErrUnexpectedResponseCode{Actual: 403}, false},
+		{live, errors.New("invalid option"), false},
+	} {
+		if got := CreateMayHaveHappened(tc.ctx, tc.err); got != tc.want {
+			t.Errorf("CreateMayHaveHappened(ctx err %v, %v) = %v, want %v", tc.ctx.Err(), tc.err, got, tc.want)
+		}
+	}
+}

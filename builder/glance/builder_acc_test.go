@@ -259,6 +259,8 @@ func TestAccBuildFailures(t *testing.T) {
 		// The server and the floating IP are made, but the reply is a 504: cleanup must find them.
 		{name: "server reply lost", fault: &testcloud.Fault{Op: "server.create", Action: testcloud.ActionLoseReply},
 			want: "whose creation was cut off"},
+		{name: "snapshot reply lost", fault: &testcloud.Fault{Op: "server.createImage", Action: testcloud.ActionLoseReply},
+			want: "whose creation was cut off"},
 		{name: "floating IP reply lost 500", fault: &testcloud.Fault{Op: "floatingip.create", Action: testcloud.ActionLoseReply, Status: 500},
 			want: "whose creation was cut off"},
 		{name: "Ctrl-C while provisioning", inline: `"echo provisioning-now", "sleep 20"`, interrupt: "provisioning-now", want: "cancelled"},

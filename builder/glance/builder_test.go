@@ -171,10 +171,10 @@ func TestRunCancelledCleansUp(t *testing.T) {
 // A create whose reply never arrives (a 5xx from a proxy, a timeout, Ctrl-C)
 // may still have made the resource: cleanup finds it by its name and deletes it.
 func TestRunDeletesWhatALostCreateMade(t *testing.T) {
-	raw := func() map[string]interface{} {
-		return with("source_image", "img-fedora", "floating_ip_network", "public", "use_blockstorage_volume", true)
-	}
-	for _, method := range []string{"CreateVolume", "CreateServer", "CreateFloatingIP"} {
+	for _, method := range []string{"CreateVolume", "CreateServer", "CreateFloatingIP", "UploadToImage", "CreateServerImage"} {
+		raw := func() map[string]interface{} {
+			return with("source_image", "img-fedora", "floating_ip_network", "public", "use_blockstorage_volume", method != "CreateServerImage")
+		}
 		for name, lost := range map[string]error{"504": httpError(http.StatusGatewayTimeout), "connection reset": fmt.Errorf("POST: %w", syscall.ECONNRESET)} {
 			t.Run(method+" "+name, func(t *testing.T) {
 				fake := newFakeCloud()
@@ -212,7 +212,7 @@ func TestRunDeletesWhatALostCreateMade(t *testing.T) {
 	// A refusal (4xx) made nothing: cleanup does not go looking.
 	fake := newFakeCloud()
 	fake.fail["CreateServer"] = httpError(http.StatusForbidden)
-	if _, err, _ := runBuild(t, context.Background(), fake, raw()); err == nil || fake.called("ServersOfBuild") != 0 {
+	if _, err, _ := runBuild(t, context.Background(), fake, with("source_image", "img-fedora")); err == nil || fake.called("ServersOfBuild") != 0 {
 		t.Errorf("after a 403: error %v, %d lookups; want an error and none", err, fake.called("ServersOfBuild"))
 	}
 }

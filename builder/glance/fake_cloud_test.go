@@ -330,7 +330,11 @@ func (f *fakeCloud) CreateServerImage(ctx context.Context, serverID, name string
 	if src, ok := f.images[s.spec.ImageID]; ok {
 		props = src.Properties
 	}
-	return f.newImage(name, props), nil
+	id := f.newImage(name, props)
+	if err := f.lose["CreateServerImage"]; err != nil {
+		return "", err
+	}
+	return id, nil
 }
 
 func (f *fakeCloud) ServerPassword(ctx context.Context, serverID string, key *rsa.PrivateKey) (string, error) {
@@ -721,7 +725,11 @@ func (f *fakeCloud) UploadToImage(ctx context.Context, volumeID, imageName, disk
 	if src, ok := f.images[v.spec.ImageID]; ok {
 		props = src.Properties
 	}
-	return f.newImage(imageName, props), nil
+	id := f.newImage(imageName, props)
+	if err := f.lose["UploadToImage"]; err != nil {
+		return "", err
+	}
+	return id, nil
 }
 
 func (f *fakeCloud) cloud() *Cloud {

@@ -20,6 +20,8 @@ import (
 // Uses: config, cloud, server_id, volume_id. Produces: image_id.
 type stepCreateImage struct {
 	created string
+	// lost says the create call failed in a way that may still have made the image.
+	lost bool
 }
 
 func (s *stepCreateImage) Run(ctx context.Context, state multistep.StateBag) multistep.StepAction {
@@ -33,6 +35,7 @@ func (s *stepCreateImage) Run(ctx context.Context, state multistep.StateBag) mul
 		ui.Sayf("Uploading volume %s to the image %q...", volumeID, cfg.ImageName)
 		id, err = cloud.Volumes.UploadToImage(ctx, volumeID, cfg.ImageName, cfg.ImageDiskFormat)
 		if err != nil {
+			s.lost = createMayHaveHappened(ctx, err)
 			return glancecommon.Halt(state, fmt.Errorf("uploading volume %s to image %q: %w", volumeID, cfg.ImageName, err))
 		}
 	} else {
@@ -40,6 +43,7 @@ func (s *stepCreateImage) Run(ctx context.Context, state multistep.StateBag) mul
 		ui.Sayf("Creating the image %q from server %s...", cfg.ImageName, serverID)
 		id, err = cloud.Compute.CreateServerImage(ctx, serverID, cfg.ImageName, nil)
 		if err != nil {
+			s.lost = createMayHaveHappened(ctx, err)
 			return glancecommon.Halt(state, fmt.Errorf("creating image %q from server %s: %w", cfg.ImageName, serverID, err))
 		}
 	}
@@ -50,9 +54,54 @@ func (s *stepCreateImage) Run(ctx context.Context, state multistep.StateBag) mul
 }
 
 func (s *stepCreateImage) Cleanup(state multistep.StateBag) {
-	if s.created == "" || !glancecommon.BuildFailed(state) {
+	if !glancecommon.BuildFailed(state) {
 		return
 	}
+	if s.created == "" && s.lost {
+		s.lost = false
+		for _, id := range findLost(state, fmt.Sprintf("image %q", configOf(state).ImageName), func(ctx context.Context) ([]string, error) {
+			return newImagesNamed(ctx, state)
+		}) {
+			s.created = id
+			s.deleteImage(state)
+		}
+		return
+	}
+	if s.created != "" {
+		s.deleteImage(state)
+	}
+}
+
+// newImagesNamed lists the project's images of the output name that were not
+// there when the build began (pre-validation made sure of that, or recorded them
+// for image_force): what a snapshot or upload call without a reply made. A Nova
+// snapshot names its server in instance_uuid, which must then be this build's.
+func newImagesNamed(ctx context.Context, state multistep.StateBag) ([]string, error) {
+	imgs, err := cloudOf(state).Images.OwnedImagesNamed(ctx, configOf(state).ImageName)
+	if err != nil {
+		return nil, err
+	}
+	before := map[string]bool{}
+	old, _ := state.Get(stateOldImages).([]Image)
+	for _, img := range old {
+		before[img.ID] = true
+	}
+	server := stringOf(state, stateServerID)
+	var ids []string
+	for _, img := range imgs {
+		if before[img.ID] {
+			continue
+		}
+		if from, ok := img.Properties["instance_uuid"]; ok && from != server {
+			continue
+		}
+		ids = append(ids, img.ID)
+	}
+	return ids, nil
+}
+
+// deleteImage deletes s.created, lifting its protection if a later step set it.
+func (s *stepCreateImage) deleteImage(state multistep.StateBag) {
 	ui := uiOf(state)
 	ctx, cancel := glancecommon.CleanupContext()
 	defer cancel()

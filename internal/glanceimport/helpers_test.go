@@ -7,10 +7,14 @@ import (
 	"math/rand/v2"
 	"os/exec"
 	"testing"
+	"time"
 
 	"github.com/klauspost/compress/zstd"
 	"github.com/ulikunitz/xz"
 )
+
+// Cleanup's second look for a lost create need not wait long in tests.
+func init() { lostLookupPause = 10 * time.Millisecond }
 
 // fakeQcow2 returns n bytes starting with a qcow2 header and continuing with
 // compressible but not trivial data.

@@ -30,6 +30,11 @@ type importer struct {
 	sum   *Checksum
 	image *Image // the image this import created, once it exists
 	res   Result
+	// existing are the images of the requested name found before the import.
+	existing []Image
+	// createLost says the create call failed in a way that may still have made
+	// the image (cut off, or a 5xx): cleanup then looks for it.
+	createLost bool
 }
 
 // Import creates the image described by req and fills it with data, then waits
@@ -97,6 +102,7 @@ func (im *importer) run(ctx context.Context) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	im.existing = existing
 	if len(existing) > 0 && !req.Force {
 		return nil, fmt.Errorf("an image named %q already exists (ID %s): choose another image_name, or set image_force to replace it", req.Image.Name, existing[0].ID)
 	}
@@ -284,6 +290,7 @@ func (im *importer) createImage(ctx context.Context, diskFormat string) error {
 	}
 	img, err := im.g.CreateImage(ctx, opts)
 	if err != nil {
+		im.createLost = glancecommon.CreateMayHaveHappened(ctx, err)
 		return fmt.Errorf("creating image %q: %w", s.Name, glancecommon.ExplainVisibilityRefusal(err, s.Visibility))
 	}
 	im.image = img
@@ -568,6 +575,9 @@ func (im *importer) finish(ctx context.Context, existing []Image) error {
 // cleanup deletes the half-made image after a failure, with a fresh context so it
 // runs after Ctrl-C too, and returns the error to report.
 func (im *importer) cleanup(err error) error {
+	if im.image == nil && im.createLost {
+		return im.cleanupLost(err)
+	}
 	if im.image == nil {
 		return err
 	}

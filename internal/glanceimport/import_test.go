@@ -587,3 +587,21 @@ func TestImportWaitsForTheImportTaskToLetGo(t *testing.T) {
 		})
 	}
 }
+
+// A create whose reply is lost (a proxy's 504) still made the image: the import
+// fails, and cleanup finds that image and deletes it.
+func TestImportDeletesTheImageALostCreateMade(t *testing.T) {
+	cloud, g := startCloud(t, fakeglance.Options{LoseCreateReplies: 1})
+	old := cloud.AddImage("lost-create", false)
+	path := filepath.Join(t.TempDir(), "d.qcow2")
+	os.WriteFile(path, fakeQcow2(64<<10), 0o600)
+	_, err := Import(context.Background(), g, quietRequest(Request{Source: Source{File: path}, Force: true,
+		Image: ImageSpec{Name: "lost-create"}}))
+	if err == nil || !strings.Contains(err.Error(), "504") || !strings.Contains(err.Error(), "made although the create call failed, was deleted") {
+		t.Fatalf("err = %v; want the 504 and the deletion of the image it made", err)
+	}
+	imgs := cloud.Images()
+	if len(imgs) != 1 || imgs[0]["id"] != old {
+		t.Fatalf("images left: %v; want only the older image of that name, untouched", imgs)
+	}
+}

@@ -334,6 +334,27 @@ func TestAccImportMissingURLFailsWithoutImage(t *testing.T) {
 	a.requireNothingLeft(t, "acc-404")
 }
 
+// Glance makes the image but the reply is lost (a proxy's 504): the build fails,
+// and the image the plugin never heard of is found and deleted.
+func TestAccImportLostCreateReplyLeavesNoImage(t *testing.T) {
+	a := startAccCloud(t, func(o *testcloud.Options) {
+		o.Faults = []testcloud.Fault{{Op: "image.create", Action: testcloud.ActionLoseReply, Times: 1}}
+	})
+	url := a.serve("/lost.qcow2", qcow2Bytes(256<<10))
+	res := a.build(t, `
+  post-processor "glance-import" {
+    image_name       = "acc-lost-create"
+    image_source_url = "`+url+`"
+  }`, nil)
+	if res.ExitCode == 0 {
+		t.Fatalf("the build succeeded though the create call failed:\n%s", res.Output)
+	}
+	if !strings.Contains(res.Output, "504") || !strings.Contains(res.Output, "made although the create call failed, was deleted") {
+		t.Errorf("the error does not tell the 504 and the deletion:\n%s", lastLines(res.Output, 20))
+	}
+	a.requireNothingLeft(t, "acc-lost-create")
+}
+
 func TestAccImportWebDownloadFailingInGlanceFailsFast(t *testing.T) {
 	a := startAccCloud(t)
 	// The plugin does not look at the URL with web-download: Glance's task fails on the 404.

@@ -41,6 +41,9 @@ type Options struct {
 	// same: the image is active once the first store has the data, and the task
 	// drops the lock when it has finished everything else.
 	LockRelease time.Duration
+	// LoseCreateReplies makes the first n image creates happen but answer 504, as
+	// a proxy that timed out would.
+	LoseCreateReplies int
 }
 
 // Upload is what the emulator saw of one data request.
@@ -66,6 +69,7 @@ type Cloud struct {
 	seq     int
 	uploads []Upload
 	raced   []string    // changes made to an image while its import task held it
+	lost    int         // image creates whose reply was replaced by a 504
 	started chan string // image IDs whose data transfer began
 	wg      sync.WaitGroup
 }
@@ -298,7 +302,15 @@ func (c *Cloud) glance(w http.ResponseWriter, r *http.Request, parts []string) {
 		c.mu.Lock()
 		img := c.newImage(fields)
 		out := copyMap(img.fields)
+		lose := c.lost < c.opts.LoseCreateReplies
+		if lose {
+			c.lost++
+		}
 		c.mu.Unlock()
+		if lose {
+			glanceError(w, 504, "Gateway Timeout")
+			return
+		}
 		w.Header().Set("OpenStack-image-import-methods", strings.Join(c.opts.ImportMethods, ","))
 		writeJSON(w, 201, out)
 	case len(parts) >= 2 && parts[0] == "images":

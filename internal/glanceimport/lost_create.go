@@ -1,0 +1,75 @@
+package glanceimport
+
+import (
+	"fmt"
+	"log"
+	"strings"
+	"time"
+
+	"github.com/gophercloud/gophercloud/v2/openstack/image/v2/images"
+
+	glancecommon "github.com/packer-glance/packer-plugin-glance/common"
+)
+
+// lostLookupPause separates the two looks of findLost: a create cut off by
+// Ctrl-C may still be running inside Glance when cleanup first looks.
+var lostLookupPause = 2 * time.Second
+
+// cleanupLost deletes the image a create call without a usable reply made, if it
+// finds one, and says so in the returned error.
+func (im *importer) cleanupLost(err error) error {
+	lost, lerr := im.findLost()
+	if lerr != nil {
+		return fmt.Errorf("%w; looking for an image the interrupted create may have made also failed (check for a queued image named %q): %v", err, im.req.Image.Name, lerr)
+	}
+	if len(lost) == 0 {
+		return err
+	}
+	var ids []string
+	for _, img := range lost {
+		ids = append(ids, img.ID)
+	}
+	if im.req.KeepFailedImage {
+		return fmt.Errorf("%w (image %s, made although the create call failed, was kept: keep_failed_image is set)", err, strings.Join(ids, ", "))
+	}
+	ctx, cancel := glancecommon.CleanupContext()
+	defer cancel()
+	for _, id := range ids {
+		if derr := im.g.DeleteImage(ctx, id); derr != nil && !glancecommon.IsNotFound(derr) {
+			return fmt.Errorf("%w; the create call made image %s anyway, and deleting it failed: %v", err, id, derr)
+		}
+		log.Printf("[INFO] glance-import: deleted image %s, made by a create call whose reply was lost", id)
+	}
+	return fmt.Errorf("%w (image %s, made although the create call failed, was deleted)", err, strings.Join(ids, ", "))
+}
+
+// findLost lists the queued images of the requested name (and owner) that were
+// not there before the import: what the failed create call made. It looks twice,
+// a moment apart, when the first look finds nothing.
+func (im *importer) findLost() ([]Image, error) {
+	ctx, cancel := glancecommon.CleanupContext()
+	defer cancel()
+	before := map[string]bool{}
+	for _, img := range im.existing {
+		before[img.ID] = true
+	}
+	for attempt := 0; ; attempt++ {
+		found, err := im.g.ImagesByName(ctx, im.req.Image.Name)
+		if err != nil {
+			return nil, err
+		}
+		var lost []Image
+		for _, img := range found {
+			if img.Name == im.req.Image.Name && !before[img.ID] && img.Status == images.ImageStatusQueued &&
+				(im.req.OwnerID == "" || img.Owner == im.req.OwnerID) {
+				lost = append(lost, img)
+			}
+		}
+		if len(lost) > 0 || attempt == 1 {
+			return lost, nil
+		}
+		if err := glancecommon.SleepContext(ctx, lostLookupPause); err != nil {
+			return nil, err
+		}
+	}
+}
