@@ -298,44 +298,37 @@ func (c *Cloud) cinderVolumeAction(w http.ResponseWriter, r *http.Request, rc *r
 		return
 	}
 	rc.op = op
-	answered, lose := c.applyHTTPFaults(w, r, rc)
-	if answered {
-		return
-	}
-	if lose != nil {
-		// The action happens; its reply is swapped for the fault's once the handler returns.
-		defer loseReply(w, rc, lose)
-		w = &discardWriter{}
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	v := c.lookupVolume(w, r, rc)
-	if v == nil {
-		return
-	}
-	switch name {
-	case "os-set_image_metadata":
-		if v.Status != "available" && v.Status != "in-use" {
-			rc.fail(w, http.StatusBadRequest, "Invalid volume: Volume %s status must be available or in-use, but current status is: %s.", v.ID, v.Status)
+	c.serveWithFaults(w, r, rc, func(w http.ResponseWriter) {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		v := c.lookupVolume(w, r, rc)
+		if v == nil {
 			return
 		}
-		md, _ := args["metadata"].(map[string]any)
-		for k, val := range md {
-			v.ImageMetadata[k] = fmt.Sprint(val)
+		switch name {
+		case "os-set_image_metadata":
+			if v.Status != "available" && v.Status != "in-use" {
+				rc.fail(w, http.StatusBadRequest, "Invalid volume: Volume %s status must be available or in-use, but current status is: %s.", v.ID, v.Status)
+				return
+			}
+			md, _ := args["metadata"].(map[string]any)
+			for k, val := range md {
+				v.ImageMetadata[k] = fmt.Sprint(val)
+			}
+			c.cinderOK(w, rc, http.StatusOK, map[string]any{"metadata": v.ImageMetadata})
+		case "os-reset_status":
+			if !rc.isAdmin() {
+				rc.fail(w, http.StatusForbidden, "Policy doesn't allow volume_extension:volume_admin_actions:reset_status to be performed.")
+				return
+			}
+			if s, ok := args["status"].(string); ok {
+				v.Status = s
+			}
+			c.cinderOK(w, rc, http.StatusAccepted, nil)
+		case "os-volume_upload_image":
+			c.uploadVolumeToImage(w, rc, v, args)
 		}
-		c.cinderOK(w, rc, http.StatusOK, map[string]any{"metadata": v.ImageMetadata})
-	case "os-reset_status":
-		if !rc.isAdmin() {
-			rc.fail(w, http.StatusForbidden, "Policy doesn't allow volume_extension:volume_admin_actions:reset_status to be performed.")
-			return
-		}
-		if s, ok := args["status"].(string); ok {
-			v.Status = s
-		}
-		c.cinderOK(w, rc, http.StatusAccepted, nil)
-	case "os-volume_upload_image":
-		c.uploadVolumeToImage(w, rc, v, args)
-	}
+	})
 }
 
 func (c *Cloud) uploadVolumeToImage(w http.ResponseWriter, rc *reqCtx, v *volume, args map[string]any) {

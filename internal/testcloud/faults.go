@@ -262,6 +262,20 @@ func (c *Cloud) applyHTTPFaults(w http.ResponseWriter, r *http.Request, rc *reqC
 	return false, lose
 }
 
+// serveWithFaults applies the call's HTTP faults (rc.op names it), then serves it with serve. A
+// lose_reply fault lets serve act but drops its reply for the fault's answer.
+func (c *Cloud) serveWithFaults(w http.ResponseWriter, r *http.Request, rc *reqCtx, serve func(http.ResponseWriter)) {
+	answered, lose := c.applyHTTPFaults(w, r, rc)
+	switch {
+	case answered:
+	case lose != nil:
+		serve(&discardWriter{})
+		loseReply(w, rc, lose)
+	default:
+		serve(w)
+	}
+}
+
 // loseReply answers a call whose handler already ran as a proxy that lost the reply would.
 func loseReply(w http.ResponseWriter, rc *reqCtx, f *Fault) {
 	status := f.Status

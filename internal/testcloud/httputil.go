@@ -210,16 +210,7 @@ func (rt *router) add(pattern, op string, auth bool, h handlerFunc) {
 			rc.tok = tok
 		}
 		rc.micro = parseMicroversion(r, rc.service)
-		answered, lose := rt.c.applyHTTPFaults(w, r, rc)
-		if answered {
-			return
-		}
-		if lose != nil {
-			h(&discardWriter{}, r, rc)
-			loseReply(w, rc, lose)
-			return
-		}
-		h(w, r, rc)
+		rt.c.serveWithFaults(w, r, rc, func(w http.ResponseWriter) { h(w, r, rc) })
 	})
 }
 

@@ -206,43 +206,36 @@ func (c *Cloud) novaServerAction(w http.ResponseWriter, r *http.Request, rc *req
 		return
 	}
 	rc.op = op
-	answered, lose := c.applyHTTPFaults(w, r, rc)
-	if answered {
-		return
-	}
-	if lose != nil {
-		// The action happens; its reply is swapped for the fault's once the handler returns.
-		defer loseReply(w, rc, lose)
-		w = &discardWriter{}
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	s := c.lookupServer(w, r, rc)
-	if s == nil {
-		return
-	}
-	switch name {
-	case "os-stop":
-		c.stopServer(w, rc, s)
-	case "os-start":
-		c.startServer(w, rc, s)
-	case "reboot":
-		if s.Status != "ACTIVE" && s.Status != "SHUTOFF" {
-			rc.fail(w, http.StatusConflict, "Cannot 'reboot' instance %s while it is in vm_state %s", s.ID, s.VMState)
+	c.serveWithFaults(w, r, rc, func(w http.ResponseWriter) {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		s := c.lookupServer(w, r, rc)
+		if s == nil {
 			return
 		}
-		c.ssh.disconnectServer(s.ID)
-		s.setState("ACTIVE", "active", "", powerRunning)
-		c.novaOK(w, rc, http.StatusAccepted, nil)
-	case "forceDelete":
-		c.deleteServer(rc.reg, s, rc.region)
-		c.novaOK(w, rc, http.StatusAccepted, nil)
-	case "os-getConsoleOutput":
-		c.novaOK(w, rc, http.StatusOK, map[string]any{"output": "testcloud console of " + s.Name + "\n"})
-	case "createImage":
-		args, _ := body[name].(map[string]any)
-		c.createServerImage(w, rc, s, args)
-	}
+		switch name {
+		case "os-stop":
+			c.stopServer(w, rc, s)
+		case "os-start":
+			c.startServer(w, rc, s)
+		case "reboot":
+			if s.Status != "ACTIVE" && s.Status != "SHUTOFF" {
+				rc.fail(w, http.StatusConflict, "Cannot 'reboot' instance %s while it is in vm_state %s", s.ID, s.VMState)
+				return
+			}
+			c.ssh.disconnectServer(s.ID)
+			s.setState("ACTIVE", "active", "", powerRunning)
+			c.novaOK(w, rc, http.StatusAccepted, nil)
+		case "forceDelete":
+			c.deleteServer(rc.reg, s, rc.region)
+			c.novaOK(w, rc, http.StatusAccepted, nil)
+		case "os-getConsoleOutput":
+			c.novaOK(w, rc, http.StatusOK, map[string]any{"output": "testcloud console of " + s.Name + "\n"})
+		case "createImage":
+			args, _ := body[name].(map[string]any)
+			c.createServerImage(w, rc, s, args)
+		}
+	})
 }
 
 func (c *Cloud) stopServer(w http.ResponseWriter, rc *reqCtx, s *server) {
