@@ -217,6 +217,34 @@ func TestRunDeletesWhatALostCreateMade(t *testing.T) {
 	}
 }
 
+// Ctrl-C at any point of the boot-from-volume flow: the volume, the server and the
+// uploaded image are all removed.
+func TestRunCancelledCleansUpTheVolumeFlow(t *testing.T) {
+	for _, at := range []string{"CreateVolume", "GetVolume", "CreateServer", "GetServer", "StopServer", "DeleteServer", "UploadToImage", "GetImage", "UpdateImage"} {
+		t.Run(at, func(t *testing.T) {
+			fake := newFakeCloud()
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			fake.onCall = func(method string) {
+				if method == at {
+					cancel()
+				}
+			}
+			raw := with("source_image", "img-fedora", "use_blockstorage_volume", true, "floating_ip_network", "public", "image_tags", []string{"t"})
+			_, err, out := runBuild(t, ctx, fake, raw)
+			if err == nil {
+				t.Fatalf("build succeeded after cancel\n%s", out)
+			}
+			if fake.called(at) == 0 {
+				t.Fatalf("the build never called %s: calls %v", at, fake.calls)
+			}
+			if l := fake.leaks(); len(l) != 0 {
+				t.Errorf("left behind %v\ncalls: %v", l, fake.calls)
+			}
+		})
+	}
+}
+
 func TestRunExternalSourceKeepsCredentialsOutOfTheArtifact(t *testing.T) {
 	fake := newFakeCloud()
 	a, err, out := runBuild(t, context.Background(), fake, with("source_image", nil,
