@@ -94,3 +94,17 @@ func CreateMayHaveHappened(ctx context.Context, err error) bool {
 	}
 	return IsTransient(err)
 }
+
+// LookTwice runs find, and once more after pause when the first look found
+// nothing: a create call cut off by Ctrl-C may still be running inside the
+// service when cleanup first looks for what it made.
+func LookTwice[T any](ctx context.Context, pause time.Duration, find func(context.Context) ([]T, error)) ([]T, error) {
+	found, err := find(ctx)
+	if err != nil || len(found) > 0 {
+		return found, err
+	}
+	if err := SleepContext(ctx, pause); err != nil {
+		return nil, err
+	}
+	return find(ctx)
+}

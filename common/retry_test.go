@@ -126,3 +126,28 @@ func TestCreateMayHaveHappened(t *testing.T) {
 		}
 	}
 }
+
+func TestLookTwice(t *testing.T) {
+	looks := 0
+	finder := func(results ...[]string) func(context.Context) ([]string, error) {
+		looks = 0
+		return func(context.Context) ([]string, error) {
+			looks++
+			return results[min(looks, len(results))-1], nil
+		}
+	}
+	if got, err := LookTwice(context.Background(), 0, finder([]string{"a"})); err != nil || len(got) != 1 || looks != 1 {
+		t.Errorf("found at once: %v, %v after %d looks; want one look", got, err, looks)
+	}
+	if got, err := LookTwice(context.Background(), 0, finder(nil, []string{"late"})); err != nil || len(got) != 1 || looks != 2 {
+		t.Errorf("found on the second look: %v, %v after %d looks", got, err, looks)
+	}
+	if got, err := LookTwice(context.Background(), 0, finder(nil, nil, []string{"never asked"})); err != nil || len(got) != 0 || looks != 2 {
+		t.Errorf("nothing there: %v, %v after %d looks; want two looks", got, err, looks)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := LookTwice(ctx, time.Hour, finder(nil, []string{"x"})); err == nil || looks != 1 {
+		t.Errorf("a cancelled pause: %v after %d looks; want the context's error after one", err, looks)
+	}
+}

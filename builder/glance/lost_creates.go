@@ -14,9 +14,6 @@ import (
 // Ctrl-C may still be running inside the service when cleanup first looks.
 var lostLookupPause = 3 * time.Second
 
-// createMayHaveHappened is common.CreateMayHaveHappened, short for the steps.
-var createMayHaveHappened = glancecommon.CreateMayHaveHappened
-
 // findLost looks for what a create call without a usable reply made, so that
 // cleanup can delete it. It looks twice, a moment apart, and reports when it
 // cannot look, since the user then has to check by hand.
@@ -25,17 +22,10 @@ func findLost(state multistep.StateBag, what string, find func(ctx context.Conte
 	ctx, cancel := glancecommon.CleanupContext()
 	defer cancel()
 	ui.Sayf("Looking for %s, whose creation was cut off...", what)
-	for attempt := 0; ; attempt++ {
-		ids, err := find(ctx)
-		if err != nil {
-			ui.Error(fmt.Sprintf("Error looking for %s: %s (check for it by hand)", what, err))
-			return nil
-		}
-		if len(ids) > 0 || attempt == 1 {
-			return ids
-		}
-		if glancecommon.SleepContext(ctx, lostLookupPause) != nil {
-			return nil
-		}
+	ids, err := glancecommon.LookTwice(ctx, lostLookupPause, find)
+	if err != nil {
+		ui.Error(fmt.Sprintf("Error looking for %s: %s (check for it by hand)", what, err))
+		return nil
 	}
+	return ids
 }

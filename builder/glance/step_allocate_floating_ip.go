@@ -63,7 +63,7 @@ func (s *stepAllocateFloatingIP) Run(ctx context.Context, state multistep.StateB
 		ui.Sayf("Allocating a floating IP on network %s for server %s...", network.Name, serverID)
 		fip, err = cloud.Network.CreateFloatingIP(ctx, network.ID, port, tempName(state, "floatingip"))
 		if err != nil {
-			if createMayHaveHappened(ctx, err) {
+			if glancecommon.CreateMayHaveHappened(ctx, err) {
 				s.lost = tempName(state, "floatingip")
 			}
 			return glancecommon.Halt(state, fmt.Errorf("allocating a floating IP on network %s (%s): %w", network.Name, network.ID, err))

@@ -35,7 +35,7 @@ func (s *stepCreateImage) Run(ctx context.Context, state multistep.StateBag) mul
 		ui.Sayf("Uploading volume %s to the image %q...", volumeID, cfg.ImageName)
 		id, err = cloud.Volumes.UploadToImage(ctx, volumeID, cfg.ImageName, cfg.ImageDiskFormat)
 		if err != nil {
-			s.lost = createMayHaveHappened(ctx, err)
+			s.lost = glancecommon.CreateMayHaveHappened(ctx, err)
 			return glancecommon.Halt(state, fmt.Errorf("uploading volume %s to image %q: %w", volumeID, cfg.ImageName, err))
 		}
 	} else {
@@ -43,7 +43,7 @@ func (s *stepCreateImage) Run(ctx context.Context, state multistep.StateBag) mul
 		ui.Sayf("Creating the image %q from server %s...", cfg.ImageName, serverID)
 		id, err = cloud.Compute.CreateServerImage(ctx, serverID, cfg.ImageName, nil)
 		if err != nil {
-			s.lost = createMayHaveHappened(ctx, err)
+			s.lost = glancecommon.CreateMayHaveHappened(ctx, err)
 			return glancecommon.Halt(state, fmt.Errorf("creating image %q from server %s: %w", cfg.ImageName, serverID, err))
 		}
 	}

@@ -50,7 +50,7 @@ func (s *stepCreateKeypair) Run(ctx context.Context, state multistep.StateBag) m
 	ui.Sayf("Uploading the temporary %s key as keypair %s...", cfg.Comm.SSHTemporaryKeyPairType, name)
 	public := strings.TrimSpace(string(cfg.Comm.SSHPublicKey))
 	if err := cloud.Compute.CreateKeypair(ctx, name, public); err != nil {
-		if createMayHaveHappened(ctx, err) {
+		if glancecommon.CreateMayHaveHappened(ctx, err) {
 			s.created = name // Nova may have it: cleanup deletes it by name (a 404 is fine)
 		}
 		return glancecommon.Halt(state, fmt.Errorf("creating keypair %q: %w", name, err))

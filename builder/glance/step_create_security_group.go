@@ -32,7 +32,7 @@ func (s *stepCreateSecurityGroup) Run(ctx context.Context, state multistep.State
 	ui.Sayf("Creating the temporary security group %s (TCP %d from %v)...", name, port, cfg.TemporarySecurityGroupSourceCIDRs)
 	id, err := cloud.Network.CreateSecurityGroup(ctx, name, "Temporary group of a Packer build; deleted after it")
 	if err != nil {
-		if createMayHaveHappened(ctx, err) {
+		if glancecommon.CreateMayHaveHappened(ctx, err) {
 			s.lost = name
 		}
 		return glancecommon.Halt(state, fmt.Errorf("creating security group %q: %w", name, err))

@@ -54,7 +54,7 @@ func (s *stepCreateVolume) Run(ctx context.Context, state multistep.StateBag) mu
 		Metadata:         map[string]string{"packer_build_uuid": stringOf(state, stateBuildUUID)},
 	})
 	if err != nil {
-		if createMayHaveHappened(ctx, err) {
+		if glancecommon.CreateMayHaveHappened(ctx, err) {
 			s.lost = name
 		}
 		return glancecommon.Halt(state, fmt.Errorf("creating volume %q: %w", name, err))

@@ -69,7 +69,7 @@ func (s *stepRunServer) Run(ctx context.Context, state multistep.StateBag) multi
 	ui.Sayf("Creating server %s...", spec.Name)
 	id, err := cloud.Compute.CreateServer(ctx, spec)
 	if err != nil {
-		if createMayHaveHappened(ctx, err) {
+		if glancecommon.CreateMayHaveHappened(ctx, err) {
 			s.lost = spec.Name
 		}
 		return glancecommon.Halt(state, fmt.Errorf("creating server %q: %w", spec.Name, err))

@@ -1,6 +1,7 @@
 package glanceimport
 
 import (
+	"context"
 	"fmt"
 	"log"
 	"strings"
@@ -44,8 +45,7 @@ func (im *importer) cleanupLost(err error) error {
 }
 
 // findLost lists the queued images of the requested name (and owner) that were
-// not there before the import: what the failed create call made. It looks twice,
-// a moment apart, when the first look finds nothing.
+// not there before the import: what the failed create call made.
 func (im *importer) findLost() ([]Image, error) {
 	ctx, cancel := glancecommon.CleanupContext()
 	defer cancel()
@@ -53,7 +53,7 @@ func (im *importer) findLost() ([]Image, error) {
 	for _, img := range im.existing {
 		before[img.ID] = true
 	}
-	for attempt := 0; ; attempt++ {
+	return glancecommon.LookTwice(ctx, lostLookupPause, func(ctx context.Context) ([]Image, error) {
 		found, err := im.g.ImagesByName(ctx, im.req.Image.Name)
 		if err != nil {
 			return nil, err
@@ -65,11 +65,6 @@ func (im *importer) findLost() ([]Image, error) {
 				lost = append(lost, img)
 			}
 		}
-		if len(lost) > 0 || attempt == 1 {
-			return lost, nil
-		}
-		if err := glancecommon.SleepContext(ctx, lostLookupPause); err != nil {
-			return nil, err
-		}
-	}
+		return lost, nil
+	})
 }
