@@ -21,7 +21,7 @@ bench-decompress:
 
 # The glance-import end-to-end tests against real Glance (the real-cloud tier).
 .PHONY: import-realcloud-test
-TEST_TIERS += import-realcloud-test
+REAL_TIERS += import-realcloud-test
 import-realcloud-test: realcloud packer deps
 	PACKER_ACC=1 GLANCE_IMPORT_CLOUDS_YAML=$(CURDIR)/.realcloud/clouds.yaml GLANCE_IMPORT_CLOUD=realcloud \
 	go test -count=1 -timeout 20m -run '^TestAccRealGlance' -v ./post-processor/import/

@@ -14,7 +14,7 @@ REALCLOUD_ACC_PARALLEL ?= 6
 # test qcow2 (make realcloud installs qemu-utils).
 REALCLOUD_ACC_PACKAGES := bzip2 xz-utils zstd qemu-utils
 
-TEST_TIERS += realcloud-acceptance
+REAL_TIERS += realcloud-acceptance
 
 .PHONY: realcloud-acceptance
 

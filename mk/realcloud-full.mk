@@ -8,8 +8,8 @@
 #   make realcloud-guest-selftest   the tiny guest under plain qemu (no OpenStack)
 
 REALCLOUD_FULL_TEST_TIMEOUT ?= 30m
-# CI: `make test` runs this tier (install + cold start + tests: about 15 minutes on 2 cores).
-TEST_TIERS += realcloud-full-test
+# `make test-all` (CI) runs this tier (install + cold start + tests: about 15 minutes on 2 cores).
+REAL_TIERS += realcloud-full-test
 
 .PHONY: realcloud-full realcloud-full-test realcloud-full-bench realcloud-guest-selftest
 

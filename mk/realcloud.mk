@@ -15,8 +15,8 @@ REALCLOUD_PROFILE = $(or $(PROFILE),base)
 # The differential suite's own time budget (it waits on real imports and one token expiry).
 REALCLOUD_TEST_TIMEOUT ?= 15m
 
-# `make test` runs this tier after the others (it installs and starts the services first).
-TEST_TIERS += realcloud-test
+# `make test-all` runs this tier (it installs and starts the services first).
+REAL_TIERS += realcloud-test
 
 .PHONY: realcloud realcloud-down realcloud-status realcloud-test differential
 

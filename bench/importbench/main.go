@@ -14,8 +14,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/packer-glance/packer-plugin-glance/common"
+	"github.com/packer-glance/packer-plugin-glance/access"
 	"github.com/packer-glance/packer-plugin-glance/internal/glanceimport"
+	"github.com/packer-glance/packer-plugin-glance/internal/osapi"
 )
 
 func main() {
@@ -36,7 +37,7 @@ func main() {
 		return
 	}
 	ctx := context.Background()
-	ac := common.AccessConfig{}
+	ac := access.AccessConfig{}
 	if _, errs := ac.Prepare(); len(errs) > 0 {
 		fail(errs[0])
 	}
@@ -44,16 +45,17 @@ func main() {
 	if err != nil {
 		fail(err)
 	}
-	client, err := sess.Image()
-	if err != nil {
-		fail(err)
-	}
+	glance := osapi.New(sess).Glance()
 	if *endpoint {
-		fmt.Println(client.ResourceBaseURL(), sess.Provider.Token())
+		base, err := glance.Endpoint()
+		if err != nil {
+			fail(err)
+		}
+		fmt.Println(strings.TrimSuffix(base, "/")+"/v2/", sess.Provider.Token())
 		return
 	}
 	start := time.Now()
-	res, err := glanceimport.Import(ctx, glanceimport.NewGlance(client), glanceimport.Request{
+	res, err := glanceimport.Import(ctx, glance, glanceimport.Request{
 		Source:     glanceimport.Source{File: *file, URL: *url},
 		Method:     glanceimport.Method(*method),
 		Image:      glanceimport.ImageSpec{Name: *name, DiskFormat: *diskFormat},

@@ -5,7 +5,7 @@ import (
 
 	registryimage "github.com/hashicorp/packer-plugin-sdk/packer/registry/image"
 
-	glancecommon "github.com/packer-glance/packer-plugin-glance/common"
+	"github.com/packer-glance/packer-plugin-glance/internal/retry"
 )
 
 // Artifact is the image a build made.
@@ -74,7 +74,7 @@ func (a *Artifact) Destroy() error {
 		return fmt.Errorf("cannot delete image %s: the artifact has no connection to the cloud", a.ImageID)
 	}
 	// Packer gives Destroy no context; bound it like a cleanup so it cannot hang.
-	ctx, cancel := glancecommon.CleanupContext()
+	ctx, cancel := retry.CleanupContext()
 	defer cancel()
 	if err := a.images.DeleteImage(ctx, a.ImageID); err != nil {
 		return fmt.Errorf("deleting image %s: %w", a.ImageID, err)

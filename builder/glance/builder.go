@@ -15,7 +15,7 @@ import (
 	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
 	"github.com/hashicorp/packer-plugin-sdk/uuid"
 
-	glancecommon "github.com/packer-glance/packer-plugin-glance/common"
+	"github.com/packer-glance/packer-plugin-glance/access"
 )
 
 // BuilderID identifies artifacts made by this builder.
@@ -47,7 +47,7 @@ func connect(ctx context.Context, cfg *Config) (*Cloud, error) {
 	if err != nil {
 		return nil, err
 	}
-	return newGophercloudCloud(sess, cfg.UseBlockStorageVolume, cfg.SourceImageFilter.Filters.Owner != "")
+	return newOSAPICloud(sess, access.DownloadOptions{})
 }
 
 // Run authenticates, runs the steps, and returns the image.
@@ -100,7 +100,7 @@ func (b *Builder) Run(ctx context.Context, ui packersdk.Ui, hook packersdk.Hook)
 		a.ImageName = b.config.ImageName
 	}
 	if url := stringOf(state, stateSourceImportURL); url != "" {
-		a.SourceImageURL = glancecommon.RedactURLString(url) // the URL may carry credentials
+		a.SourceImageURL = access.RedactURLString(url) // the URL may carry credentials
 	} else if src, ok := state.Get(stateSourceImage).(*Image); ok {
 		a.SourceImageID = src.ID
 	}

@@ -3,17 +3,19 @@ package glance
 import (
 	"context"
 	"crypto/rsa"
-	"time"
 
 	"github.com/gophercloud/gophercloud/v2/openstack/image/v2/images"
 
-	"github.com/packer-glance/packer-plugin-glance/datasource/image"
 	"github.com/packer-glance/packer-plugin-glance/internal/glanceimport"
+	"github.com/packer-glance/packer-plugin-glance/internal/imagefind"
+	"github.com/packer-glance/packer-plugin-glance/internal/imagepolicy"
+	"github.com/packer-glance/packer-plugin-glance/internal/osapi"
 )
 
 // The builder talks to the cloud only through the interfaces below: exactly the
-// Nova, Neutron, Glance and Cinder calls it makes. gophercloudCloud implements them
-// for a real cloud; the step tests use a recording fake.
+// Nova, Neutron, Glance and Cinder calls it makes. The shared clients of
+// internal/osapi implement them for a real cloud (newOSAPICloud); the step tests
+// use a recording fake.
 
 // Compute is the part of Nova the builder uses.
 type Compute interface {
@@ -65,17 +67,9 @@ type Network interface {
 	FloatingIPsDescribed(ctx context.Context, description string) ([]string, error)
 }
 
-// Images is the part of Glance the builder uses.
-type Images interface {
-	GetImage(ctx context.Context, id string) (*Image, error)
-	// OwnedImagesNamed lists the images of the current project with this exact name.
-	OwnedImagesNamed(ctx context.Context, name string) ([]Image, error)
-	// UpdateImage applies all changes in one PATCH.
-	UpdateImage(ctx context.Context, id string, u ImageUpdate) error
-	DeleteImage(ctx context.Context, id string) error
-	AddMember(ctx context.Context, imageID, project string) error
-	AcceptMember(ctx context.Context, imageID, project string) error
-}
+// Images is the part of Glance the builder uses: the image policy's view,
+// shared with the glance-import post-processor.
+type Images = imagepolicy.Images
 
 // Volumes is the part of Cinder the builder uses.
 type Volumes interface {
@@ -90,10 +84,10 @@ type Volumes interface {
 	UploadToImage(ctx context.Context, volumeID, imageName, diskFormat string) (string, error)
 }
 
-// ImageFinder looks up one image by name or filter; the glance-image data
-// source's image.Finder implements it, so both components match images alike.
+// ImageFinder looks up one image by name or filter; imagefind.Finder implements
+// it, so the builder and the glance-image data source match images alike.
 type ImageFinder interface {
-	Find(ctx context.Context, q image.Query) (*images.Image, error)
+	Find(ctx context.Context, q imagefind.Query) (*images.Image, error)
 }
 
 // Cloud is everything a build needs.
@@ -110,109 +104,21 @@ type Cloud struct {
 	Region string
 }
 
-// ServerSpec is what a temporary server is made of.
-type ServerSpec struct {
-	Name             string
-	ImageID          string // "" when booting from VolumeID
-	VolumeID         string
-	FlavorID         string
-	Networks         []string // network IDs
-	Ports            []string // port IDs, attached before Networks
-	SecurityGroups   []string // names or IDs
-	AvailabilityZone string
-	UserData         []byte
-	ConfigDrive      bool
-	Metadata         map[string]string
-	KeyName          string
-}
+// The service types are internal/osapi's: its clients implement the
+// interfaces above directly.
+type (
+	ServerSpec  = osapi.ServerSpec
+	Server      = osapi.Server
+	Address     = osapi.Address
+	NetworkInfo = osapi.NetworkInfo
+	PortInfo    = osapi.PortInfo
+	FloatingIP  = osapi.FloatingIP
+	VolumeSpec  = osapi.VolumeSpec
+	Volume      = osapi.Volume
+)
 
-// Server is what the builder reads back about a server.
-type Server struct {
-	ID     string
-	Status string
-	// Fault is Nova's fault message when the server is in ERROR.
-	Fault     string
-	Addresses []Address
-	AccessIPv4,
-	AccessIPv6 string
-}
-
-// Address is one IP of a server, in the order Nova lists them.
-type Address struct {
-	Network string // the key of `addresses`
-	Addr    string
-	Version int
-	Type    string // fixed or floating
-}
-
-// NetworkInfo is a resolved network.
-type NetworkInfo struct {
-	ID       string
-	Name     string
-	External bool
-}
-
-// PortInfo is a resolved port.
-type PortInfo struct {
-	ID        string
-	NetworkID string
-}
-
-// FloatingIP is a Neutron floating IP.
-type FloatingIP struct {
-	ID        string
-	Address   string
-	NetworkID string
-	PortID    string
-}
-
-// Image is what the builder reads back about an image.
-type Image struct {
-	ID         string
-	Name       string
-	Status     string
-	Visibility string
-	Owner      string
-	Tags       []string
-	MinDisk    int
-	MinRAM     int
-	Protected  bool
-	Hidden     bool
-	SizeBytes  int64
-	CreatedAt  time.Time
-	Properties map[string]string
-}
-
-// ImageUpdate holds every change made to the new image; nil fields are left alone.
-type ImageUpdate struct {
-	Visibility *string
-	Tags       *[]string
-	MinDisk    *int
-	MinRAM     *int
-	Protected  *bool
-	Hidden     *bool
-	// Properties are added, replacing inherited values of the same name.
-	Properties map[string]string
-}
-
-// Empty reports whether the update changes nothing.
-func (u ImageUpdate) Empty() bool {
-	return u.Visibility == nil && u.Tags == nil && u.MinDisk == nil && u.MinRAM == nil &&
-		u.Protected == nil && u.Hidden == nil && len(u.Properties) == 0
-}
-
-// VolumeSpec is what the temporary volume is made of.
-type VolumeSpec struct {
-	Name             string
-	SizeGiB          int
-	ImageID          string
-	VolumeType       string
-	AvailabilityZone string
-	Metadata         map[string]string
-}
-
-// Volume is what the builder reads back about a volume.
-type Volume struct {
-	ID     string
-	Status string
-}
+// Image and ImageUpdate are the image policy's.
+type (
+	Image       = imagepolicy.Image
+	ImageUpdate = imagepolicy.Update
+)

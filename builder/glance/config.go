@@ -12,16 +12,16 @@ import (
 	"github.com/hashicorp/packer-plugin-sdk/template/config"
 	"github.com/hashicorp/packer-plugin-sdk/template/interpolate"
 
-	glancecommon "github.com/packer-glance/packer-plugin-glance/common"
+	"github.com/packer-glance/packer-plugin-glance/access"
 )
 
 // Config is the glance builder's configuration: how to reach the cloud, how to run
 // the temporary server, and what image to make of it.
 type Config struct {
-	common.PackerConfig       `mapstructure:",squash"`
-	glancecommon.AccessConfig `mapstructure:",squash"`
-	RunConfig                 `mapstructure:",squash"`
-	ImageConfig               `mapstructure:",squash"`
+	common.PackerConfig `mapstructure:",squash"`
+	access.AccessConfig `mapstructure:",squash"`
+	RunConfig           `mapstructure:",squash"`
+	ImageConfig         `mapstructure:",squash"`
 
 	ctx interpolate.Context
 }

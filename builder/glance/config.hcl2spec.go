@@ -43,6 +43,7 @@ type FlatConfig struct {
 	CACertFile                        *string           `mapstructure:"cacert" required:"false" cty:"cacert" hcl:"cacert"`
 	ClientCertFile                    *string           `mapstructure:"cert" required:"false" cty:"cert" hcl:"cert"`
 	ClientKeyFile                     *string           `mapstructure:"key" required:"false" cty:"key" hcl:"key"`
+	APIRetryTimeout                   *string           `mapstructure:"api_retry_timeout" required:"false" cty:"api_retry_timeout" hcl:"api_retry_timeout"`
 	SourceImage                       *string           `mapstructure:"source_image" required:"false" cty:"source_image" hcl:"source_image"`
 	SourceImageName                   *string           `mapstructure:"source_image_name" required:"false" cty:"source_image_name" hcl:"source_image_name"`
 	SourceImageFilter                 *FlatImageFilter  `mapstructure:"source_image_filter" required:"false" cty:"source_image_filter" hcl:"source_image_filter"`
@@ -189,6 +190,7 @@ func (*FlatConfig) HCL2Spec() map[string]hcldec.Spec {
 		"cacert":                                &hcldec.AttrSpec{Name: "cacert", Type: cty.String, Required: false},
 		"cert":                                  &hcldec.AttrSpec{Name: "cert", Type: cty.String, Required: false},
 		"key":                                   &hcldec.AttrSpec{Name: "key", Type: cty.String, Required: false},
+		"api_retry_timeout":                     &hcldec.AttrSpec{Name: "api_retry_timeout", Type: cty.String, Required: false},
 		"source_image":                          &hcldec.AttrSpec{Name: "source_image", Type: cty.String, Required: false},
 		"source_image_name":                     &hcldec.AttrSpec{Name: "source_image_name", Type: cty.String, Required: false},
 		"source_image_filter":                   &hcldec.BlockSpec{TypeName: "source_image_filter", Nested: hcldec.ObjectSpec((*FlatImageFilter)(nil).HCL2Spec())},

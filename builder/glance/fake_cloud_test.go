@@ -17,9 +17,9 @@ import (
 	"github.com/hashicorp/packer-plugin-sdk/multistep"
 	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
 
-	glancecommon "github.com/packer-glance/packer-plugin-glance/common"
-	"github.com/packer-glance/packer-plugin-glance/datasource/image"
 	"github.com/packer-glance/packer-plugin-glance/internal/glanceimport"
+	"github.com/packer-glance/packer-plugin-glance/internal/imagefind"
+	"github.com/packer-glance/packer-plugin-glance/internal/retry"
 )
 
 // fakeCloud is an in-memory cloud that records every call. Resources move through
@@ -550,9 +550,9 @@ func (f *fakeCloud) GetImage(ctx context.Context, id string) (*Image, error) {
 	return &c, nil
 }
 
-// ListImages lets the data source's real Finder search the fake's images; the
+// ListImages lets the real imagefind.Finder search the fake's images; the
 // Finder checks every filter again on the client, so the fake may ignore them.
-func (f *fakeCloud) ListImages(ctx context.Context, req image.ListRequest, page func([]images.Image) bool) error {
+func (f *fakeCloud) ListImages(ctx context.Context, opts images.ListOptsBuilder, page func([]images.Image) bool) error {
 	if err := f.record("ListImages"); err != nil {
 		return err
 	}
@@ -599,7 +599,7 @@ func (f *fakeCloud) UpdateImage(ctx context.Context, id string, u ImageUpdate) e
 		return errNotFound
 	}
 	f.updates[id] = append(f.updates[id], u)
-	*img = *u.apply(*img)
+	*img = *u.Apply(*img)
 	return nil
 }
 
@@ -733,14 +733,14 @@ func (f *fakeCloud) UploadToImage(ctx context.Context, volumeID, imageName, disk
 }
 
 func (f *fakeCloud) cloud() *Cloud {
-	return &Cloud{Compute: f, Network: f, Images: f, Finder: image.Finder{Images: f}, Import: f.importImage, Volumes: f, Region: "RegionOne"}
+	return &Cloud{Compute: f, Network: f, Images: f, Finder: imagefind.Finder{Images: f}, Import: f.importImage, Volumes: f, Region: "RegionOne"}
 }
 
 // ---- harness ----
 
 func init() {
 	// Step tests poll without sleeping for long.
-	serverBackoff = glancecommon.Backoff{Initial: time.Millisecond, Max: 2 * time.Millisecond, Factor: 2}
+	serverBackoff = retry.Backoff{Initial: time.Millisecond, Max: 2 * time.Millisecond, Factor: 2}
 	imageBackoff = serverBackoff
 	firstPollDelay = 0
 }

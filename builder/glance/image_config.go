@@ -4,10 +4,11 @@ package glance
 
 import (
 	"fmt"
-	"regexp"
 	"strings"
 
 	"github.com/hashicorp/packer-plugin-sdk/template/interpolate"
+
+	"github.com/packer-glance/packer-plugin-glance/internal/imagepolicy"
 )
 
 // ImageConfig describes the Glance image the build produces.
@@ -60,42 +61,10 @@ type ImageConfig struct {
 	ImageForce bool `mapstructure:"image_force" required:"false"`
 }
 
-// propertyName is what Glance accepts as a property key.
-var propertyName = regexp.MustCompile(`^[A-Za-z0-9_:.\-]{1,255}$`)
-
-// reservedProperties are set by Glance itself; a PATCH naming them fails with 403.
-var reservedProperties = []string{"os_glance_", "os_hash_", "direct_url", "locations", "owner_specified."}
-
 var volumeDiskFormats = []string{"raw", "qcow2", "vmdk", "vdi", "vhd", "vhdx"}
 
 // Prepare fills defaults and checks the image options; it makes no network call.
 func (c *ImageConfig) Prepare(ctx *interpolate.Context, useVolume bool) (warnings []string, errs []error) {
-	if c.ImageName == "" {
-		errs = append(errs, fmt.Errorf("image_name must be set"))
-	} else if len(c.ImageName) > 255 {
-		errs = append(errs, fmt.Errorf("image_name is longer than Glance's 255 characters"))
-	}
-
-	switch c.ImageVisibility {
-	case "":
-		c.ImageVisibility = "private"
-		if len(c.ImageMembers) > 0 {
-			c.ImageVisibility = "shared"
-		}
-	case "public", "private", "shared", "community":
-		if len(c.ImageMembers) > 0 && c.ImageVisibility != "shared" {
-			errs = append(errs, fmt.Errorf("image_members needs image_visibility = \"shared\", not %q", c.ImageVisibility))
-		}
-	default:
-		errs = append(errs, fmt.Errorf("image_visibility %q is not one of private, shared, community or public", c.ImageVisibility))
-	}
-	if c.ImageAutoAcceptMembers && len(c.ImageMembers) == 0 {
-		errs = append(errs, fmt.Errorf("image_auto_accept_members is set without image_members"))
-	}
-	errs = append(errs, checkListEntries("image_members", c.ImageMembers)...)
-	errs = append(errs, checkListEntries("image_tags", c.ImageTags)...)
-
-	// metadata is the openstack builder's name for the same map.
 	merged := map[string]string{}
 	for k, v := range c.Metadata {
 		merged[k] = v
@@ -110,28 +79,10 @@ func (c *ImageConfig) Prepare(ctx *interpolate.Context, useVolume bool) (warning
 		c.ImageProperties = merged
 	}
 	c.Metadata = nil
-	for k := range c.ImageProperties {
-		if !propertyName.MatchString(k) {
-			errs = append(errs, fmt.Errorf("image_properties: %q is not a valid Glance property name", k))
-			continue
-		}
-		for _, r := range reservedProperties {
-			if strings.HasPrefix(k, r) {
-				errs = append(errs, fmt.Errorf("image_properties: %q is reserved by Glance and cannot be set", k))
-			}
-		}
-		switch k {
-		case "name", "visibility", "tags", "min_disk", "min_ram", "protected", "os_hidden", "status", "id", "owner", "size", "checksum", "disk_format", "container_format", "created_at", "updated_at":
-			errs = append(errs, fmt.Errorf("image_properties: %q is an image field, not a property: use the matching image_* option", k))
-		}
-	}
 
-	if c.ImageMinDisk < 0 {
-		errs = append(errs, fmt.Errorf("image_min_disk must be 0 or more GiB, not %d", c.ImageMinDisk))
-	}
-	if c.ImageMinRAM < 0 {
-		errs = append(errs, fmt.Errorf("image_min_ram must be 0 or more MiB, not %d", c.ImageMinRAM))
-	}
+	spec := c.spec()
+	errs = append(errs, spec.Prepare(imagepolicy.BuilderOptions)...)
+	c.ImageVisibility = spec.Visibility
 
 	if c.ImageDiskFormat != "" {
 		if !useVolume {
@@ -150,4 +101,13 @@ func (c *ImageConfig) Prepare(ctx *interpolate.Context, useVolume bool) (warning
 		}
 	}
 	return warnings, errs
+}
+
+// spec is the image the options describe, for the image policy.
+func (c *ImageConfig) spec() imagepolicy.Spec {
+	return imagepolicy.Spec{
+		Name: c.ImageName, Visibility: c.ImageVisibility, Properties: c.ImageProperties, Tags: c.ImageTags,
+		MinDisk: c.ImageMinDisk, MinRAM: c.ImageMinRAM, Protected: c.ImageProtected, Hidden: c.ImageHidden,
+		Members: c.ImageMembers, AutoAcceptMembers: c.ImageAutoAcceptMembers,
+	}
 }

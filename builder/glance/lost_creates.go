@@ -7,7 +7,7 @@ import (
 
 	"github.com/hashicorp/packer-plugin-sdk/multistep"
 
-	glancecommon "github.com/packer-glance/packer-plugin-glance/common"
+	"github.com/packer-glance/packer-plugin-glance/internal/retry"
 )
 
 // lostLookupPause separates the two lookups of findLost: a request cut off by
@@ -19,10 +19,10 @@ var lostLookupPause = 3 * time.Second
 // cannot look, since the user then has to check by hand.
 func findLost(state multistep.StateBag, what string, find func(ctx context.Context) ([]string, error)) []string {
 	ui := uiOf(state)
-	ctx, cancel := glancecommon.CleanupContext()
+	ctx, cancel := retry.CleanupContext()
 	defer cancel()
 	ui.Sayf("Looking for %s, whose creation was cut off...", what)
-	ids, err := glancecommon.LookTwice(ctx, lostLookupPause, find)
+	ids, err := retry.LookTwice(ctx, lostLookupPause, find)
 	if err != nil {
 		ui.Error(fmt.Sprintf("Error looking for %s: %s (check for it by hand)", what, err))
 		return nil

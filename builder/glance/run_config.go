@@ -13,7 +13,8 @@ import (
 	"github.com/hashicorp/packer-plugin-sdk/communicator"
 	"github.com/hashicorp/packer-plugin-sdk/template/interpolate"
 
-	"github.com/packer-glance/packer-plugin-glance/datasource/image"
+	"github.com/packer-glance/packer-plugin-glance/internal/imagefind"
+	"github.com/packer-glance/packer-plugin-glance/internal/imagepolicy"
 )
 
 // RunConfig says where the build starts from and how the temporary server is
@@ -160,14 +161,14 @@ type ImageFilter struct {
 	// exactly as in the `glance-image` data source. Glance filters on the server
 	// side whatever it can; only active images are considered unless `status`
 	// says otherwise.
-	Filters image.Filter `mapstructure:"filters" required:"false"`
+	Filters imagefind.Filter `mapstructure:"filters" required:"false"`
 	// Take the newest of several matching images. Without it, more than one match
 	// is an error that lists them. Defaults to `false`.
 	MostRecent bool `mapstructure:"most_recent" required:"false"`
 }
 
 // filterEmpty reports whether no filter is set.
-func filterEmpty(f image.Filter) bool { return reflect.DeepEqual(f, image.Filter{}) }
+func filterEmpty(f imagefind.Filter) bool { return reflect.DeepEqual(f, imagefind.Filter{}) }
 
 var validDiskFormats = []string{"qcow2", "raw", "vmdk", "vdi", "vhd", "vhdx", "iso", "ploop", "aki", "ari", "ami"}
 
@@ -204,7 +205,7 @@ func (c *RunConfig) Prepare(ctx *interpolate.Context) (warnings []string, errs [
 			errs = append(errs, fmt.Errorf("source_image_filter.most_recent is set without any filter: add filters { ... }"))
 		}
 	} else {
-		q := image.Query{Filter: c.SourceImageFilter.Filters, MostRecent: c.SourceImageFilter.MostRecent}
+		q := imagefind.Query{Filter: c.SourceImageFilter.Filters, MostRecent: c.SourceImageFilter.MostRecent}
 		errs = append(errs, q.Validate("source_image_filter.filters.")...)
 	}
 	if c.ExternalSourceImageURL != "" {
@@ -241,9 +242,9 @@ func (c *RunConfig) Prepare(ctx *interpolate.Context) (warnings []string, errs [
 			errs = append(errs, fmt.Errorf("instance_metadata value of %q is longer than 255 bytes", k))
 		}
 	}
-	errs = append(errs, checkListEntries("networks", c.Networks)...)
-	errs = append(errs, checkListEntries("ports", c.Ports)...)
-	errs = append(errs, checkListEntries("security_groups", c.SecurityGroups)...)
+	errs = append(errs, imagepolicy.CheckList("networks", c.Networks)...)
+	errs = append(errs, imagepolicy.CheckList("ports", c.Ports)...)
+	errs = append(errs, imagepolicy.CheckList("security_groups", c.SecurityGroups)...)
 
 	// Temporary security group.
 	if c.TemporarySecurityGroup && len(c.SecurityGroups) > 0 {
@@ -368,20 +369,6 @@ func (c *RunConfig) Prepare(ctx *interpolate.Context) (warnings []string, errs [
 
 // StopFirst reports whether the server is stopped before the snapshot.
 func (c *RunConfig) StopFirst() bool { return c.StopBeforeSnapshot == nil || *c.StopBeforeSnapshot }
-
-func checkListEntries(option string, values []string) (errs []error) {
-	seen := map[string]bool{}
-	for _, v := range values {
-		switch {
-		case strings.TrimSpace(v) == "":
-			errs = append(errs, fmt.Errorf("%s has an empty entry", option))
-		case seen[v]:
-			errs = append(errs, fmt.Errorf("%s lists %q twice", option, v))
-		}
-		seen[v] = true
-	}
-	return errs
-}
 
 func oneOf(v string, allowed []string) bool {
 	for _, a := range allowed {

@@ -4,15 +4,15 @@ package glance
 
 import (
 	"github.com/hashicorp/hcl/v2/hcldec"
-	"github.com/packer-glance/packer-plugin-glance/datasource/image"
+	"github.com/packer-glance/packer-plugin-glance/internal/imagefind"
 	"github.com/zclconf/go-cty/cty"
 )
 
 // FlatImageFilter is an auto-generated flat version of ImageFilter.
 // Where the contents of a field with a `mapstructure:,squash` tag are bubbled up.
 type FlatImageFilter struct {
-	Filters    *image.FlatFilter `mapstructure:"filters" required:"false" cty:"filters" hcl:"filters"`
-	MostRecent *bool             `mapstructure:"most_recent" required:"false" cty:"most_recent" hcl:"most_recent"`
+	Filters    *imagefind.FlatFilter `mapstructure:"filters" required:"false" cty:"filters" hcl:"filters"`
+	MostRecent *bool                 `mapstructure:"most_recent" required:"false" cty:"most_recent" hcl:"most_recent"`
 }
 
 // FlatMapstructure returns a new FlatImageFilter.
@@ -27,7 +27,7 @@ func (*ImageFilter) FlatMapstructure() interface{ HCL2Spec() map[string]hcldec.S
 // The decoded values from this spec will then be applied to a FlatImageFilter.
 func (*FlatImageFilter) HCL2Spec() map[string]hcldec.Spec {
 	s := map[string]hcldec.Spec{
-		"filters":     &hcldec.BlockSpec{TypeName: "filters", Nested: hcldec.ObjectSpec((*image.FlatFilter)(nil).HCL2Spec())},
+		"filters":     &hcldec.BlockSpec{TypeName: "filters", Nested: hcldec.ObjectSpec((*imagefind.FlatFilter)(nil).HCL2Spec())},
 		"most_recent": &hcldec.AttrSpec{Name: "most_recent", Type: cty.Bool, Required: false},
 	}
 	return s

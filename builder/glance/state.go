@@ -11,7 +11,8 @@ import (
 	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
 	"github.com/hashicorp/packer-plugin-sdk/packerbuilderdata"
 
-	glancecommon "github.com/packer-glance/packer-plugin-glance/common"
+	"github.com/packer-glance/packer-plugin-glance/internal/osapi"
+	"github.com/packer-glance/packer-plugin-glance/internal/retry"
 )
 
 // State keys shared between steps. Each step documents which it uses and produces.
@@ -45,13 +46,13 @@ const (
 	stateSourceImportURL = "source_import_url" // string: the external URL, for the artifact
 )
 
-// Polling schedules. Both start slower than common.DefaultBackoff and cap higher,
+// Polling schedules. Both start slower than retry.DefaultBackoff and cap higher,
 // because Nova and Glance transitions take seconds to minutes and the builder must
 // make far fewer status requests than the openstack builder's fixed 2 s polls.
 // Tests swap them for fast ones.
 var (
-	serverBackoff = glancecommon.Backoff{Initial: 2 * time.Second, Max: 15 * time.Second, Factor: 2}
-	imageBackoff  = glancecommon.Backoff{Initial: 2 * time.Second, Max: 15 * time.Second, Factor: 1.5}
+	serverBackoff = retry.Backoff{Initial: 2 * time.Second, Max: 15 * time.Second, Factor: 2}
+	imageBackoff  = retry.Backoff{Initial: 2 * time.Second, Max: 15 * time.Second, Factor: 1.5}
 	// firstPollDelay is how long a status wait lets a transition run before its
 	// first read: no boot, stop, volume creation or snapshot is done the moment it
 	// was asked for, so an immediate read would be a wasted request.
@@ -117,7 +118,7 @@ func waitImageActive(ctx context.Context, imgs Images, id, what string, timeout 
 		return toWaiterImage(img), nil
 	}
 	settle(ctx)
-	_, err := glancecommon.WaitForImage(ctx, get, id, glancecommon.ImageWait{
+	_, err := osapi.WaitForImage(ctx, get, id, osapi.ImageWait{
 		What:          what,
 		Timeout:       timeout,
 		ImportStarted: importStarted,
@@ -130,4 +131,4 @@ func waitImageActive(ctx context.Context, imgs Images, id, what string, timeout 
 }
 
 // isTimeout reports whether a wait ended because its own timeout passed.
-func isTimeout(err error) bool { return errors.Is(err, glancecommon.ErrWaitTimeout) }
+func isTimeout(err error) bool { return errors.Is(err, retry.ErrWaitTimeout) }

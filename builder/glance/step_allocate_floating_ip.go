@@ -6,7 +6,8 @@ import (
 
 	"github.com/hashicorp/packer-plugin-sdk/multistep"
 
-	glancecommon "github.com/packer-glance/packer-plugin-glance/common"
+	"github.com/packer-glance/packer-plugin-glance/internal/osapi"
+	"github.com/packer-glance/packer-plugin-glance/internal/retry"
 )
 
 // stepAllocateFloatingIP attaches a floating IP to the server: the given one, a
@@ -29,7 +30,7 @@ func (s *stepAllocateFloatingIP) Run(ctx context.Context, state multistep.StateB
 	serverID := stringOf(state, stateServerID)
 	port, err := s.serverPort(ctx, state, serverID)
 	if err != nil {
-		return glancecommon.Halt(state, err)
+		return halt(state, err)
 	}
 
 	var existing *FloatingIP
@@ -37,16 +38,16 @@ func (s *stepAllocateFloatingIP) Run(ctx context.Context, state multistep.StateB
 	case cfg.FloatingIP != "":
 		existing, err = cloud.Network.FindFloatingIP(ctx, cfg.FloatingIP)
 		if err != nil {
-			return glancecommon.Halt(state, fmt.Errorf("finding floating_ip %q: %w", cfg.FloatingIP, err))
+			return halt(state, fmt.Errorf("finding floating_ip %q: %w", cfg.FloatingIP, err))
 		}
 		if existing.PortID != "" {
-			return glancecommon.Halt(state, fmt.Errorf("floating_ip %s (%s) is already attached to port %s", existing.Address, existing.ID, existing.PortID))
+			return halt(state, fmt.Errorf("floating_ip %s (%s) is already attached to port %s", existing.Address, existing.ID, existing.PortID))
 		}
 	case cfg.ReuseIPs:
 		network := state.Get(stateFloatingNetwork).(*NetworkInfo)
 		existing, err = cloud.Network.FreeFloatingIP(ctx, network.ID)
 		if err != nil {
-			return glancecommon.Halt(state, fmt.Errorf("looking for a free floating IP on network %s: %w", network.ID, err))
+			return halt(state, fmt.Errorf("looking for a free floating IP on network %s: %w", network.ID, err))
 		}
 	}
 
@@ -55,7 +56,7 @@ func (s *stepAllocateFloatingIP) Run(ctx context.Context, state multistep.StateB
 		ui.Sayf("Attaching floating IP %s to server %s...", existing.Address, serverID)
 		fip, err = cloud.Network.AssociateFloatingIP(ctx, existing.ID, port)
 		if err != nil {
-			return glancecommon.Halt(state, fmt.Errorf("attaching floating IP %s to port %s: %w", existing.Address, port, err))
+			return halt(state, fmt.Errorf("attaching floating IP %s to port %s: %w", existing.Address, port, err))
 		}
 		s.attached = existing.ID
 	} else {
@@ -63,10 +64,10 @@ func (s *stepAllocateFloatingIP) Run(ctx context.Context, state multistep.StateB
 		ui.Sayf("Allocating a floating IP on network %s for server %s...", network.Name, serverID)
 		fip, err = cloud.Network.CreateFloatingIP(ctx, network.ID, port, tempName(state, "floatingip"))
 		if err != nil {
-			if glancecommon.CreateMayHaveHappened(ctx, err) {
+			if retry.CreateMayHaveHappened(ctx, err) {
 				s.lost = tempName(state, "floatingip")
 			}
-			return glancecommon.Halt(state, fmt.Errorf("allocating a floating IP on network %s (%s): %w", network.Name, network.ID, err))
+			return halt(state, fmt.Errorf("allocating a floating IP on network %s (%s): %w", network.Name, network.ID, err))
 		}
 		s.allocated = fip.ID
 	}
@@ -135,11 +136,11 @@ func (s *stepAllocateFloatingIP) Cleanup(state multistep.StateBag) {
 // release deletes the floating IP the build allocated, or detaches the one it reused.
 func (s *stepAllocateFloatingIP) release(state multistep.StateBag) {
 	ui, cloud := uiOf(state), cloudOf(state)
-	ctx, cancel := glancecommon.CleanupContext()
+	ctx, cancel := retry.CleanupContext()
 	defer cancel()
 	if s.allocated != "" {
 		ui.Sayf("Releasing floating IP %s...", s.allocated)
-		if err := cloud.Network.DeleteFloatingIP(ctx, s.allocated); err != nil && !glancecommon.IsNotFound(err) {
+		if err := cloud.Network.DeleteFloatingIP(ctx, s.allocated); err != nil && !osapi.IsNotFound(err) {
 			ui.Error(fmt.Sprintf("Error releasing floating IP %s: %s (release it by hand)", s.allocated, err))
 			return
 		}
@@ -147,7 +148,7 @@ func (s *stepAllocateFloatingIP) release(state multistep.StateBag) {
 	}
 	if s.attached != "" {
 		ui.Sayf("Detaching floating IP %s...", s.attached)
-		if _, err := cloud.Network.AssociateFloatingIP(ctx, s.attached, ""); err != nil && !glancecommon.IsNotFound(err) {
+		if _, err := cloud.Network.AssociateFloatingIP(ctx, s.attached, ""); err != nil && !osapi.IsNotFound(err) {
 			ui.Error(fmt.Sprintf("Error detaching floating IP %s: %s", s.attached, err))
 			return
 		}

@@ -3,13 +3,11 @@ package glance
 import (
 	"context"
 	"fmt"
-	"net/http"
 
-	"github.com/gophercloud/gophercloud/v2"
+	"github.com/packer-glance/packer-plugin-glance/internal/imagepolicy"
+	"github.com/packer-glance/packer-plugin-glance/internal/retry"
 
 	"github.com/hashicorp/packer-plugin-sdk/multistep"
-
-	glancecommon "github.com/packer-glance/packer-plugin-glance/common"
 )
 
 // stepCreateImage makes the new image: a Nova snapshot of the server, or, in the
@@ -35,16 +33,16 @@ func (s *stepCreateImage) Run(ctx context.Context, state multistep.StateBag) mul
 		ui.Sayf("Uploading volume %s to the image %q...", volumeID, cfg.ImageName)
 		id, err = cloud.Volumes.UploadToImage(ctx, volumeID, cfg.ImageName, cfg.ImageDiskFormat)
 		if err != nil {
-			s.lost = glancecommon.CreateMayHaveHappened(ctx, err)
-			return glancecommon.Halt(state, fmt.Errorf("uploading volume %s to image %q: %w", volumeID, cfg.ImageName, err))
+			s.lost = retry.CreateMayHaveHappened(ctx, err)
+			return halt(state, fmt.Errorf("uploading volume %s to image %q: %w", volumeID, cfg.ImageName, err))
 		}
 	} else {
 		serverID := stringOf(state, stateServerID)
 		ui.Sayf("Creating the image %q from server %s...", cfg.ImageName, serverID)
 		id, err = cloud.Compute.CreateServerImage(ctx, serverID, cfg.ImageName, nil)
 		if err != nil {
-			s.lost = glancecommon.CreateMayHaveHappened(ctx, err)
-			return glancecommon.Halt(state, fmt.Errorf("creating image %q from server %s: %w", cfg.ImageName, serverID, err))
+			s.lost = retry.CreateMayHaveHappened(ctx, err)
+			return halt(state, fmt.Errorf("creating image %q from server %s: %w", cfg.ImageName, serverID, err))
 		}
 	}
 	s.created = id
@@ -54,7 +52,7 @@ func (s *stepCreateImage) Run(ctx context.Context, state multistep.StateBag) mul
 }
 
 func (s *stepCreateImage) Cleanup(state multistep.StateBag) {
-	if !glancecommon.BuildFailed(state) {
+	if !buildFailed(state) {
 		return
 	}
 	if s.created == "" && s.lost {
@@ -63,12 +61,12 @@ func (s *stepCreateImage) Cleanup(state multistep.StateBag) {
 			return newImagesNamed(ctx, state)
 		}) {
 			s.created = id
-			s.deleteImage(state)
+			s.deleteImage(state, false)
 		}
 		return
 	}
 	if s.created != "" {
-		s.deleteImage(state)
+		s.deleteImage(state, true)
 	}
 }
 
@@ -100,22 +98,16 @@ func newImagesNamed(ctx context.Context, state multistep.StateBag) ([]string, er
 	return ids, nil
 }
 
-// deleteImage deletes s.created, lifting its protection if a later step set it.
-func (s *stepCreateImage) deleteImage(state multistep.StateBag) {
+// deleteImage deletes s.created. Its protection is lifted only when the image
+// came back from this build's own create call (not a lookup) and the build set
+// image_protected itself.
+func (s *stepCreateImage) deleteImage(state multistep.StateBag, fromReply bool) {
 	ui := uiOf(state)
-	ctx, cancel := glancecommon.CleanupContext()
+	ctx, cancel := retry.CleanupContext()
 	defer cancel()
 	ui.Sayf("Deleting the unfinished image %s, as the build did not succeed...", s.created)
-	imgs := cloudOf(state).Images
-	err := imgs.DeleteImage(ctx, s.created)
-	if gophercloud.ResponseCodeIs(err, http.StatusForbidden) {
-		// image_protected was applied before a later step failed: lift it first.
-		unprotected := false
-		if uerr := imgs.UpdateImage(ctx, s.created, ImageUpdate{Protected: &unprotected}); uerr == nil {
-			err = imgs.DeleteImage(ctx, s.created)
-		}
-	}
-	if err != nil && !glancecommon.IsNotFound(err) {
+	unprotect := fromReply && configOf(state).ImageProtected
+	if err := imagepolicy.DeleteUnfinished(ctx, cloudOf(state).Images, s.created, unprotect); err != nil {
 		ui.Error(fmt.Sprintf("Error deleting image %s: %s (delete it by hand)", s.created, err))
 		return
 	}

@@ -7,7 +7,8 @@ import (
 
 	"github.com/hashicorp/packer-plugin-sdk/multistep"
 
-	glancecommon "github.com/packer-glance/packer-plugin-glance/common"
+	"github.com/packer-glance/packer-plugin-glance/internal/osapi"
+	"github.com/packer-glance/packer-plugin-glance/internal/retry"
 )
 
 // stepCreateKeypair uploads the temporary public key (made by the SDK's
@@ -50,10 +51,10 @@ func (s *stepCreateKeypair) Run(ctx context.Context, state multistep.StateBag) m
 	ui.Sayf("Uploading the temporary %s key as keypair %s...", cfg.Comm.SSHTemporaryKeyPairType, name)
 	public := strings.TrimSpace(string(cfg.Comm.SSHPublicKey))
 	if err := cloud.Compute.CreateKeypair(ctx, name, public); err != nil {
-		if glancecommon.CreateMayHaveHappened(ctx, err) {
+		if retry.CreateMayHaveHappened(ctx, err) {
 			s.created = name // Nova may have it: cleanup deletes it by name (a 404 is fine)
 		}
-		return glancecommon.Halt(state, fmt.Errorf("creating keypair %q: %w", name, err))
+		return halt(state, fmt.Errorf("creating keypair %q: %w", name, err))
 	}
 	s.created = name
 	state.Put(stateKeyPairName, name)
@@ -65,10 +66,10 @@ func (s *stepCreateKeypair) Cleanup(state multistep.StateBag) {
 		return
 	}
 	ui := uiOf(state)
-	ctx, cancel := glancecommon.CleanupContext()
+	ctx, cancel := retry.CleanupContext()
 	defer cancel()
 	ui.Sayf("Deleting the temporary keypair %s...", s.created)
-	if err := cloudOf(state).Compute.DeleteKeypair(ctx, s.created); err != nil && !glancecommon.IsNotFound(err) {
+	if err := cloudOf(state).Compute.DeleteKeypair(ctx, s.created); err != nil && !osapi.IsNotFound(err) {
 		ui.Error(fmt.Sprintf("Error deleting keypair %s: %s (delete it by hand)", s.created, err))
 		return
 	}

@@ -6,7 +6,8 @@ import (
 
 	"github.com/hashicorp/packer-plugin-sdk/multistep"
 
-	glancecommon "github.com/packer-glance/packer-plugin-glance/common"
+	"github.com/packer-glance/packer-plugin-glance/internal/osapi"
+	"github.com/packer-glance/packer-plugin-glance/internal/retry"
 )
 
 // stepCreateSecurityGroup makes, with temporary_security_group, a group that opens
@@ -26,22 +27,22 @@ func (s *stepCreateSecurityGroup) Run(ctx context.Context, state multistep.State
 	}
 	port := cfg.Comm.Port()
 	if port == 0 {
-		return glancecommon.Halt(state, fmt.Errorf("temporary_security_group needs a communicator port, and communicator %q has none", cfg.Comm.Type))
+		return halt(state, fmt.Errorf("temporary_security_group needs a communicator port, and communicator %q has none", cfg.Comm.Type))
 	}
 	name := tempName(state, "secgroup")
 	ui.Sayf("Creating the temporary security group %s (TCP %d from %v)...", name, port, cfg.TemporarySecurityGroupSourceCIDRs)
 	id, err := cloud.Network.CreateSecurityGroup(ctx, name, "Temporary group of a Packer build; deleted after it")
 	if err != nil {
-		if glancecommon.CreateMayHaveHappened(ctx, err) {
+		if retry.CreateMayHaveHappened(ctx, err) {
 			s.lost = name
 		}
-		return glancecommon.Halt(state, fmt.Errorf("creating security group %q: %w", name, err))
+		return halt(state, fmt.Errorf("creating security group %q: %w", name, err))
 	}
 	s.created = id
 	state.Put(stateTempSecGroup, id)
 	for _, cidr := range cfg.TemporarySecurityGroupSourceCIDRs {
 		if err := cloud.Network.AllowIngress(ctx, id, port, cidr); err != nil {
-			return glancecommon.Halt(state, fmt.Errorf("opening TCP port %d to %s in security group %s: %w", port, cidr, id, err))
+			return halt(state, fmt.Errorf("opening TCP port %d to %s in security group %s: %w", port, cidr, id, err))
 		}
 	}
 	state.Put(stateSecurityGroups, []string{id})
@@ -68,17 +69,17 @@ func (s *stepCreateSecurityGroup) Cleanup(state multistep.StateBag) {
 // deleteGroup deletes s.created and clears it once gone.
 func (s *stepCreateSecurityGroup) deleteGroup(state multistep.StateBag) {
 	ui, cloud := uiOf(state), cloudOf(state)
-	ctx, cancel := glancecommon.CleanupContext()
+	ctx, cancel := retry.CleanupContext()
 	defer cancel()
 	ui.Sayf("Deleting the temporary security group %s...", s.created)
 	// Neutron refuses (409) while a port of the just-deleted server still uses the
 	// group; retry until the port is gone.
-	err := glancecommon.WaitFor(ctx, "security group "+s.created+" to be deletable", configOf(state).StateTimeout, serverBackoff, func(ctx context.Context) (bool, error) {
+	err := retry.WaitFor(ctx, "security group "+s.created+" to be deletable", configOf(state).StateTimeout, serverBackoff, func(ctx context.Context) (bool, error) {
 		err := cloud.Network.DeleteSecurityGroup(ctx, s.created)
 		switch {
-		case err == nil, glancecommon.IsNotFound(err):
+		case err == nil, osapi.IsNotFound(err):
 			return true, nil
-		case glancecommon.IsConflict(err):
+		case osapi.IsConflict(err):
 			return false, nil
 		}
 		return false, err

@@ -8,7 +8,8 @@ import (
 	"github.com/gophercloud/gophercloud/v2"
 	"github.com/hashicorp/packer-plugin-sdk/multistep"
 
-	glancecommon "github.com/packer-glance/packer-plugin-glance/common"
+	"github.com/packer-glance/packer-plugin-glance/internal/osapi"
+	"github.com/packer-glance/packer-plugin-glance/internal/retry"
 )
 
 // stepCreateVolume makes, with use_blockstorage_volume, the bootable volume from
@@ -54,16 +55,16 @@ func (s *stepCreateVolume) Run(ctx context.Context, state multistep.StateBag) mu
 		Metadata:         map[string]string{"packer_build_uuid": stringOf(state, stateBuildUUID)},
 	})
 	if err != nil {
-		if glancecommon.CreateMayHaveHappened(ctx, err) {
+		if retry.CreateMayHaveHappened(ctx, err) {
 			s.lost = name
 		}
-		return glancecommon.Halt(state, fmt.Errorf("creating volume %q: %w", name, err))
+		return halt(state, fmt.Errorf("creating volume %q: %w", name, err))
 	}
 	// Recorded before the wait, so a volume that ends in error is deleted too.
 	s.created = id
 	state.Put(stateVolumeID, id)
 	settle(ctx)
-	err = glancecommon.WaitFor(ctx, "volume "+id+" to become available", cfg.StateTimeout, serverBackoff, func(ctx context.Context) (bool, error) {
+	err = retry.WaitFor(ctx, "volume "+id+" to become available", cfg.StateTimeout, serverBackoff, func(ctx context.Context) (bool, error) {
 		v, err := cloud.Volumes.GetVolume(ctx, id)
 		if err != nil {
 			return false, fmt.Errorf("reading volume %s: %w", id, err)
@@ -77,7 +78,7 @@ func (s *stepCreateVolume) Run(ctx context.Context, state multistep.StateBag) mu
 		return false, nil
 	})
 	if err != nil {
-		return glancecommon.Halt(state, err)
+		return halt(state, err)
 	}
 	ui.Sayf("Volume %s is available", id)
 	return multistep.ActionContinue
@@ -104,22 +105,22 @@ func (s *stepCreateVolume) Cleanup(state multistep.StateBag) {
 // deleteVolume deletes s.created and waits until it is gone, then clears it.
 func (s *stepCreateVolume) deleteVolume(state multistep.StateBag) {
 	ui, cloud := uiOf(state), cloudOf(state)
-	ctx, cancel := glancecommon.CleanupContext()
+	ctx, cancel := retry.CleanupContext()
 	defer cancel()
 	ui.Sayf("Deleting volume %s...", s.created)
 	// A volume still detaching or uploading refuses deletion with 400 or 409:
 	// retry until Cinder lets go, then wait until it is gone.
 	requested := false
-	err := glancecommon.WaitFor(ctx, "volume "+s.created+" to be deleted", configOf(state).StateTimeout, serverBackoff, func(ctx context.Context) (bool, error) {
+	err := retry.WaitFor(ctx, "volume "+s.created+" to be deleted", configOf(state).StateTimeout, serverBackoff, func(ctx context.Context) (bool, error) {
 		if !requested {
 			err := cloud.Volumes.DeleteVolume(ctx, s.created)
 			switch {
 			case err == nil:
 				requested = true
 				return false, nil // read it back after the backoff, not at once
-			case glancecommon.IsNotFound(err):
+			case osapi.IsNotFound(err):
 				return true, nil
-			case glancecommon.IsConflict(err), gophercloud.ResponseCodeIs(err, http.StatusBadRequest):
+			case osapi.IsConflict(err), gophercloud.ResponseCodeIs(err, http.StatusBadRequest):
 				return false, nil
 			default:
 				return false, err
@@ -127,7 +128,7 @@ func (s *stepCreateVolume) deleteVolume(state multistep.StateBag) {
 		}
 		v, err := cloud.Volumes.GetVolume(ctx, s.created)
 		switch {
-		case glancecommon.IsNotFound(err):
+		case osapi.IsNotFound(err):
 			return true, nil
 		case err != nil:
 			return false, err

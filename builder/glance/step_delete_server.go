@@ -6,7 +6,7 @@ import (
 
 	"github.com/hashicorp/packer-plugin-sdk/multistep"
 
-	glancecommon "github.com/packer-glance/packer-plugin-glance/common"
+	"github.com/packer-glance/packer-plugin-glance/internal/retry"
 )
 
 // stepDeleteServer deletes the server in the volume flow, so Cinder really
@@ -22,7 +22,7 @@ func (s *stepDeleteServer) Run(ctx context.Context, state multistep.StateBag) mu
 	id := stringOf(state, stateServerID)
 	uiOf(state).Sayf("Deleting server %s to release its volume...", id)
 	if err := deleteServer(ctx, state, id); err != nil {
-		return glancecommon.Halt(state, fmt.Errorf("deleting server %s before uploading its volume: %w", id, err))
+		return halt(state, fmt.Errorf("deleting server %s before uploading its volume: %w", id, err))
 	}
 	state.Put(stateServerDeleted, true)
 
@@ -31,7 +31,7 @@ func (s *stepDeleteServer) Run(ctx context.Context, state multistep.StateBag) mu
 		return multistep.ActionContinue
 	}
 	cloud := cloudOf(state)
-	err := glancecommon.WaitFor(ctx, "volume "+volumeID+" to be released by the deleted server", configOf(state).StateTimeout, serverBackoff, func(ctx context.Context) (bool, error) {
+	err := retry.WaitFor(ctx, "volume "+volumeID+" to be released by the deleted server", configOf(state).StateTimeout, serverBackoff, func(ctx context.Context) (bool, error) {
 		v, err := cloud.Volumes.GetVolume(ctx, volumeID)
 		if err != nil {
 			return false, fmt.Errorf("reading volume %s: %w", volumeID, err)
@@ -45,7 +45,7 @@ func (s *stepDeleteServer) Run(ctx context.Context, state multistep.StateBag) mu
 		return false, nil
 	})
 	if err != nil {
-		return glancecommon.Halt(state, err)
+		return halt(state, err)
 	}
 	return multistep.ActionContinue
 }

@@ -10,7 +10,7 @@ import (
 	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
 	"golang.org/x/crypto/ssh"
 
-	glancecommon "github.com/packer-glance/packer-plugin-glance/common"
+	"github.com/packer-glance/packer-plugin-glance/internal/retry"
 )
 
 // stepGetPassword fetches, for WinRM without winrm_password, the administrator
@@ -28,12 +28,12 @@ func (s *stepGetPassword) Run(ctx context.Context, state multistep.StateBag) mul
 	}
 	key, err := rsaKey(cfg.Comm.SSHPrivateKey)
 	if err != nil {
-		return glancecommon.Halt(state, err)
+		return halt(state, err)
 	}
 	id := stringOf(state, stateServerID)
 	ui.Sayf("Waiting for server %s to post its administrator password to Nova...", id)
 	var password string
-	err = glancecommon.WaitFor(ctx, "the administrator password of server "+id, cfg.Comm.WinRMTimeout, serverBackoff, func(ctx context.Context) (bool, error) {
+	err = retry.WaitFor(ctx, "the administrator password of server "+id, cfg.Comm.WinRMTimeout, serverBackoff, func(ctx context.Context) (bool, error) {
 		p, err := cloud.Compute.ServerPassword(ctx, id, key)
 		if err != nil {
 			return false, fmt.Errorf("fetching or decrypting the administrator password of server %s: %w", id, err)
@@ -42,7 +42,7 @@ func (s *stepGetPassword) Run(ctx context.Context, state multistep.StateBag) mul
 		return p != "", nil
 	})
 	if err != nil {
-		return glancecommon.Halt(state, err)
+		return halt(state, err)
 	}
 	packersdk.LogSecretFilter.Set(password)
 	cfg.Comm.WinRMPassword = password

@@ -7,7 +7,7 @@ import (
 
 	"github.com/hashicorp/packer-plugin-sdk/multistep"
 
-	glancecommon "github.com/packer-glance/packer-plugin-glance/common"
+	"github.com/packer-glance/packer-plugin-glance/internal/imagepolicy"
 )
 
 // stepPreValidate checks, before anything is created, that the image name is free
@@ -21,26 +21,21 @@ func (s *stepPreValidate) Run(ctx context.Context, state multistep.StateBag) mul
 	ui.Say("Checking the image name and the flavor...")
 
 	if !cfg.SkipCreateImage {
-		existing, err := cloud.Images.OwnedImagesNamed(ctx, cfg.ImageName)
+		existing, err := imagepolicy.CheckName(ctx, cloud.Images, cfg.ImageName, cfg.ImageForce, imagepolicy.Naming{
+			NameOption: "image_name", ForceOption: "image_force", ForceHint: "(or run packer build -force)",
+		})
 		if err != nil {
-			return glancecommon.Halt(state, fmt.Errorf("looking for existing images named %q: %w", cfg.ImageName, err))
+			return halt(state, err)
 		}
 		if len(existing) > 0 {
-			ids := make([]string, 0, len(existing))
-			for _, img := range existing {
-				ids = append(ids, img.ID)
-			}
-			if !cfg.ImageForce {
-				return glancecommon.Halt(state, fmt.Errorf("the project already has an image named %q (%s): choose another image_name, or set image_force = true (or run packer build -force) to replace it once the new image is active", cfg.ImageName, strings.Join(ids, ", ")))
-			}
-			ui.Sayf("Image %q exists (%s); it will be replaced once the new image is active", cfg.ImageName, strings.Join(ids, ", "))
+			ui.Sayf("Image %q exists (%s); it will be replaced once the new image is active", cfg.ImageName, strings.Join(imagepolicy.IDs(existing), ", "))
 			state.Put(stateOldImages, existing)
 		}
 	}
 
 	flavorID, err := cloud.Compute.FlavorID(ctx, cfg.Flavor)
 	if err != nil {
-		return glancecommon.Halt(state, fmt.Errorf("finding flavor %q: %w", cfg.Flavor, err))
+		return halt(state, fmt.Errorf("finding flavor %q: %w", cfg.Flavor, err))
 	}
 	ui.Sayf("Flavor %q has ID %s", cfg.Flavor, flavorID)
 	state.Put(stateFlavorID, flavorID)

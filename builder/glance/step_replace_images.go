@@ -2,9 +2,10 @@ package glance
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/hashicorp/packer-plugin-sdk/multistep"
+
+	"github.com/packer-glance/packer-plugin-glance/internal/imagepolicy"
 )
 
 // stepReplaceImages deletes, with image_force or -force, the images that had the
@@ -20,20 +21,7 @@ func (s *stepReplaceImages) Run(ctx context.Context, state multistep.StateBag) m
 		return multistep.ActionContinue
 	}
 	cloud, ui := cloudOf(state), uiOf(state)
-	newID := stringOf(state, stateImageID)
-	for _, img := range old {
-		if img.ID == newID {
-			continue
-		}
-		if img.Protected {
-			ui.Sayf("Warning: not deleting the old image %s: it is protected", img.ID)
-			continue
-		}
-		ui.Sayf("Deleting the old image %s named %q...", img.ID, img.Name)
-		if err := cloud.Images.DeleteImage(ctx, img.ID); err != nil {
-			ui.Sayf("Warning: %s", fmt.Errorf("deleting the old image %s: %w (delete it by hand)", img.ID, err))
-		}
-	}
+	imagepolicy.ReplaceOlder(ctx, cloud.Images, old, stringOf(state, stateImageID), ui.Say)
 	return multistep.ActionContinue
 }
 

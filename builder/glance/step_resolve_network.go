@@ -5,8 +5,6 @@ import (
 	"fmt"
 
 	"github.com/hashicorp/packer-plugin-sdk/multistep"
-
-	glancecommon "github.com/packer-glance/packer-plugin-glance/common"
 )
 
 // stepResolveNetwork turns the network, port, security group and floating IP
@@ -27,7 +25,7 @@ func (s *stepResolveNetwork) Run(ctx context.Context, state multistep.StateBag) 
 	for _, name := range cfg.Networks {
 		n, err := cloud.Network.FindNetwork(ctx, name)
 		if err != nil {
-			return glancecommon.Halt(state, fmt.Errorf("finding network %q (networks): %w", name, err))
+			return halt(state, fmt.Errorf("finding network %q (networks): %w", name, err))
 		}
 		nets = append(nets, *n)
 	}
@@ -37,7 +35,7 @@ func (s *stepResolveNetwork) Run(ctx context.Context, state multistep.StateBag) 
 	for _, name := range cfg.Ports {
 		p, err := cloud.Network.FindPort(ctx, name)
 		if err != nil {
-			return glancecommon.Halt(state, fmt.Errorf("finding port %q (ports): %w", name, err))
+			return halt(state, fmt.Errorf("finding port %q (ports): %w", name, err))
 		}
 		ports = append(ports, *p)
 	}
@@ -47,7 +45,7 @@ func (s *stepResolveNetwork) Run(ctx context.Context, state multistep.StateBag) 
 	for _, name := range cfg.SecurityGroups {
 		id, err := cloud.Network.FindSecurityGroup(ctx, name)
 		if err != nil {
-			return glancecommon.Halt(state, fmt.Errorf("finding security group %q (security_groups): %w", name, err))
+			return halt(state, fmt.Errorf("finding security group %q (security_groups): %w", name, err))
 		}
 		groups = append(groups, id)
 	}
@@ -56,17 +54,17 @@ func (s *stepResolveNetwork) Run(ctx context.Context, state multistep.StateBag) 
 	if cfg.FloatingIPNetwork != "" {
 		n, err := cloud.Network.FindNetwork(ctx, cfg.FloatingIPNetwork)
 		if err != nil {
-			return glancecommon.Halt(state, fmt.Errorf("finding floating_ip_network %q: %w", cfg.FloatingIPNetwork, err))
+			return halt(state, fmt.Errorf("finding floating_ip_network %q: %w", cfg.FloatingIPNetwork, err))
 		}
 		if !n.External {
-			return glancecommon.Halt(state, fmt.Errorf("floating_ip_network %q (%s) is not an external network: floating IPs come from a network with router:external", cfg.FloatingIPNetwork, n.ID))
+			return halt(state, fmt.Errorf("floating_ip_network %q (%s) is not an external network: floating IPs come from a network with router:external", cfg.FloatingIPNetwork, n.ID))
 		}
 		state.Put(stateFloatingNetwork, n)
 	}
 	if cfg.InstanceFloatingIPNet != "" {
 		n, err := cloud.Network.FindNetwork(ctx, cfg.InstanceFloatingIPNet)
 		if err != nil {
-			return glancecommon.Halt(state, fmt.Errorf("finding instance_floating_ip_net %q: %w", cfg.InstanceFloatingIPNet, err))
+			return halt(state, fmt.Errorf("finding instance_floating_ip_net %q: %w", cfg.InstanceFloatingIPNet, err))
 		}
 		state.Put(stateFloatingPortNet, n.ID)
 	}

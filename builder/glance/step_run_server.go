@@ -7,7 +7,8 @@ import (
 
 	"github.com/hashicorp/packer-plugin-sdk/multistep"
 
-	glancecommon "github.com/packer-glance/packer-plugin-glance/common"
+	"github.com/packer-glance/packer-plugin-glance/internal/osapi"
+	"github.com/packer-glance/packer-plugin-glance/internal/retry"
 )
 
 // stepRunServer creates the temporary server. Its cleanup deletes the server and
@@ -59,7 +60,7 @@ func (s *stepRunServer) Run(ctx context.Context, state multistep.StateBag) multi
 	case cfg.UserDataFile != "":
 		data, err := os.ReadFile(cfg.UserDataFile)
 		if err != nil {
-			return glancecommon.Halt(state, fmt.Errorf("reading user_data_file: %w", err))
+			return halt(state, fmt.Errorf("reading user_data_file: %w", err))
 		}
 		spec.UserData = data
 	case cfg.UserData != "":
@@ -69,10 +70,10 @@ func (s *stepRunServer) Run(ctx context.Context, state multistep.StateBag) multi
 	ui.Sayf("Creating server %s...", spec.Name)
 	id, err := cloud.Compute.CreateServer(ctx, spec)
 	if err != nil {
-		if glancecommon.CreateMayHaveHappened(ctx, err) {
+		if retry.CreateMayHaveHappened(ctx, err) {
 			s.lost = spec.Name
 		}
-		return glancecommon.Halt(state, fmt.Errorf("creating server %q: %w", spec.Name, err))
+		return halt(state, fmt.Errorf("creating server %q: %w", spec.Name, err))
 	}
 	s.created = id
 	state.Put(stateServerID, id)
@@ -106,7 +107,7 @@ func (s *stepRunServer) removeServer(state multistep.StateBag) {
 		return
 	}
 	ui := uiOf(state)
-	ctx, cancel := glancecommon.CleanupContext()
+	ctx, cancel := retry.CleanupContext()
 	defer cancel()
 	ui.Sayf("Deleting server %s...", s.created)
 	if err := deleteServer(ctx, state, s.created); err != nil {
@@ -122,16 +123,16 @@ func (s *stepRunServer) removeServer(state multistep.StateBag) {
 func deleteServer(ctx context.Context, state multistep.StateBag, id string) error {
 	cfg, cloud := configOf(state), cloudOf(state)
 	requested := false
-	return glancecommon.WaitFor(ctx, "server "+id+" to be deleted", cfg.StateTimeout, serverBackoff, func(ctx context.Context) (bool, error) {
+	return retry.WaitFor(ctx, "server "+id+" to be deleted", cfg.StateTimeout, serverBackoff, func(ctx context.Context) (bool, error) {
 		if !requested {
 			err := cloud.Compute.DeleteServer(ctx, id, cfg.ForceDelete)
 			switch {
 			case err == nil:
 				requested = true
 				return false, nil // read it back after the backoff, not at once
-			case glancecommon.IsNotFound(err):
+			case osapi.IsNotFound(err):
 				return true, nil
-			case isServerError(err), glancecommon.IsConflict(err):
+			case isServerError(err), osapi.IsConflict(err):
 				return false, nil // try the delete again on the next poll
 			default:
 				return false, fmt.Errorf("deleting server %s: %w", id, err)
@@ -139,7 +140,7 @@ func deleteServer(ctx context.Context, state multistep.StateBag, id string) erro
 		}
 		srv, err := cloud.Compute.GetServer(ctx, id)
 		switch {
-		case glancecommon.IsNotFound(err):
+		case osapi.IsNotFound(err):
 			return true, nil
 		case err != nil:
 			return false, fmt.Errorf("reading server %s: %w", id, err)

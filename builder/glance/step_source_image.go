@@ -7,9 +7,12 @@ import (
 
 	"github.com/hashicorp/packer-plugin-sdk/multistep"
 
-	glancecommon "github.com/packer-glance/packer-plugin-glance/common"
-	"github.com/packer-glance/packer-plugin-glance/datasource/image"
+	"github.com/packer-glance/packer-plugin-glance/access"
 	"github.com/packer-glance/packer-plugin-glance/internal/glanceimport"
+	"github.com/packer-glance/packer-plugin-glance/internal/imagefind"
+	"github.com/packer-glance/packer-plugin-glance/internal/imagepolicy"
+	"github.com/packer-glance/packer-plugin-glance/internal/osapi"
+	"github.com/packer-glance/packer-plugin-glance/internal/retry"
 )
 
 // stepSourceImage finds the image the server boots from: by ID, by name, by
@@ -31,18 +34,18 @@ func (s *stepSourceImage) Run(ctx context.Context, state multistep.StateBag) mul
 	case cfg.SourceImage != "":
 		img, err = cloud.Images.GetImage(ctx, cfg.SourceImage)
 		if err != nil {
-			if glancecommon.IsNotFound(err) {
-				return glancecommon.Halt(state, fmt.Errorf("source_image %q: no image with this ID is visible to the project (source_image takes an ID; use source_image_name for a name)", cfg.SourceImage))
+			if osapi.IsNotFound(err) {
+				return halt(state, fmt.Errorf("source_image %q: no image with this ID is visible to the project (source_image takes an ID; use source_image_name for a name)", cfg.SourceImage))
 			}
-			return glancecommon.Halt(state, fmt.Errorf("reading source_image %q: %w", cfg.SourceImage, err))
+			return halt(state, fmt.Errorf("reading source_image %q: %w", cfg.SourceImage, err))
 		}
 		if img.Status != "active" {
-			return glancecommon.Halt(state, fmt.Errorf("source_image %q is %s, not active", cfg.SourceImage, img.Status))
+			return halt(state, fmt.Errorf("source_image %q is %s, not active", cfg.SourceImage, img.Status))
 		}
 	case cfg.SourceImageName != "":
-		img, err = findImage(ctx, cloud.Finder, image.Query{Filter: image.Filter{Name: cfg.SourceImageName}}, "source_image_name")
+		img, err = findImage(ctx, cloud.Finder, imagefind.Query{Filter: imagefind.Filter{Name: cfg.SourceImageName}}, "source_image_name")
 	case !filterEmpty(cfg.SourceImageFilter.Filters):
-		img, err = findImage(ctx, cloud.Finder, image.Query{
+		img, err = findImage(ctx, cloud.Finder, imagefind.Query{
 			Filter: cfg.SourceImageFilter.Filters, MostRecent: cfg.SourceImageFilter.MostRecent,
 		}, "source_image_filter")
 	case cfg.ExternalSourceImageURL != "":
@@ -50,7 +53,7 @@ func (s *stepSourceImage) Run(ctx context.Context, state multistep.StateBag) mul
 		state.Put(stateSourceImportURL, cfg.ExternalSourceImageURL)
 	}
 	if err != nil {
-		return glancecommon.Halt(state, err)
+		return halt(state, err)
 	}
 	ui.Sayf("Source image: %s (%s)", img.Name, img.ID)
 	state.Put(stateSourceImage, img)
@@ -62,12 +65,12 @@ func (s *stepSourceImage) Run(ctx context.Context, state multistep.StateBag) mul
 // findImage looks the image up with the data source's finder, which insists on
 // one match unless most_recent is set and explains what it filtered on when
 // nothing matches.
-func findImage(ctx context.Context, finder ImageFinder, q image.Query, option string) (*Image, error) {
+func findImage(ctx context.Context, finder ImageFinder, q imagefind.Query, option string) (*Image, error) {
 	found, err := finder.Find(ctx, q)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", option, err)
 	}
-	return toImage(found), nil
+	return imagepolicy.FromGlance(found), nil
 }
 
 // importExternal fills a temporary image from the URL with the glance-import
@@ -77,7 +80,7 @@ func findImage(ctx context.Context, finder ImageFinder, q image.Query, option st
 func (s *stepSourceImage) importExternal(ctx context.Context, state multistep.StateBag) (*Image, error) {
 	cfg, cloud, ui := configOf(state), cloudOf(state), uiOf(state)
 	name := tempName(state, "source")
-	url := glancecommon.RedactURLString(cfg.ExternalSourceImageURL)
+	url := access.RedactURLString(cfg.ExternalSourceImageURL)
 	ui.Sayf("Importing %s into the temporary image %s...", url, name)
 	res, err := cloud.Import(ctx, glanceimport.Request{
 		Source: glanceimport.Source{URL: cfg.ExternalSourceImageURL},
@@ -95,7 +98,7 @@ func (s *stepSourceImage) importExternal(ctx context.Context, state multistep.St
 		return nil, fmt.Errorf("importing external_source_image_url %s: %w", url, err)
 	}
 	s.importedID = res.Image.ID
-	return toImage(res.Image), nil
+	return imagepolicy.FromGlance(res.Image), nil
 }
 
 func (s *stepSourceImage) Cleanup(state multistep.StateBag) {
@@ -103,10 +106,10 @@ func (s *stepSourceImage) Cleanup(state multistep.StateBag) {
 		return
 	}
 	ui := uiOf(state)
-	ctx, cancel := glancecommon.CleanupContext()
+	ctx, cancel := retry.CleanupContext()
 	defer cancel()
 	ui.Sayf("Deleting the temporary source image %s...", s.importedID)
-	if err := cloudOf(state).Images.DeleteImage(ctx, s.importedID); err != nil && !glancecommon.IsNotFound(err) {
+	if err := cloudOf(state).Images.DeleteImage(ctx, s.importedID); err != nil && !osapi.IsNotFound(err) {
 		ui.Error(fmt.Sprintf("Error deleting the temporary source image %s: %s (delete it by hand)", s.importedID, err))
 		return
 	}

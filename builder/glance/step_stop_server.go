@@ -8,7 +8,7 @@ import (
 	"github.com/hashicorp/packer-plugin-sdk/multistep"
 	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
 
-	glancecommon "github.com/packer-glance/packer-plugin-glance/common"
+	"github.com/packer-glance/packer-plugin-glance/internal/osapi"
 )
 
 // stepStopServer stops the server before the snapshot: with shutdown_command the
@@ -44,7 +44,7 @@ func (s *stepStopServer) Run(ctx context.Context, state multistep.StateBag) mult
 				return multistep.ActionContinue
 			}
 			if ctx.Err() != nil || !isTimeout(err) {
-				return glancecommon.Halt(state, err)
+				return halt(state, err)
 			}
 			ui.Sayf("Server %s did not shut down within shutdown_timeout (%s); asking Nova to stop it", id, cfg.ShutdownTimeout)
 		}
@@ -52,14 +52,14 @@ func (s *stepStopServer) Run(ctx context.Context, state multistep.StateBag) mult
 
 	ui.Sayf("Stopping server %s...", id)
 	if err := cloud.Compute.StopServer(ctx, id); err != nil {
-		if !glancecommon.IsConflict(err) {
-			return glancecommon.Halt(state, fmt.Errorf("stopping server %s: %w", id, err))
+		if !osapi.IsConflict(err) {
+			return halt(state, fmt.Errorf("stopping server %s: %w", id, err))
 		}
 		log.Printf("[DEBUG] stop of server %s answered 409 (already stopping or stopped): %v", id, err)
 	}
 	srv, err := waitServerStatus(ctx, state, id, "SHUTOFF", cfg.StateTimeout)
 	if err != nil {
-		return glancecommon.Halt(state, err)
+		return halt(state, err)
 	}
 	state.Put(stateServer, srv)
 	ui.Sayf("Server %s is SHUTOFF", id)

@@ -7,7 +7,7 @@ import (
 
 	"github.com/hashicorp/packer-plugin-sdk/multistep"
 
-	glancecommon "github.com/packer-glance/packer-plugin-glance/common"
+	"github.com/packer-glance/packer-plugin-glance/internal/imagepolicy"
 )
 
 // stepUpdateImage sets visibility, properties, tags, minimum sizes, protection and
@@ -79,37 +79,6 @@ func sameSet(a, b []string) bool {
 	return true
 }
 
-// apply returns the image as it is after the update, without reading it again.
-func (u ImageUpdate) apply(img Image) *Image {
-	if u.Visibility != nil {
-		img.Visibility = *u.Visibility
-	}
-	if u.Tags != nil {
-		img.Tags = *u.Tags
-	}
-	if u.MinDisk != nil {
-		img.MinDisk = *u.MinDisk
-	}
-	if u.MinRAM != nil {
-		img.MinRAM = *u.MinRAM
-	}
-	if u.Protected != nil {
-		img.Protected = *u.Protected
-	}
-	if u.Hidden != nil {
-		img.Hidden = *u.Hidden
-	}
-	props := make(map[string]string, len(img.Properties)+len(u.Properties))
-	for k, v := range img.Properties {
-		props[k] = v
-	}
-	for k, v := range u.Properties {
-		props[k] = v
-	}
-	img.Properties = props
-	return &img
-}
-
 func (s *stepUpdateImage) Run(ctx context.Context, state multistep.StateBag) multistep.StepAction {
 	cfg, cloud, ui := configOf(state), cloudOf(state), uiOf(state)
 	img := state.Get(stateImage).(*Image)
@@ -117,22 +86,14 @@ func (s *stepUpdateImage) Run(ctx context.Context, state multistep.StateBag) mul
 	if !u.Empty() {
 		ui.Sayf("Setting the visibility, properties and tags of image %s...", img.ID)
 		if err := cloud.Images.UpdateImage(ctx, img.ID, u); err != nil {
-			err = glancecommon.ExplainVisibilityRefusal(err, cfg.ImageVisibility)
-			return glancecommon.Halt(state, fmt.Errorf("updating image %s: %w", img.ID, err))
+			err = imagepolicy.ExplainVisibilityRefusal(err, cfg.ImageVisibility)
+			return halt(state, fmt.Errorf("updating image %s: %w", img.ID, err))
 		}
-		img = u.apply(*img)
+		img = u.Apply(*img)
 		state.Put(stateImage, img)
 	}
-	for _, member := range cfg.ImageMembers {
-		ui.Sayf("Sharing image %s with project %s...", img.ID, member)
-		if err := cloud.Images.AddMember(ctx, img.ID, member); err != nil {
-			return glancecommon.Halt(state, fmt.Errorf("adding project %s as a member of image %s: %w", member, img.ID, err))
-		}
-		if cfg.ImageAutoAcceptMembers {
-			if err := cloud.Images.AcceptMember(ctx, img.ID, member); err != nil {
-				return glancecommon.Halt(state, fmt.Errorf("accepting image %s on behalf of project %s (image_auto_accept_members needs rights in that project): %w", img.ID, member, err))
-			}
-		}
+	if err := imagepolicy.Share(ctx, cloud.Images, img.ID, cfg.ImageMembers, cfg.ImageAutoAcceptMembers, ui.Say); err != nil {
+		return halt(state, err)
 	}
 	return multistep.ActionContinue
 }

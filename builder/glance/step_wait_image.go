@@ -5,8 +5,6 @@ import (
 	"fmt"
 
 	"github.com/hashicorp/packer-plugin-sdk/multistep"
-
-	glancecommon "github.com/packer-glance/packer-plugin-glance/common"
 )
 
 // stepWaitImage waits, up to image_timeout, for the new image to be active. It
@@ -21,7 +19,7 @@ func (s *stepWaitImage) Run(ctx context.Context, state multistep.StateBag) multi
 	ui.Sayf("Waiting for image %s to become active...", id)
 	img, err := waitImageActive(ctx, cloud.Images, id, fmt.Sprintf("image %q (%s)", cfg.ImageName, id), cfg.ImageTimeout, false, ui)
 	if err != nil {
-		return glancecommon.Halt(state, fmt.Errorf("the new image %q did not become active: %w", cfg.ImageName, err))
+		return halt(state, fmt.Errorf("the new image %q did not become active: %w", cfg.ImageName, err))
 	}
 	state.Put(stateImage, img)
 	return multistep.ActionContinue

@@ -10,7 +10,8 @@ import (
 	"github.com/gophercloud/gophercloud/v2"
 	"github.com/hashicorp/packer-plugin-sdk/multistep"
 
-	glancecommon "github.com/packer-glance/packer-plugin-glance/common"
+	"github.com/packer-glance/packer-plugin-glance/internal/osapi"
+	"github.com/packer-glance/packer-plugin-glance/internal/retry"
 )
 
 // stepWaitServer waits until the server is ACTIVE, failing at once with Nova's
@@ -25,7 +26,7 @@ func (s *stepWaitServer) Run(ctx context.Context, state multistep.StateBag) mult
 	ui.Sayf("Waiting for server %s to become ACTIVE...", id)
 	srv, err := waitServerStatus(ctx, state, id, "ACTIVE", cfg.StateTimeout)
 	if err != nil {
-		return glancecommon.Halt(state, err)
+		return halt(state, err)
 	}
 	state.Put(stateServer, srv)
 	ui.Sayf("Server %s is ACTIVE", id)
@@ -42,10 +43,10 @@ func waitServerStatus(ctx context.Context, state multistep.StateBag, id, want st
 	var last *Server
 	var hiccups transientErrors
 	settle(ctx)
-	err := glancecommon.WaitFor(ctx, fmt.Sprintf("server %s to become %s", id, want), timeout, serverBackoff, func(ctx context.Context) (bool, error) {
+	err := retry.WaitFor(ctx, fmt.Sprintf("server %s to become %s", id, want), timeout, serverBackoff, func(ctx context.Context) (bool, error) {
 		srv, err := cloud.Compute.GetServer(ctx, id)
 		if err != nil {
-			if glancecommon.IsNotFound(err) {
+			if osapi.IsNotFound(err) {
 				return false, fmt.Errorf("server %s disappeared while waiting for it to become %s", id, want)
 			}
 			if hiccups.tolerate(err) {

@@ -12,7 +12,8 @@ import (
 	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
 	"github.com/hashicorp/packer-plugin-sdk/template/config"
 
-	glancecommon "github.com/packer-glance/packer-plugin-glance/common"
+	"github.com/packer-glance/packer-plugin-glance/access"
+	"github.com/packer-glance/packer-plugin-glance/internal/imagefind"
 )
 
 // DefaultTimeout bounds a lookup when `timeout` is unset.
@@ -21,9 +22,9 @@ const DefaultTimeout = 5 * time.Minute
 // Config is the glance-image data source's configuration: how to reach the
 // cloud, which images qualify (Filter) and how to pick one of them.
 type Config struct {
-	common.PackerConfig       `mapstructure:",squash"`
-	glancecommon.AccessConfig `mapstructure:",squash"`
-	Filter                    `mapstructure:",squash"`
+	common.PackerConfig `mapstructure:",squash"`
+	access.AccessConfig `mapstructure:",squash"`
+	imagefind.Filter    `mapstructure:",squash"`
 
 	// When several images match, take the newest by `created_at`; images
 	// created in the same second are ordered by name, then by ID, and the
@@ -44,8 +45,8 @@ type Config struct {
 }
 
 // Query is the lookup the configuration describes.
-func (c *Config) Query() Query {
-	return Query{Filter: c.Filter, MostRecent: c.MostRecent, Sort: c.Sort}
+func (c *Config) Query() imagefind.Query {
+	return imagefind.Query{Filter: c.Filter, MostRecent: c.MostRecent, Sort: c.Sort}
 }
 
 // prepare decodes and validates the configuration; it makes no network call.

@@ -43,6 +43,7 @@ type FlatConfig struct {
 	CACertFile                  *string           `mapstructure:"cacert" required:"false" cty:"cacert" hcl:"cacert"`
 	ClientCertFile              *string           `mapstructure:"cert" required:"false" cty:"cert" hcl:"cert"`
 	ClientKeyFile               *string           `mapstructure:"key" required:"false" cty:"key" hcl:"key"`
+	APIRetryTimeout             *string           `mapstructure:"api_retry_timeout" required:"false" cty:"api_retry_timeout" hcl:"api_retry_timeout"`
 	Name                        *string           `mapstructure:"name" required:"false" cty:"name" hcl:"name"`
 	NameRegex                   *string           `mapstructure:"name_regex" required:"false" cty:"name_regex" hcl:"name_regex"`
 	Owner                       *string           `mapstructure:"owner" required:"false" cty:"owner" hcl:"owner"`
@@ -106,6 +107,7 @@ func (*FlatConfig) HCL2Spec() map[string]hcldec.Spec {
 		"cacert":                        &hcldec.AttrSpec{Name: "cacert", Type: cty.String, Required: false},
 		"cert":                          &hcldec.AttrSpec{Name: "cert", Type: cty.String, Required: false},
 		"key":                           &hcldec.AttrSpec{Name: "key", Type: cty.String, Required: false},
+		"api_retry_timeout":             &hcldec.AttrSpec{Name: "api_retry_timeout", Type: cty.String, Required: false},
 		"name":                          &hcldec.AttrSpec{Name: "name", Type: cty.String, Required: false},
 		"name_regex":                    &hcldec.AttrSpec{Name: "name_regex", Type: cty.String, Required: false},
 		"owner":                         &hcldec.AttrSpec{Name: "owner", Type: cty.String, Required: false},

@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/packer-glance/packer-plugin-glance/internal/imagefind"
 )
 
 func TestConfigureRejectsEveryConflictAndInvalidValue(t *testing.T) {
@@ -80,7 +82,7 @@ func TestConfigureAcceptsValidOptionsAndFillsDefaults(t *testing.T) {
 	}
 	c := d.config
 	// The default status is applied by the lookup, so its errors can say it is a default.
-	if c.Status != "" || c.Query().Filter.withDefaults().Status != "active" {
+	if c.Status != "" || c.Query().Filter.WithDefaults().Status != "active" {
 		t.Errorf("status = %q; the lookup's default must be active", c.Status)
 	}
 	if c.Timeout != DefaultTimeout {
@@ -109,7 +111,7 @@ func TestConfigureKeepsExplicitStatusAndTimeout(t *testing.T) {
 }
 
 func TestFilterValidatePrefixesOptionNames(t *testing.T) {
-	errs := Filter{Name: "a", NameRegex: "b"}.Validate("source_image_filter.filters.")
+	errs := imagefind.Filter{Name: "a", NameRegex: "b"}.Validate("source_image_filter.filters.")
 	if len(errs) != 1 || !strings.Contains(errs[0].Error(), "source_image_filter.filters.name and source_image_filter.filters.name_regex") {
 		t.Fatalf("errors %v do not name the prefixed options", errs)
 	}

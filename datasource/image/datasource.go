@@ -58,17 +58,9 @@ func (d *Datasource) find(ctx context.Context) (DatasourceOutput, error) {
 	if err != nil {
 		return DatasourceOutput{}, err
 	}
-	finder, err := NewFinder(sess)
+	img, region, err := lookup(ctx, sess, d.config.Query())
 	if err != nil {
 		return DatasourceOutput{}, err
-	}
-	img, err := finder.Find(ctx, d.config.Query())
-	if err != nil {
-		return DatasourceOutput{}, err
-	}
-	var region string
-	if gl, ok := finder.Images.(GlanceLister); ok {
-		region = serviceRegion(sess, gl.Client)
 	}
 	return OutputFrom(img, region), nil
 }

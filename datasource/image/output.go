@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/gophercloud/gophercloud/v2/openstack/image/v2/images"
+
+	"github.com/packer-glance/packer-plugin-glance/internal/imagefind"
 )
 
 // DatasourceOutput is what the data source returns about the image it found.
@@ -60,7 +62,7 @@ type DatasourceOutput struct {
 func OutputFrom(img *images.Image, region string) DatasourceOutput {
 	props := make(map[string]string, len(img.Properties))
 	for k, v := range img.Properties {
-		props[k] = renderProperty(v)
+		props[k] = imagefind.RenderProperty(v)
 	}
 	tags := img.Tags
 	if tags == nil {

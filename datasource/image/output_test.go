@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"reflect"
 	"testing"
+	"time"
 
 	"github.com/gophercloud/gophercloud/v2/openstack/image/v2/images"
 	"github.com/hashicorp/packer-plugin-sdk/hcl2helper"
@@ -47,7 +48,9 @@ func TestOutputFromRendersEveryField(t *testing.T) {
 }
 
 func TestOutputConvertsToTheOutputSpec(t *testing.T) {
-	img := img("i", "n", 1) // no tags, no properties
+	// No tags, no properties.
+	img := images.Image{ID: "i", Name: "n", Status: images.ImageStatusActive, ContainerFormat: "bare", DiskFormat: "qcow2",
+		SizeBytes: 1000, CreatedAt: time.Date(2026, 1, 1, 1, 0, 0, 0, time.UTC)}
 	var d Datasource
 	v := hcl2helper.HCL2ValueFromConfig(OutputFrom(&img, ""), d.OutputSpec())
 	if v.IsNull() || !v.GetAttr("tags").IsKnown() || v.GetAttr("id").AsString() != "i" {
@@ -55,23 +58,5 @@ func TestOutputConvertsToTheOutputSpec(t *testing.T) {
 	}
 	if n := v.GetAttr("size").AsBigFloat(); n.String() != "1000" {
 		t.Errorf("size = %s", n)
-	}
-}
-
-func TestClientSideMatchingOfNonStringProperties(t *testing.T) {
-	var img images.Image
-	if err := json.Unmarshal([]byte(glanceImageJSON), &img); err != nil {
-		t.Fatal(err)
-	}
-	m, err := newMatcher(Filter{Properties: map[string]string{"hw_cpu_cores": "4"}}, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if r := m.mismatch(&img); r != "" {
-		t.Errorf("hw_cpu_cores=4 rejected by %s", r)
-	}
-	m, _ = newMatcher(Filter{Properties: map[string]string{"missing": ""}}, "")
-	if r := m.mismatch(&img); r != `properties["missing"]` {
-		t.Errorf("an absent property matched an empty value (%q)", r)
 	}
 }

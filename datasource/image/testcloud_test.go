@@ -12,10 +12,13 @@ import (
 	"time"
 
 	"github.com/gophercloud/gophercloud/v2"
+	"github.com/gophercloud/gophercloud/v2/openstack"
 	"github.com/gophercloud/gophercloud/v2/openstack/image/v2/imagedata"
 	"github.com/gophercloud/gophercloud/v2/openstack/image/v2/images"
 
-	glancecommon "github.com/packer-glance/packer-plugin-glance/common"
+	"github.com/packer-glance/packer-plugin-glance/access"
+	"github.com/packer-glance/packer-plugin-glance/internal/imagefind"
+	"github.com/packer-glance/packer-plugin-glance/internal/osapi"
 	"github.com/packer-glance/packer-plugin-glance/internal/testcloud"
 )
 
@@ -45,9 +48,9 @@ func startCloud(t *testing.T) *cloudEnv {
 
 // session logs in as the clouds.yaml entry named cloud ("testcloud" is user
 // demo, "testcloud-admin" is admin).
-func (e *cloudEnv) session(t *testing.T, cloud, region string) *glancecommon.Session {
+func (e *cloudEnv) session(t *testing.T, cloud, region string) *access.Session {
 	t.Helper()
-	ac := glancecommon.AccessConfig{Cloud: cloud, Region: region}
+	ac := access.AccessConfig{Cloud: cloud, Region: region}
 	if _, errs := ac.Prepare(); len(errs) > 0 {
 		t.Fatal(errs)
 	}
@@ -60,20 +63,20 @@ func (e *cloudEnv) session(t *testing.T, cloud, region string) *glancecommon.Ses
 
 func (e *cloudEnv) imageClient(t *testing.T, cloud, region string) *gophercloud.ServiceClient {
 	t.Helper()
-	c, err := e.session(t, cloud, region).Image()
+	sess := e.session(t, cloud, region)
+	c, err := openstack.NewImageV2(sess.Provider, sess.EndpointOpts())
 	if err != nil {
 		t.Fatal(err)
 	}
 	return c
 }
 
-func (e *cloudEnv) finder(t *testing.T, cloud string) *Finder {
+// finder is the lookup the data source makes: the shared Glance and Keystone
+// clients of a session.
+func (e *cloudEnv) finder(t *testing.T, cloud string) *imagefind.Finder {
 	t.Helper()
-	fd, err := NewFinder(e.session(t, cloud, ""))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return fd
+	svc := osapi.New(e.session(t, cloud, ""))
+	return &imagefind.Finder{Images: svc.Glance(), Projects: svc.Keystone()}
 }
 
 // createImage creates an image through the Glance API and, unless queued is
@@ -214,39 +217,39 @@ func TestTestCloudLookups(t *testing.T) {
 
 	cases := []struct {
 		name   string
-		finder *Finder
-		q      Query
+		finder *imagefind.Finder
+		q      imagefind.Query
 		want   func() string
 	}{
-		{"seeded base image by name", demo, Query{Filter: Filter{Name: testcloud.BaseImageName}}, nil},
-		{"name with a colon", demo, Query{Filter: Filter{Name: "debian:12"}}, func() string { return id("debian:12") }},
-		{"wildcard", demo, Query{Filter: Filter{Name: "debian:*"}}, func() string { return id("debian:12") }},
-		{"wildcard spanning pages, most recent", demo, Query{Filter: Filter{Name: "nightly-00*"}, MostRecent: true, PageSize: 4},
+		{"seeded base image by name", demo, imagefind.Query{Filter: imagefind.Filter{Name: testcloud.BaseImageName}}, nil},
+		{"name with a colon", demo, imagefind.Query{Filter: imagefind.Filter{Name: "debian:12"}}, func() string { return id("debian:12") }},
+		{"wildcard", demo, imagefind.Query{Filter: imagefind.Filter{Name: "debian:*"}}, func() string { return id("debian:12") }},
+		{"wildcard spanning pages, most recent", demo, imagefind.Query{Filter: imagefind.Filter{Name: "nightly-00*"}, MostRecent: true, PageSize: 4},
 			func() string { return s.nightlies[9].ID }},
-		{"regex", demo, Query{Filter: Filter{NameRegex: `^nightly-01[7]$`}, PageSize: 5}, func() string { return s.nightlies[17].ID }},
-		{"owner by ID", demo, Query{Filter: Filter{Owner: s.demoProject}}, func() string { return id("demo-private") }},
-		{"owner by name, resolved in Keystone", admin, Query{Filter: Filter{Owner: testcloud.DemoProject}}, func() string { return id("demo-private") }},
-		{"owner name the user may not list: own project", demo, Query{Filter: Filter{Owner: testcloud.DemoProject}}, func() string { return id("demo-private") }},
-		{"visibility private", demo, Query{Filter: Filter{Visibility: "private"}}, func() string { return id("demo-private") }},
-		{"visibility community", demo, Query{Filter: Filter{Visibility: "community"}}, func() string { return id("community-one") }},
-		{"tags, all must match", demo, Query{Filter: Filter{Tags: []string{"golden", "x86_64"}}}, func() string { return id("golden-a") }},
-		{"property", demo, Query{Filter: Filter{Properties: map[string]string{"build_number": "21"}}, PageSize: 5}, func() string { return s.nightlies[21].ID }},
-		{"property value needing escaping", demo, Query{Filter: Filter{Properties: map[string]string{"build": escapedValue}}}, func() string { return id("debian:12") }},
-		{"disk and container format", demo, Query{Filter: Filter{DiskFormat: "raw", ContainerFormat: "ovf"}}, func() string { return id("raw-big") }},
-		{"size_min", demo, Query{Filter: Filter{SizeMin: 4000, SizeMax: 6000, Visibility: "public"}}, func() string { return id("raw-big") }},
-		{"size_max with name", demo, Query{Filter: Filter{Name: "raw-big", SizeMax: 5000}}, func() string { return id("raw-big") }},
-		{"visible twin by default", demo, Query{Filter: Filter{Name: "twin"}}, func() string { return id("twin") }},
-		{"hidden twin", demo, Query{Filter: Filter{Name: "twin", Hidden: true}}, func() string { return id("twin (hidden)") }},
-		{"queued status", demo, Query{Filter: Filter{Name: "queued-one", Status: "queued"}}, func() string { return id("queued-one") }},
-		{"shared accepted by default", demo, Query{Filter: Filter{Properties: map[string]string{"origin": "partner"}}}, func() string { return id("shared-accepted") }},
-		{"shared pending", demo, Query{Filter: Filter{Name: "shared-pending", MemberStatus: "pending"}}, func() string { return id("shared-pending") }},
+		{"regex", demo, imagefind.Query{Filter: imagefind.Filter{NameRegex: `^nightly-01[7]$`}, PageSize: 5}, func() string { return s.nightlies[17].ID }},
+		{"owner by ID", demo, imagefind.Query{Filter: imagefind.Filter{Owner: s.demoProject}}, func() string { return id("demo-private") }},
+		{"owner by name, resolved in Keystone", admin, imagefind.Query{Filter: imagefind.Filter{Owner: testcloud.DemoProject}}, func() string { return id("demo-private") }},
+		{"owner name the user may not list: own project", demo, imagefind.Query{Filter: imagefind.Filter{Owner: testcloud.DemoProject}}, func() string { return id("demo-private") }},
+		{"visibility private", demo, imagefind.Query{Filter: imagefind.Filter{Visibility: "private"}}, func() string { return id("demo-private") }},
+		{"visibility community", demo, imagefind.Query{Filter: imagefind.Filter{Visibility: "community"}}, func() string { return id("community-one") }},
+		{"tags, all must match", demo, imagefind.Query{Filter: imagefind.Filter{Tags: []string{"golden", "x86_64"}}}, func() string { return id("golden-a") }},
+		{"property", demo, imagefind.Query{Filter: imagefind.Filter{Properties: map[string]string{"build_number": "21"}}, PageSize: 5}, func() string { return s.nightlies[21].ID }},
+		{"property value needing escaping", demo, imagefind.Query{Filter: imagefind.Filter{Properties: map[string]string{"build": escapedValue}}}, func() string { return id("debian:12") }},
+		{"disk and container format", demo, imagefind.Query{Filter: imagefind.Filter{DiskFormat: "raw", ContainerFormat: "ovf"}}, func() string { return id("raw-big") }},
+		{"size_min", demo, imagefind.Query{Filter: imagefind.Filter{SizeMin: 4000, SizeMax: 6000, Visibility: "public"}}, func() string { return id("raw-big") }},
+		{"size_max with name", demo, imagefind.Query{Filter: imagefind.Filter{Name: "raw-big", SizeMax: 5000}}, func() string { return id("raw-big") }},
+		{"visible twin by default", demo, imagefind.Query{Filter: imagefind.Filter{Name: "twin"}}, func() string { return id("twin") }},
+		{"hidden twin", demo, imagefind.Query{Filter: imagefind.Filter{Name: "twin", Hidden: true}}, func() string { return id("twin (hidden)") }},
+		{"queued status", demo, imagefind.Query{Filter: imagefind.Filter{Name: "queued-one", Status: "queued"}}, func() string { return id("queued-one") }},
+		{"shared accepted by default", demo, imagefind.Query{Filter: imagefind.Filter{Properties: map[string]string{"origin": "partner"}}}, func() string { return id("shared-accepted") }},
+		{"shared pending", demo, imagefind.Query{Filter: imagefind.Filter{Name: "shared-pending", MemberStatus: "pending"}}, func() string { return id("shared-pending") }},
 		{"shared, visibility shared, member_status all, most recent", demo,
-			Query{Filter: Filter{Visibility: "shared", MemberStatus: "all"}, MostRecent: true}, func() string { return id("shared-pending") }},
-		{"combined", demo, Query{Filter: Filter{Name: "nightly-*", Properties: map[string]string{"channel": "nightly", "build_number": "3"},
+			imagefind.Query{Filter: imagefind.Filter{Visibility: "shared", MemberStatus: "all"}, MostRecent: true}, func() string { return id("shared-pending") }},
+		{"combined", demo, imagefind.Query{Filter: imagefind.Filter{Name: "nightly-*", Properties: map[string]string{"channel": "nightly", "build_number": "3"},
 			Visibility: "public", DiskFormat: "qcow2", Owner: adminProject, SizeMax: 10}, PageSize: 7}, func() string { return s.nightlies[3].ID }},
-		{"most_recent tie goes to the greatest name", demo, Query{Filter: Filter{NameRegex: "^tie-[abc]$"}, MostRecent: true, PageSize: 2},
+		{"most_recent tie goes to the greatest name", demo, imagefind.Query{Filter: imagefind.Filter{NameRegex: "^tie-[abc]$"}, MostRecent: true, PageSize: 2},
 			func() string { return s.tieNames[0].ID }},
-		{"most_recent tie on name goes to the greatest ID", demo, Query{Filter: Filter{Name: "tie-id"}, MostRecent: true},
+		{"most_recent tie on name goes to the greatest ID", demo, imagefind.Query{Filter: imagefind.Filter{Name: "tie-id"}, MostRecent: true},
 			func() string { return maxID(s.tieIDs) }},
 	}
 	for _, tc := range cases {
@@ -283,25 +286,25 @@ func TestTestCloudZeroAndManyResults(t *testing.T) {
 	demo := e.finder(t, "testcloud")
 	ctx := context.Background()
 
-	_, err := demo.Find(ctx, Query{Filter: Filter{Name: "shared-pending"}})
-	var nm *NoMatchError
+	_, err := demo.Find(ctx, imagefind.Query{Filter: imagefind.Filter{Name: "shared-pending"}})
+	var nm *imagefind.NoMatchError
 	if !errors.As(err, &nm) || !strings.Contains(err.Error(), `name = "shared-pending"`) {
 		t.Errorf("an unaccepted shared image was found without member_status: %v", err)
 	}
-	_, err = demo.Find(ctx, Query{Filter: Filter{Name: "nightly-*", Properties: map[string]string{"channel": "stable"}}, PageSize: 4})
+	_, err = demo.Find(ctx, imagefind.Query{Filter: imagefind.Filter{Name: "nightly-*", Properties: map[string]string{"channel": "stable"}}, PageSize: 4})
 	if !errors.As(err, &nm) || !strings.Contains(err.Error(), `properties = {"channel" = "stable"}`) {
 		t.Errorf("err = %v", err)
 	}
-	_, err = demo.Find(ctx, Query{Filter: Filter{NameRegex: "^nightly-9"}, PageSize: 4})
+	_, err = demo.Find(ctx, imagefind.Query{Filter: imagefind.Filter{NameRegex: "^nightly-9"}, PageSize: 4})
 	if !errors.As(err, &nm) || !strings.Contains(err.Error(), "rejected on the client by name_regex") {
 		t.Errorf("err = %v", err)
 	}
 	t.Logf("no match: %v", err)
 
-	_, err = demo.Find(ctx, Query{Filter: Filter{Properties: map[string]string{"channel": "nightly"}}, PageSize: 7})
-	var amb *AmbiguousError
+	_, err = demo.Find(ctx, imagefind.Query{Filter: imagefind.Filter{Properties: map[string]string{"channel": "nightly"}}, PageSize: 7})
+	var amb *imagefind.AmbiguousError
 	if !errors.As(err, &amb) {
-		t.Fatalf("err = %v, want *AmbiguousError", err)
+		t.Fatalf("err = %v, want *imagefind.AmbiguousError", err)
 	}
 	t.Logf("several matches: %v", err)
 	if amb.Count != nightlies || len(amb.Candidates) != 10 {
@@ -316,11 +319,11 @@ func TestTestCloudZeroAndManyResults(t *testing.T) {
 
 // countingLister counts the pages and images Glance served.
 type countingLister struct {
-	next          Lister
+	next          imagefind.Lister
 	pages, images int
 }
 
-func (c *countingLister) ListImages(ctx context.Context, req ListRequest, page func([]images.Image) bool) error {
+func (c *countingLister) ListImages(ctx context.Context, req images.ListOptsBuilder, page func([]images.Image) bool) error {
 	return c.next.ListImages(ctx, req, func(imgs []images.Image) bool {
 		c.pages++
 		c.images += len(imgs)
@@ -333,9 +336,9 @@ func TestTestCloudWalksPagesAndStopsEarly(t *testing.T) {
 	s := seed(t, e)
 	fd := e.finder(t, "testcloud")
 	ctx := context.Background()
-	find := func(q Query) (*images.Image, *countingLister, error) {
+	find := func(q imagefind.Query) (*images.Image, *countingLister, error) {
 		c := &countingLister{next: fd.Images}
-		img, err := Finder{Images: c}.Find(ctx, q)
+		img, err := imagefind.Finder{Images: c}.Find(ctx, q)
 		return img, c, err
 	}
 
@@ -349,7 +352,7 @@ func TestTestCloudWalksPagesAndStopsEarly(t *testing.T) {
 		t.Fatalf("only %d images visible", len(visible))
 	}
 
-	got, c, err := find(Query{Filter: Filter{NameRegex: "^nightly-000$"}, PageSize: 5})
+	got, c, err := find(imagefind.Query{Filter: imagefind.Filter{NameRegex: "^nightly-000$"}, PageSize: 5})
 	if err != nil || got.ID != s.nightlies[0].ID {
 		t.Fatalf("found %v, %v", got, err)
 	}
@@ -359,7 +362,7 @@ func TestTestCloudWalksPagesAndStopsEarly(t *testing.T) {
 
 	// The three tie-id images are the newest, alone in their second: the walk
 	// stops at the first older image, on the first page.
-	got, c, err = find(Query{Filter: Filter{NameRegex: "^tie-id$"}, MostRecent: true, PageSize: 5})
+	got, c, err = find(imagefind.Query{Filter: imagefind.Filter{NameRegex: "^tie-id$"}, MostRecent: true, PageSize: 5})
 	if err != nil || got.ID != maxID(s.tieIDs) {
 		t.Fatalf("found %v, %v", got, err)
 	}
@@ -367,7 +370,7 @@ func TestTestCloudWalksPagesAndStopsEarly(t *testing.T) {
 		t.Errorf("read %d pages for most_recent, want 1", c.pages)
 	}
 	// Same-second ties spanning pages are all compared before stopping.
-	got, c, err = find(Query{Filter: Filter{NameRegex: "^tie-[abc]$"}, MostRecent: true, PageSize: 2})
+	got, c, err = find(imagefind.Query{Filter: imagefind.Filter{NameRegex: "^tie-[abc]$"}, MostRecent: true, PageSize: 2})
 	if err != nil || got.ID != s.tieNames[0].ID {
 		t.Fatalf("found %v, %v", got, err)
 	}
@@ -422,9 +425,10 @@ func TestTestCloudDatasourceOutputsAndRegion(t *testing.T) {
 
 func TestTestCloudAPIErrorsAndTimeout(t *testing.T) {
 	e := startCloud(t)
-	e.cloud.AddFault(testcloud.Fault{Op: "image.list", Status: 503, Message: "glance is down for maintenance", Times: 1})
+	// A 503 that outlasts the retry budget (api_retry_timeout) fails the lookup.
+	e.cloud.AddFault(testcloud.Fault{Op: "image.list", Status: 503, Message: "glance is down for maintenance"})
 	var d Datasource
-	if err := d.Configure(map[string]any{"cloud": "testcloud", "name": testcloud.BaseImageName}); err != nil {
+	if err := d.Configure(map[string]any{"cloud": "testcloud", "name": testcloud.BaseImageName, "api_retry_timeout": "2s"}); err != nil {
 		t.Fatal(err)
 	}
 	_, err := d.Execute()

@@ -48,7 +48,7 @@ func TestRetryIdempotentStopsOnPermanentErrors(t *testing.T) {
 	defer func() { retrySchedule = saved }()
 
 	calls := 0
-	err := retryIdempotent(context.Background(), func() error {
+	err := retryDownload(context.Background(), func() error {
 		calls++
 		if calls < 3 {
 			return gophercloud.ErrUnexpectedResponseCode{Actual: 503}
@@ -59,7 +59,7 @@ func TestRetryIdempotentStopsOnPermanentErrors(t *testing.T) {
 		t.Fatalf("two 503s then success: %d calls, %v", calls, err)
 	}
 	calls = 0
-	err = retryIdempotent(context.Background(), func() error {
+	err = retryDownload(context.Background(), func() error {
 		calls++
 		return gophercloud.ErrUnexpectedResponseCode{Actual: 404}
 	})
@@ -67,7 +67,7 @@ func TestRetryIdempotentStopsOnPermanentErrors(t *testing.T) {
 		t.Fatalf("a 404 was retried: %d calls", calls)
 	}
 	calls = 0
-	err = retryIdempotent(context.Background(), func() error {
+	err = retryDownload(context.Background(), func() error {
 		calls++
 		return gophercloud.ErrUnexpectedResponseCode{Actual: 500}
 	})

@@ -17,7 +17,10 @@ import (
 
 	"github.com/gophercloud/gophercloud/v2/openstack/image/v2/images"
 
-	glancecommon "github.com/packer-glance/packer-plugin-glance/common"
+	"github.com/packer-glance/packer-plugin-glance/access"
+	"github.com/packer-glance/packer-plugin-glance/internal/imagepolicy"
+	"github.com/packer-glance/packer-plugin-glance/internal/osapi"
+	"github.com/packer-glance/packer-plugin-glance/internal/retry"
 )
 
 // Image is a Glance image as gophercloud reads it.
@@ -31,7 +34,7 @@ type importer struct {
 	image *Image // the image this import created, once it exists
 	res   Result
 	// existing are the images of the requested name found before the import.
-	existing []Image
+	existing []imagepolicy.Image
 	// createLost says the create call failed in a way that may still have made
 	// the image (cut off, or a 5xx): cleanup then looks for it.
 	createLost bool
@@ -98,14 +101,11 @@ func (im *importer) run(ctx context.Context) (*Result, error) {
 	if im.sum, err = ParseChecksum(req.Checksum); err != nil {
 		return nil, fmt.Errorf("checksum: %w", err)
 	}
-	existing, err := im.existingImages(ctx)
+	existing, err := imagepolicy.CheckName(ctx, im.images(), req.Image.Name, req.Force, imagepolicy.Naming{NameOption: "image_name", ForceOption: "image_force"})
 	if err != nil {
 		return nil, err
 	}
 	im.existing = existing
-	if len(existing) > 0 && !req.Force {
-		return nil, fmt.Errorf("an image named %q already exists (ID %s): choose another image_name, or set image_force to replace it", req.Image.Name, existing[0].ID)
-	}
 	if im.sum != nil && im.sum.File != "" {
 		if err := im.resolveChecksumFile(ctx); err != nil {
 			return nil, err
@@ -131,24 +131,10 @@ func (im *importer) run(ctx context.Context) (*Result, error) {
 	return &im.res, nil
 }
 
-// existingImages lists the images that already carry the requested name (owned by
-// the same project when the owner is known).
-func (im *importer) existingImages(ctx context.Context) ([]Image, error) {
-	found, err := im.g.ImagesByName(ctx, im.req.Image.Name)
-	if err != nil {
-		return nil, fmt.Errorf("looking for existing images named %q: %w", im.req.Image.Name, err)
-	}
-	var mine []Image
-	for _, img := range found {
-		if img.Name != im.req.Image.Name || (im.req.OwnerID != "" && img.Owner != im.req.OwnerID) {
-			continue
-		}
-		if img.Status == images.ImageStatusDeleted || img.Status == images.ImageStatusPendingDelete {
-			continue
-		}
-		mine = append(mine, img)
-	}
-	return mine, nil
+// images is the image policy's view of the engine's Glance, scoped to the
+// owner the request names.
+func (im *importer) images() imagepolicy.Images {
+	return imagepolicy.On(im.g, im.req.OwnerID)
 }
 
 // resolveChecksumFile reads the SUMS file and finds the source's entry.
@@ -156,12 +142,12 @@ func (im *importer) resolveChecksumFile(ctx context.Context) error {
 	where := im.sum.File
 	data, err := im.req.Source.fetchSmall(ctx, where)
 	if err != nil {
-		return fmt.Errorf("reading checksum file %s: %w", glancecommon.RedactURLString(where), err)
+		return fmt.Errorf("reading checksum file %s: %w", access.RedactURLString(where), err)
 	}
 	name := im.req.Source.name()
 	c, err := FindInSums(strings.NewReader(string(data)), name, im.sum.Algorithm)
 	if err != nil {
-		return fmt.Errorf("checksum file %s: %w", glancecommon.RedactURLString(where), err)
+		return fmt.Errorf("checksum file %s: %w", access.RedactURLString(where), err)
 	}
 	im.sum = c
 	return nil
@@ -290,8 +276,8 @@ func (im *importer) createImage(ctx context.Context, diskFormat string) error {
 	}
 	img, err := im.g.CreateImage(ctx, opts)
 	if err != nil {
-		im.createLost = glancecommon.CreateMayHaveHappened(ctx, err)
-		return fmt.Errorf("creating image %q: %w", s.Name, glancecommon.ExplainVisibilityRefusal(err, s.Visibility))
+		im.createLost = retry.CreateMayHaveHappened(ctx, err)
+		return fmt.Errorf("creating image %q: %w", s.Name, imagepolicy.ExplainVisibilityRefusal(err, s.Visibility))
 	}
 	im.image = img
 	im.req.Say(fmt.Sprintf("Created image %q (ID %s, %s/%s)", s.Name, img.ID, diskFormat, s.ContainerFormat))
@@ -335,12 +321,30 @@ func (im *importer) stream(ctx context.Context, method Method) error {
 	if err != nil {
 		return err
 	}
-	// Closing the source also unblocks a read-ahead goroutine waiting on it.
-	defer body.Close()
+	// The stages shut down in data order: closing the source and the first
+	// read-ahead fails the decompressor's reads in the second read-ahead, whose
+	// goroutine is waited for before the decompressor is closed under it.
 	var tracked io.ReadCloser = body
+	var stage1, stage2 *readAhead
+	var dec io.ReadCloser
+	defer func() {
+		body.Close()
+		if tracked != body {
+			tracked.Close()
+		}
+		if stage1 != nil {
+			stage1.Close()
+		}
+		if stage2 != nil {
+			stage2.Close()
+			stage2.Wait()
+		}
+		if dec != nil {
+			dec.Close()
+		}
+	}()
 	if r.Track != nil {
 		tracked = r.Track(r.Source.name(), size, body)
-		defer tracked.Close()
 	}
 	var srcHashes []hash.Hash
 	var srcHash hash.Hash
@@ -349,8 +353,7 @@ func (im *importer) stream(ctx context.Context, method Method) error {
 		srcHashes = append(srcHashes, srcHash)
 	}
 	srcCount := &counter{r: tracked, hashes: srcHashes}
-	stage1 := newReadAhead(ctx, srcCount)
-	defer stage1.Close()
+	stage1 = newReadAhead(ctx, srcCount)
 	compressed := bufio.NewReaderSize(stage1, 2*sniffLen)
 	head, err := compressed.Peek(sniffLen)
 	if err != nil && !errors.Is(err, io.EOF) {
@@ -367,11 +370,9 @@ func (im *importer) stream(ctx context.Context, method Method) error {
 	var data io.Reader = compressed
 	uploadSize := size
 	if comp != NoCompression {
-		dec, err := newDecompressor(ctx, comp, compressed)
-		if err != nil {
+		if dec, err = newDecompressor(ctx, comp, compressed); err != nil {
 			return fmt.Errorf("decompressing %s: %w", r.Source.describe(), err)
 		}
-		defer dec.Close()
 		data = dec
 		uploadSize = -1
 	}
@@ -388,8 +389,7 @@ func (im *importer) stream(ctx context.Context, method Method) error {
 	// upload's socket writes instead of adding to them.
 	upHash := sha512.New()
 	upCount := &counter{r: plain, hashes: []hash.Hash{upHash}}
-	stage2 := newReadAhead(ctx, upCount)
-	defer stage2.Close()
+	stage2 = newReadAhead(ctx, upCount)
 	final := &endCheck{r: stage2, check: func() error {
 		// The decompressor may stop before the source's end: hash the rest too.
 		if _, err := io.Copy(io.Discard, compressed); err != nil {
@@ -487,7 +487,7 @@ func (im *importer) verifyUpload(method Method, format string) error {
 func (im *importer) waitActive(ctx context.Context, importStarted bool) error {
 	im.req.Say(fmt.Sprintf("Waiting for image %s to become active", im.image.ID))
 	get := func(ctx context.Context, id string) (*images.Image, error) { return im.g.GetImage(ctx, id) }
-	img, err := glancecommon.WaitForImage(ctx, get, im.image.ID, glancecommon.ImageWait{
+	img, err := osapi.WaitForImage(ctx, get, im.image.ID, osapi.ImageWait{
 		What:          fmt.Sprintf("image %q (%s)", im.req.Image.Name, im.image.ID),
 		ImportStarted: importStarted,
 		OnStatus: func(img *images.Image) {
@@ -498,7 +498,7 @@ func (im *importer) waitActive(ctx context.Context, importStarted bool) error {
 		im.image = img
 	}
 	if err != nil {
-		var failed *glancecommon.ImageFailedError
+		var failed *osapi.ImageFailedError
 		if errors.As(err, &failed) && importStarted {
 			if msg := im.taskMessage(); msg != "" {
 				return fmt.Errorf("importing %s with %s: %w; Glance's task says: %s", im.req.Source.describe(), im.res.Method, err, msg)
@@ -532,42 +532,23 @@ func (im *importer) taskMessage() string {
 	return ""
 }
 
-// finish applies what needs an active image: protection, members, and the
-// replacement of older images of the same name.
-func (im *importer) finish(ctx context.Context, existing []Image) error {
+// finish applies what needs an active image: members, protection (last, so
+// a failure before it can still delete the image), and the replacement of
+// older images of the same name.
+func (im *importer) finish(ctx context.Context, existing []imagepolicy.Image) error {
 	s := &im.req.Image
 	id := im.image.ID
-	for _, m := range s.Members {
-		if err := im.g.AddMember(ctx, id, m); err != nil {
-			return fmt.Errorf("sharing image %s with project %s: %w", id, m, err)
-		}
-		if s.AutoAcceptMembers {
-			if err := im.g.AcceptMember(ctx, id, m); err != nil {
-				return fmt.Errorf("accepting image %s for project %s: %w", id, m, err)
-			}
-		}
+	imgs := im.images()
+	if err := imagepolicy.Share(ctx, imgs, id, s.Members, s.AutoAcceptMembers, func(string) {}); err != nil {
+		return err
 	}
 	if s.Protected {
-		if err := im.g.UpdateImage(ctx, id, images.UpdateOpts{images.ReplaceImageProtected{NewProtected: true}}); err != nil {
-			return fmt.Errorf("protecting image %s: %w", id, err)
+		if err := imagepolicy.Protect(ctx, imgs, id); err != nil {
+			return err
 		}
 		im.image.Protected = true
 	}
-	for _, old := range existing {
-		if old.ID == id {
-			continue
-		}
-		if old.Protected {
-			im.req.Say(fmt.Sprintf("Not deleting the older image %s of the same name: it is protected", old.ID))
-			continue
-		}
-		if err := im.g.DeleteImage(ctx, old.ID); err != nil && !glancecommon.IsNotFound(err) {
-			im.req.Say(fmt.Sprintf("Could not delete the older image %s of the same name: %v", old.ID, err))
-			continue
-		}
-		im.res.Replaced = append(im.res.Replaced, old.ID)
-		im.req.Say(fmt.Sprintf("Deleted the older image %s of the same name (image_force)", old.ID))
-	}
+	im.res.Replaced = imagepolicy.ReplaceOlder(ctx, imgs, existing, id, im.req.Say)
 	im.res.Image = im.image
 	return nil
 }
@@ -585,9 +566,9 @@ func (im *importer) cleanup(err error) error {
 	if im.req.KeepFailedImage {
 		return fmt.Errorf("%w (image %s was kept: keep_failed_image is set)", err, id)
 	}
-	ctx, cancel := glancecommon.CleanupContext()
+	ctx, cancel := retry.CleanupContext()
 	defer cancel()
-	if derr := im.g.DeleteImage(ctx, id); derr != nil && !glancecommon.IsNotFound(derr) {
+	if derr := imagepolicy.DeleteUnfinished(ctx, im.images(), id, false); derr != nil {
 		return fmt.Errorf("%w; deleting the failed image %s also failed: %v", err, id, derr)
 	}
 	log.Printf("[INFO] glance-import: deleted the failed image %s", id)

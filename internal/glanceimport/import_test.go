@@ -20,8 +20,10 @@ import (
 	"testing"
 	"time"
 
-	glancecommon "github.com/packer-glance/packer-plugin-glance/common"
+	"github.com/packer-glance/packer-plugin-glance/access"
 	"github.com/packer-glance/packer-plugin-glance/internal/glanceimport/fakeglance"
+	"github.com/packer-glance/packer-plugin-glance/internal/osapi"
+	"github.com/packer-glance/packer-plugin-glance/internal/retry"
 )
 
 // startCloud runs the Keystone+Glance emulator and returns the engine's adapter,
@@ -33,7 +35,7 @@ func startCloud(t testing.TB, opts fakeglance.Options) (*fakeglance.Cloud, Glanc
 		t.Fatal(err)
 	}
 	t.Cleanup(cloud.Close)
-	ac := glancecommon.AccessConfig{
+	ac := access.AccessConfig{
 		IdentityEndpoint: cloud.URL + "/v3", Username: "demo", Password: "secret-demo-password",
 		ProjectName: "demo", UserDomainName: "Default", ProjectDomainName: "Default", Region: "RegionOne",
 	}
@@ -47,11 +49,7 @@ func startCloud(t testing.TB, opts fakeglance.Options) (*fakeglance.Cloud, Glanc
 	if err != nil {
 		t.Fatal(err)
 	}
-	client, err := sess.Image()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return cloud, NewGlance(client)
+	return cloud, osapi.New(sess).Glance()
 }
 
 // sourceServer serves one body at /download with a misleading Content-Type, and
@@ -119,6 +117,9 @@ func quietRequest(r Request) Request {
 	r.Say = func(string) {}
 	if r.Image.Name == "" {
 		r.Image.Name = "test-image"
+	}
+	if r.OwnerID == "" {
+		r.OwnerID = fakeglance.ProjectID // the session's project, as the post-processor passes it
 	}
 	return r
 }
@@ -240,7 +241,7 @@ func TestImportFailedWebDownloadFailsAtOnceWithTaskMessage(t *testing.T) {
 			t.Errorf("error %q does not mention %q", err, want)
 		}
 	}
-	if errors.Is(err, glancecommon.ErrWaitTimeout) {
+	if errors.Is(err, retry.ErrWaitTimeout) {
 		t.Fatal("the failure was reported as a timeout")
 	}
 	requireNoImages(t, cloud)

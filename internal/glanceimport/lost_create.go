@@ -9,7 +9,9 @@ import (
 
 	"github.com/gophercloud/gophercloud/v2/openstack/image/v2/images"
 
-	glancecommon "github.com/packer-glance/packer-plugin-glance/common"
+	"github.com/packer-glance/packer-plugin-glance/internal/imagepolicy"
+	"github.com/packer-glance/packer-plugin-glance/internal/osapi"
+	"github.com/packer-glance/packer-plugin-glance/internal/retry"
 )
 
 // lostLookupPause separates the two looks of findLost: a create cut off by
@@ -33,10 +35,10 @@ func (im *importer) cleanupLost(err error) error {
 	if im.req.KeepFailedImage {
 		return fmt.Errorf("%w (image %s, made although the create call failed, was kept: keep_failed_image is set)", err, strings.Join(ids, ", "))
 	}
-	ctx, cancel := glancecommon.CleanupContext()
+	ctx, cancel := retry.CleanupContext()
 	defer cancel()
 	for _, id := range ids {
-		if derr := im.g.DeleteImage(ctx, id); derr != nil && !glancecommon.IsNotFound(derr) {
+		if derr := im.g.DeleteImage(ctx, id); derr != nil && !osapi.IsNotFound(derr) {
 			return fmt.Errorf("%w; the create call made image %s anyway, and deleting it failed: %v", err, id, derr)
 		}
 		log.Printf("[INFO] glance-import: deleted image %s, made by a create call whose reply was lost", id)
@@ -47,21 +49,24 @@ func (im *importer) cleanupLost(err error) error {
 // findLost lists the queued images of the requested name (and owner) that were
 // not there before the import: what the failed create call made.
 func (im *importer) findLost() ([]Image, error) {
-	ctx, cancel := glancecommon.CleanupContext()
+	ctx, cancel := retry.CleanupContext()
 	defer cancel()
+	if im.req.OwnerID == "" {
+		return nil, imagepolicy.ErrProjectUnknown
+	}
 	before := map[string]bool{}
 	for _, img := range im.existing {
 		before[img.ID] = true
 	}
-	return glancecommon.LookTwice(ctx, lostLookupPause, func(ctx context.Context) ([]Image, error) {
-		found, err := im.g.ImagesByName(ctx, im.req.Image.Name)
+	return retry.LookTwice(ctx, lostLookupPause, func(ctx context.Context) ([]Image, error) {
+		found, err := im.g.ImagesNamed(ctx, im.req.Image.Name, im.req.OwnerID)
 		if err != nil {
 			return nil, err
 		}
 		var lost []Image
 		for _, img := range found {
 			if img.Name == im.req.Image.Name && !before[img.ID] && img.Status == images.ImageStatusQueued &&
-				(im.req.OwnerID == "" || img.Owner == im.req.OwnerID) {
+				img.Owner == im.req.OwnerID {
 				lost = append(lost, img)
 			}
 		}

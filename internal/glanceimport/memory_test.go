@@ -80,6 +80,9 @@ func TestImportMemoryStaysBounded(t *testing.T) {
 	if testing.Short() {
 		t.Skip("streams gigabytes")
 	}
+	if raceDetector {
+		t.Skip("streams gigabytes and measures the heap: run without -race (make test-unit does)")
+	}
 	const limit = 64 << 20
 	cases := []struct {
 		name   string

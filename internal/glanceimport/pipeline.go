@@ -25,6 +25,7 @@ type readAhead struct {
 	full   chan chunk
 	free   chan []byte
 	stop   chan struct{}
+	done   chan struct{} // closed when fill returns
 	once   sync.Once
 	cur    chunk
 	pos    int
@@ -44,6 +45,7 @@ func newReadAhead(ctx context.Context, src io.Reader) *readAhead {
 		full: make(chan chunk, stageBuffers),
 		free: make(chan []byte, stageBuffers),
 		stop: make(chan struct{}),
+		done: make(chan struct{}),
 	}
 	for range stageBuffers {
 		ra.free <- make([]byte, bufferSize)
@@ -53,6 +55,7 @@ func newReadAhead(ctx context.Context, src io.Reader) *readAhead {
 }
 
 func (ra *readAhead) fill(src io.Reader) {
+	defer close(ra.done)
 	for {
 		var buf []byte
 		select {
@@ -108,10 +111,19 @@ func (ra *readAhead) Read(p []byte) (int, error) {
 // errStageClosed is what a read-ahead stage returns once the import gave up on it.
 var errStageClosed = errors.New("the import stopped reading this stream")
 
-// Close stops the goroutine; the caller closes the source to unblock a pending read.
+// Close tells the goroutine to stop; a read of this stage fails from now on. It
+// does not wait: the goroutine may be blocked reading a source only its owner
+// can unblock (by closing it).
 func (ra *readAhead) Close() error {
 	ra.once.Do(func() { close(ra.stop) })
 	return nil
+}
+
+// Wait returns once the goroutine has returned, so that what it reads from may
+// be closed without a read still running inside it. Call it after Close, and
+// after whatever the source reads from was closed.
+func (ra *readAhead) Wait() {
+	<-ra.done
 }
 
 // counter counts bytes and feeds hashes as data passes.

@@ -5,7 +5,7 @@
 // The glance-import post-processor and the builder's external source image both
 // use it:
 //
-//	client, _ := sess.Image() // a *gophercloud.ServiceClient from common.Session
+//	client, _ := sess.Image() // a *gophercloud.ServiceClient from access.Session
 //	res, err := glanceimport.Import(ctx, glanceimport.NewGlance(client), glanceimport.Request{
 //		Source: glanceimport.Source{URL: url},        // or File, or Reader+Name+Size
 //		Image:  glanceimport.ImageSpec{Name: name},    // bare/qcow2/private by default
@@ -84,7 +84,9 @@ type Request struct {
 	Force bool
 	// KeepFailedImage leaves the half-made image behind on failure.
 	KeepFailedImage bool
-	// OwnerID limits the name clash check to this project's images ("" = any).
+	// OwnerID is the project the credentials are scoped to: name checks,
+	// replacement and lost-create clean-up only ever look at its images. Without
+	// it they refuse (imagepolicy.ErrProjectUnknown).
 	OwnerID string
 	// Timeout bounds the whole import; <= 0 means 60 minutes.
 	Timeout time.Duration

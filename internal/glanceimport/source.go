@@ -13,7 +13,8 @@ import (
 	"strconv"
 	"strings"
 
-	glancecommon "github.com/packer-glance/packer-plugin-glance/common"
+	"github.com/packer-glance/packer-plugin-glance/access"
+	"github.com/packer-glance/packer-plugin-glance/internal/retry"
 )
 
 // Source is where the image data comes from: exactly one of URL, File or Reader.
@@ -40,7 +41,7 @@ type Source struct {
 func (s *Source) describe() string {
 	switch {
 	case s.URL != "":
-		return glancecommon.RedactURLString(s.URL)
+		return access.RedactURLString(s.URL)
 	case s.File != "":
 		return s.File
 	case s.Name != "":
@@ -140,7 +141,7 @@ type download struct {
 func (d *download) request(offset int64) (*http.Request, error) {
 	req, err := http.NewRequestWithContext(d.ctx, http.MethodGet, d.url, nil)
 	if err != nil {
-		return nil, fmt.Errorf("image source URL %s: %w", glancecommon.RedactURLString(d.url), err)
+		return nil, fmt.Errorf("image source URL %s: %w", access.RedactURLString(d.url), err)
 	}
 	for k, v := range d.src.Headers {
 		req.Header.Set(k, v)
@@ -165,8 +166,8 @@ func (d *download) request(offset int64) (*http.Request, error) {
 
 // connect sends the GET (from offset), retrying transient failures.
 func (d *download) connect(offset int64) error {
-	shown := glancecommon.RedactURLString(d.url)
-	return retryIdempotent(d.ctx, func() error {
+	shown := access.RedactURLString(d.url)
+	return retryDownload(d.ctx, func() error {
 		req, err := d.request(offset)
 		if err != nil {
 			return err
@@ -229,12 +230,12 @@ func (d *download) Read(p []byte) (int, error) {
 			return n, d.ctx.Err()
 		}
 		if !d.rangeable || d.resumes >= maxResumes || !transient(err) {
-			return n, fmt.Errorf("downloading %s: %w after %d bytes", glancecommon.RedactURLString(d.url), redactErr(err, d.url), d.offset)
+			return n, fmt.Errorf("downloading %s: %w after %d bytes", access.RedactURLString(d.url), redactErr(err, d.url), d.offset)
 		}
 		d.resumes++
 		d.body.Close()
-		log.Printf("[WARN] glance-import: download of %s broke after %d bytes (%v); resuming", glancecommon.RedactURLString(d.url), d.offset, err)
-		if glancecommon.SleepContext(d.ctx, retrySchedule[min(d.resumes, len(retrySchedule))-1]) != nil {
+		log.Printf("[WARN] glance-import: download of %s broke after %d bytes (%v); resuming", access.RedactURLString(d.url), d.offset, err)
+		if retry.SleepContext(d.ctx, retrySchedule[min(d.resumes, len(retrySchedule))-1]) != nil {
 			return n, d.ctx.Err()
 		}
 		if cerr := d.connect(d.offset); cerr != nil {
@@ -257,7 +258,7 @@ func (d *download) Close() error {
 func redactErr(err error, raw string) error {
 	var uerr *url.Error
 	if errors.As(err, &uerr) {
-		return fmt.Errorf("%s", strings.ReplaceAll(uerr.Err.Error(), raw, glancecommon.RedactURLString(raw)))
+		return fmt.Errorf("%s", strings.ReplaceAll(uerr.Err.Error(), raw, access.RedactURLString(raw)))
 	}
 	return err
 }

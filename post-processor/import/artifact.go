@@ -7,7 +7,8 @@ import (
 	"github.com/gophercloud/gophercloud/v2/openstack/image/v2/images"
 	registryimage "github.com/hashicorp/packer-plugin-sdk/packer/registry/image"
 
-	glancecommon "github.com/packer-glance/packer-plugin-glance/common"
+	"github.com/packer-glance/packer-plugin-glance/internal/osapi"
+	"github.com/packer-glance/packer-plugin-glance/internal/retry"
 )
 
 // ImageDeleter deletes an image; Artifact.Destroy uses it.
@@ -69,9 +70,9 @@ func (a *Artifact) Destroy() error {
 	if a.deleteImage == nil {
 		return fmt.Errorf("cannot delete image %s: no connection to the cloud", a.ImageID)
 	}
-	ctx, cancel := glancecommon.CleanupContext()
+	ctx, cancel := retry.CleanupContext()
 	defer cancel()
-	if err := a.deleteImage(ctx, a.ImageID); err != nil && !glancecommon.IsNotFound(err) {
+	if err := a.deleteImage(ctx, a.ImageID); err != nil && !osapi.IsNotFound(err) {
 		return fmt.Errorf("deleting image %s: %w", a.ImageID, err)
 	}
 	return nil

@@ -16,16 +16,17 @@ import (
 	"github.com/hashicorp/packer-plugin-sdk/template/config"
 	"github.com/hashicorp/packer-plugin-sdk/template/interpolate"
 
-	glancecommon "github.com/packer-glance/packer-plugin-glance/common"
+	"github.com/packer-glance/packer-plugin-glance/access"
 	"github.com/packer-glance/packer-plugin-glance/internal/glanceimport"
+	"github.com/packer-glance/packer-plugin-glance/internal/imagepolicy"
 )
 
 // Config is the glance-import post-processor's configuration.
 type Config struct {
-	common.PackerConfig       `mapstructure:",squash"`
-	glancecommon.AccessConfig `mapstructure:",squash"`
-	SourceConfig              `mapstructure:",squash"`
-	ImageConfig               `mapstructure:",squash"`
+	common.PackerConfig `mapstructure:",squash"`
+	access.AccessConfig `mapstructure:",squash"`
+	SourceConfig        `mapstructure:",squash"`
+	ImageConfig         `mapstructure:",squash"`
 
 	ctx interpolate.Context
 }
@@ -33,7 +34,6 @@ type Config struct {
 var (
 	containerFormats = []string{"bare", "ovf", "aki", "ari", "ami", "ova", "docker", "compressed"}
 	diskFormats      = []string{"auto", "raw", "vhd", "vhdx", "vmdk", "vdi", "iso", "ploop", "qcow2", "aki", "ari", "ami"}
-	visibilities     = []string{"private", "shared", "community", "public"}
 	decompressModes  = []string{"auto", "true", "false"}
 )
 
@@ -86,7 +86,7 @@ func (s *SourceConfig) prepare() []error {
 			}
 		}
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			errs = append(errs, fmt.Errorf("image_source_url %s must be an http or https URL", glancecommon.RedactURLString(s.ImageSourceURL)))
+			errs = append(errs, fmt.Errorf("image_source_url %s must be an http or https URL", access.RedactURLString(s.ImageSourceURL)))
 		}
 	}
 	if s.ImportMethod == "" {
@@ -159,9 +159,6 @@ func (s *SourceConfig) webDownloadConflicts() []error {
 
 func (i *ImageConfig) prepare() []error {
 	var errs []error
-	if strings.TrimSpace(i.ImageName) == "" {
-		errs = append(errs, errors.New("image_name must be set"))
-	}
 	if i.ContainerFormat == "" {
 		i.ContainerFormat = "bare"
 	}
@@ -174,29 +171,9 @@ func (i *ImageConfig) prepare() []error {
 	if !slices.Contains(diskFormats, i.DiskFormat) {
 		errs = append(errs, fmt.Errorf("disk_format %q is not one of %s", i.DiskFormat, strings.Join(diskFormats, ", ")))
 	}
-	if i.Visibility == "" {
-		i.Visibility = "private"
-	}
-	if !slices.Contains(visibilities, i.Visibility) {
-		errs = append(errs, fmt.Errorf("visibility %q is not one of %s", i.Visibility, strings.Join(visibilities, ", ")))
-	}
-	for k := range i.Properties {
-		if strings.HasPrefix(k, "os_glance") {
-			errs = append(errs, fmt.Errorf("properties: %q is reserved by Glance (os_glance*)", k))
-		}
-	}
-	if i.MinDisk < 0 {
-		errs = append(errs, fmt.Errorf("min_disk must not be negative (got %d)", i.MinDisk))
-	}
-	if i.MinRAM < 0 {
-		errs = append(errs, fmt.Errorf("min_ram must not be negative (got %d)", i.MinRAM))
-	}
-	if len(i.ImageMembers) > 0 && i.Visibility != "shared" {
-		errs = append(errs, fmt.Errorf("image_members needs visibility = \"shared\" (visibility is %q)", i.Visibility))
-	}
-	if i.ImageAutoAcceptMembers && len(i.ImageMembers) == 0 {
-		errs = append(errs, errors.New("image_auto_accept_members needs image_members"))
-	}
+	spec := i.spec()
+	errs = append(errs, spec.Prepare(imagepolicy.ImportOptions)...)
+	i.Visibility = spec.Visibility
 	if len(i.Stores) > 0 && i.AllStores {
 		errs = append(errs, errors.New("stores and all_stores conflict: set one of them"))
 	}
@@ -227,4 +204,13 @@ func (c *Config) crossChecks() []error {
 		}
 	}
 	return errs
+}
+
+// spec is the image the options describe, for the image policy.
+func (i *ImageConfig) spec() imagepolicy.Spec {
+	return imagepolicy.Spec{
+		Name: i.ImageName, Visibility: i.Visibility, Properties: i.Properties, Tags: i.Tags,
+		MinDisk: i.MinDisk, MinRAM: i.MinRAM, Protected: i.Protected, Hidden: i.Hidden,
+		Members: i.ImageMembers, AutoAcceptMembers: i.ImageAutoAcceptMembers,
+	}
 }

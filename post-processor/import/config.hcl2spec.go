@@ -43,6 +43,7 @@ type FlatConfig struct {
 	CACertFile                  *string           `mapstructure:"cacert" required:"false" cty:"cacert" hcl:"cacert"`
 	ClientCertFile              *string           `mapstructure:"cert" required:"false" cty:"cert" hcl:"cert"`
 	ClientKeyFile               *string           `mapstructure:"key" required:"false" cty:"key" hcl:"key"`
+	APIRetryTimeout             *string           `mapstructure:"api_retry_timeout" required:"false" cty:"api_retry_timeout" hcl:"api_retry_timeout"`
 	ImageSourceURL              *string           `mapstructure:"image_source_url" required:"false" cty:"image_source_url" hcl:"image_source_url"`
 	LocalFilePath               *string           `mapstructure:"local_file_path" required:"false" cty:"local_file_path" hcl:"local_file_path"`
 	ArtifactFile                *string           `mapstructure:"artifact_file" required:"false" cty:"artifact_file" hcl:"artifact_file"`
@@ -119,6 +120,7 @@ func (*FlatConfig) HCL2Spec() map[string]hcldec.Spec {
 		"cacert":                        &hcldec.AttrSpec{Name: "cacert", Type: cty.String, Required: false},
 		"cert":                          &hcldec.AttrSpec{Name: "cert", Type: cty.String, Required: false},
 		"key":                           &hcldec.AttrSpec{Name: "key", Type: cty.String, Required: false},
+		"api_retry_timeout":             &hcldec.AttrSpec{Name: "api_retry_timeout", Type: cty.String, Required: false},
 		"image_source_url":              &hcldec.AttrSpec{Name: "image_source_url", Type: cty.String, Required: false},
 		"local_file_path":               &hcldec.AttrSpec{Name: "local_file_path", Type: cty.String, Required: false},
 		"artifact_file":                 &hcldec.AttrSpec{Name: "artifact_file", Type: cty.String, Required: false},

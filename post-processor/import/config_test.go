@@ -103,7 +103,7 @@ func TestConfigureConflicts(t *testing.T) {
 		{"reserved property", map[string]interface{}{"properties": map[string]string{"os_glance_import_task": "x"}}, []string{"properties", "os_glance"}},
 		{"negative min_disk", map[string]interface{}{"min_disk": -1}, []string{"min_disk"}},
 		{"negative min_ram", map[string]interface{}{"min_ram": -1}, []string{"min_ram"}},
-		{"members not shared", map[string]interface{}{"image_members": []string{"p"}}, []string{"image_members", "visibility"}},
+		{"members not shared", map[string]interface{}{"image_members": []string{"p"}, "visibility": "private"}, []string{"image_members", "visibility"}},
 		{"auto accept without members", map[string]interface{}{"image_auto_accept_members": true}, []string{"image_auto_accept_members"}},
 		{"stores and all_stores", map[string]interface{}{"stores": []string{"a"}, "all_stores": true}, []string{"stores", "all_stores"}},
 		{"must succeed alone", map[string]interface{}{"all_stores_must_succeed": true}, []string{"all_stores_must_succeed"}},

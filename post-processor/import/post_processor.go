@@ -5,22 +5,18 @@ package importpp
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"fmt"
 	"io"
 	"log"
-	"net/http"
-	"os"
 	"path/filepath"
 	"strings"
 
-	"github.com/gophercloud/gophercloud/v2/openstack/identity/v3/tokens"
 	"github.com/hashicorp/hcl/v2/hcldec"
 	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
 
-	glancecommon "github.com/packer-glance/packer-plugin-glance/common"
+	"github.com/packer-glance/packer-plugin-glance/access"
 	"github.com/packer-glance/packer-plugin-glance/internal/glanceimport"
+	"github.com/packer-glance/packer-plugin-glance/internal/osapi"
 )
 
 // BuilderID identifies artifacts made by this post-processor.
@@ -57,16 +53,10 @@ func (p *PostProcessor) PostProcess(ctx context.Context, ui packersdk.Ui, input 
 	if err != nil {
 		return nil, true, false, err
 	}
-	client, err := sess.Image()
-	if err != nil {
+	if src.HTTPClient, err = sess.DownloadClient(c.downloadOptions()); err != nil {
 		return nil, true, false, err
 	}
-	if src.URL != "" {
-		if src.HTTPClient, err = c.downloadClient(); err != nil {
-			return nil, true, false, err
-		}
-	}
-	glance := glanceimport.NewGlance(client)
+	glance := osapi.New(sess).Glance()
 	ui.Say(fmt.Sprintf("Importing %s into Glance as %q", sourceID, c.ImageName))
 	res, err := glanceimport.Import(ctx, glance, glanceimport.Request{
 		Source:               src,
@@ -79,7 +69,7 @@ func (p *PostProcessor) PostProcess(ctx context.Context, ui packersdk.Ui, input 
 		AllStoresMustSucceed: c.AllStoresMustSucceed,
 		Force:                c.ImageForce,
 		KeepFailedImage:      c.KeepFailedImage,
-		OwnerID:              projectOf(sess),
+		OwnerID:              sess.Project.ID,
 		Timeout:              c.ImportTimeout,
 		Track: func(name string, total int64, r io.ReadCloser) io.ReadCloser {
 			if total < 0 {
@@ -125,7 +115,7 @@ func (c *Config) source(input packersdk.Artifact) (glanceimport.Source, string, 
 	switch {
 	case c.ImageSourceURL != "":
 		s.URL = c.ImageSourceURL
-		return s, glancecommon.RedactURLString(c.ImageSourceURL), nil
+		return s, access.RedactURLString(c.ImageSourceURL), nil
 	case c.LocalFilePath != "":
 		s.File = c.LocalFilePath
 		return s, c.LocalFilePath, nil
@@ -191,40 +181,10 @@ func (c *Config) imageSpec() glanceimport.ImageSpec {
 	}
 }
 
-// downloadClient is the HTTP client for the plugin's own downloads: proxies from
-// the environment, and the access config's TLS trust unless source_insecure.
-func (c *Config) downloadClient() (*http.Client, error) {
-	t := http.DefaultTransport.(*http.Transport).Clone()
-	cfg := &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: c.SourceInsecure || c.Insecure} //nolint:gosec // the user asked for it
-	if c.CACertFile != "" {
-		pem, err := os.ReadFile(c.CACertFile)
-		if err != nil {
-			return nil, fmt.Errorf("reading cacert for the download: %w", err)
-		}
-		pool, err := x509.SystemCertPool()
-		if err != nil || pool == nil {
-			pool = x509.NewCertPool()
-		}
-		pool.AppendCertsFromPEM(pem)
-		cfg.RootCAs = pool
-	}
-	t.TLSClientConfig = cfg
-	// Compressed images must arrive as stored: never let the transport decode them.
-	t.DisableCompression = true
-	return &http.Client{Transport: t}, nil
-}
-
-// projectOf returns the project the session's token is scoped to, or "".
-func projectOf(sess *glancecommon.Session) string {
-	res, ok := sess.Provider.GetAuthResult().(tokens.CreateResult)
-	if !ok {
-		return ""
-	}
-	p, err := res.ExtractProject()
-	if err != nil || p == nil {
-		return ""
-	}
-	return p.ID
+// downloadOptions is how the plugin's own downloads trust TLS servers: only
+// source_insecure turns checks off (the API's insecure is about the cloud).
+func (c *Config) downloadOptions() access.DownloadOptions {
+	return access.DownloadOptions{Insecure: c.SourceInsecure}
 }
 
 func sizeText(n int64) string {

@@ -17,8 +17,9 @@ import (
 
 	"github.com/gophercloud/gophercloud/v2/openstack/image/v2/images"
 
-	"github.com/packer-glance/packer-plugin-glance/common"
+	"github.com/packer-glance/packer-plugin-glance/access"
 	"github.com/packer-glance/packer-plugin-glance/internal/acctest"
+	"github.com/packer-glance/packer-plugin-glance/internal/osapi"
 )
 
 // The same post-processor against real Glance (the real-cloud tier: `make
@@ -79,7 +80,7 @@ func (r *realCloud) build(t *testing.T, body string, interrupt func(*exec.Cmd, *
 func (r *realCloud) images(t *testing.T, name string) []images.Image {
 	t.Helper()
 	t.Setenv("OS_CLIENT_CONFIG_FILE", r.yaml)
-	ac := common.AccessConfig{Cloud: r.cloud}
+	ac := access.AccessConfig{Cloud: r.cloud}
 	if _, errs := ac.Prepare(); len(errs) > 0 {
 		t.Fatal(errs)
 	}
@@ -87,21 +88,14 @@ func (r *realCloud) images(t *testing.T, name string) []images.Image {
 	if err != nil {
 		t.Fatal(err)
 	}
-	client, err := sess.Image()
-	if err != nil {
-		t.Fatal(err)
-	}
-	pages, err := images.List(client, images.ListOpts{Name: name}).AllPages(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	found, err := images.ExtractImages(pages)
+	glance := osapi.New(sess).Glance()
+	found, err := glance.ImagesNamed(context.Background(), name, "")
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
 		for _, img := range found {
-			images.Delete(context.Background(), client, img.ID) //nolint:errcheck
+			glance.DeleteImage(context.Background(), img.ID) //nolint:errcheck
 		}
 	})
 	return found

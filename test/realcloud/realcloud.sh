@@ -43,6 +43,12 @@ rc_install() {
   # Fast path for warm runs: one dpkg-query for all packages instead of one per package.
   have=$(dpkg-query -W -f='${db:Status-Status}\n' "${pkgs[@]}" 2>/dev/null | grep -c '^installed$' || true)
   if ((have != $(printf '%s\n' "${pkgs[@]}" | sort -u | wc -l))); then
+    # No systemd here, and the stages start every service themselves: maintainer scripts must not
+    # start daemons. Only the real-cloud tiers change the host this way.
+    if [[ ! -e /usr/sbin/policy-rc.d ]]; then
+      printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
+      chmod +x /usr/sbin/policy-rc.d
+    fi
     "$here/../../scripts/apt-install.sh" "${pkgs[@]}"
     log "packages installed ($(($(now_ms) - t0)) ms)"
   fi

@@ -13,9 +13,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/gophercloud/gophercloud/v2/openstack/image/v2/images"
-
-	"github.com/packer-glance/packer-plugin-glance/common"
+	"github.com/packer-glance/packer-plugin-glance/access"
+	"github.com/packer-glance/packer-plugin-glance/internal/osapi"
 )
 
 func main() {
@@ -36,21 +35,13 @@ func main() {
 func run(name string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	sess, err := (&common.AccessConfig{}).Authenticate(ctx)
+	sess, err := (&access.AccessConfig{}).Authenticate(ctx)
 	if err != nil {
 		return err
 	}
-	client, err := sess.Image()
-	if err != nil {
-		return err
-	}
-	pages, err := images.List(client, images.ListOpts{Name: name}).AllPages(ctx)
+	found, err := osapi.New(sess).Glance().ImagesNamed(ctx, name, "")
 	if err != nil {
 		return fmt.Errorf("listing images named %q: %w", name, err)
-	}
-	found, err := images.ExtractImages(pages)
-	if err != nil {
-		return err
 	}
 	if len(found) == 0 {
 		return fmt.Errorf("no image named %q", name)

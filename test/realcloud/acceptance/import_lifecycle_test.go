@@ -88,7 +88,7 @@ func TestAccImportNameClash(t *testing.T) {
 
 	run := e.build(t, pp(false), runOpts{Cloud: cloudDemo})
 	requireFailure(t, run)
-	requireOutput(t, run, "already exists", old.img.ID, "image_force")
+	requireOutput(t, run, "already has an image named", old.img.ID, "image_force")
 	if n := len(sourceFor(t).requests(path)); n != 0 {
 		t.Errorf("the source was read %d time(s) before the clash was reported", n)
 	}

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/gophercloud/gophercloud/v2"
+	"github.com/gophercloud/gophercloud/v2/openstack"
 	"github.com/gophercloud/gophercloud/v2/openstack/compute/v2/flavors"
 	"github.com/gophercloud/gophercloud/v2/openstack/compute/v2/servers"
 	"github.com/gophercloud/gophercloud/v2/openstack/identity/v3/tokens"
@@ -26,8 +27,9 @@ import (
 	"github.com/gophercloud/gophercloud/v2/openstack/networking/v2/networks"
 	"golang.org/x/crypto/ssh"
 
-	"github.com/packer-glance/packer-plugin-glance/common"
+	"github.com/packer-glance/packer-plugin-glance/access"
 	"github.com/packer-glance/packer-plugin-glance/internal/acctest"
+	"github.com/packer-glance/packer-plugin-glance/internal/retry"
 )
 
 const (
@@ -68,7 +70,7 @@ type cloud struct {
 func connectAs(t *testing.T, path, name string) *cloud {
 	t.Helper()
 	t.Setenv("OS_CLIENT_CONFIG_FILE", path)
-	ac := common.AccessConfig{Cloud: name}
+	ac := access.AccessConfig{Cloud: name}
 	if _, errs := ac.Prepare(); len(errs) > 0 {
 		t.Fatalf("access config for %s: %v", name, errors.Join(errs...))
 	}
@@ -79,15 +81,15 @@ func connectAs(t *testing.T, path, name string) *cloud {
 		t.Fatalf("authenticating as %s: %v", name, err)
 	}
 	c := &cloud{}
-	if c.compute, err = sess.Compute(); err != nil {
+	if c.compute, err = openstack.NewComputeV2(sess.Provider, sess.EndpointOpts()); err != nil {
 		t.Fatal(err)
 	}
 	// 2.79: server fields as a current client sees them; stop, createImage and friends exist far earlier.
 	c.compute.Microversion = "2.79"
-	if c.network, err = sess.Network(); err != nil {
+	if c.network, err = openstack.NewNetworkV2(sess.Provider, sess.EndpointOpts()); err != nil {
 		t.Fatal(err)
 	}
-	if c.image, err = sess.Image(); err != nil {
+	if c.image, err = openstack.NewImageV2(sess.Provider, sess.EndpointOpts()); err != nil {
 		t.Fatal(err)
 	}
 	c.identity = identityClient(t, sess.Provider)
@@ -216,7 +218,7 @@ func waitSSH(ctx context.Context, addr string, signer ssh.Signer, timeout time.D
 // waitServer polls a server until it reaches status want; ERROR fails at once with Nova's fault.
 func waitServer(ctx context.Context, c *cloud, id, want string, timeout time.Duration) (*servers.Server, error) {
 	var srv *servers.Server
-	err := common.WaitFor(ctx, "server "+id+" "+want, timeout, pollFast, func(ctx context.Context) (bool, error) {
+	err := retry.WaitFor(ctx, "server "+id+" "+want, timeout, pollFast, func(ctx context.Context) (bool, error) {
 		s, err := servers.Get(ctx, c.compute, id).Extract()
 		if err != nil {
 			return false, err
@@ -232,7 +234,7 @@ func waitServer(ctx context.Context, c *cloud, id, want string, timeout time.Dur
 
 // waitServerGone polls until the server is deleted (404).
 func waitServerGone(ctx context.Context, c *cloud, id string, timeout time.Duration) error {
-	return common.WaitFor(ctx, "server "+id+" deleted", timeout, pollFast, func(ctx context.Context) (bool, error) {
+	return retry.WaitFor(ctx, "server "+id+" deleted", timeout, pollFast, func(ctx context.Context) (bool, error) {
 		_, err := servers.Get(ctx, c.compute, id).Extract()
 		if gophercloud.ResponseCodeIs(err, 404) {
 			return true, nil
@@ -256,4 +258,4 @@ func fixedIP(s *servers.Server, network string) string {
 }
 
 // pollFast polls at most every second: these waits are also timings the tests report.
-var pollFast = common.Backoff{Initial: 250 * time.Millisecond, Max: time.Second}
+var pollFast = retry.Backoff{Initial: 250 * time.Millisecond, Max: time.Second}

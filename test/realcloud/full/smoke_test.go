@@ -16,7 +16,8 @@ import (
 	"github.com/gophercloud/gophercloud/v2/openstack/networking/v2/ports"
 	"golang.org/x/crypto/ssh"
 
-	"github.com/packer-glance/packer-plugin-glance/common"
+	"github.com/packer-glance/packer-plugin-glance/internal/osapi"
+	"github.com/packer-glance/packer-plugin-glance/internal/retry"
 )
 
 // TestAccFullCloudSmoke proves the profile end to end without Packer, as a member of a fresh project: a server
@@ -79,9 +80,9 @@ func TestAccFullCloudSmoke(t *testing.T) {
 	snapID, err := servers.CreateImage(ctx, c.compute, srv1, servers.CreateImageOpts{Name: snapName}).ExtractImageID()
 	must(t, "creating the snapshot", err)
 	t.Cleanup(func() { _ = images.Delete(cleanupCtx(), c.image, snapID).ExtractErr() })
-	_, err = common.WaitForImage(ctx, func(ctx context.Context, id string) (*images.Image, error) {
+	_, err = osapi.WaitForImage(ctx, func(ctx context.Context, id string) (*images.Image, error) {
 		return images.Get(ctx, c.image, id).Extract()
-	}, snapID, common.ImageWait{What: "snapshot " + snapName, Timeout: 5 * time.Minute, Backoff: pollFast})
+	}, snapID, osapi.ImageWait{What: "snapshot " + snapName, Timeout: 5 * time.Minute, Backoff: pollFast})
 	must(t, "waiting for the snapshot", err)
 	phase("snapshot", t0)
 
@@ -186,7 +187,7 @@ func allowSSHAndPing(t *testing.T, ctx context.Context, c *cloud) {
 }
 
 func cleanupCtx() context.Context {
-	ctx, cancel := common.CleanupContext()
+	ctx, cancel := retry.CleanupContext()
 	// The context lives as long as the cleanup call that uses it; its timer releases it.
 	time.AfterFunc(5*time.Minute, cancel)
 	return ctx

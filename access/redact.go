@@ -1,0 +1,55 @@
+package access
+
+import (
+	"net/url"
+	"regexp"
+	"strings"
+)
+
+// secretQueryKeys are query parameters that can carry credentials (temporary URLs,
+// signed URLs, tokens passed in the query).
+var secretQueryKeys = regexp.MustCompile(`(?i)(token|secret|password|passwd|signature|sig|key|credential)`)
+
+// RedactURL renders u without user info and with credential-like query values
+// hidden, for logs and error messages.
+func RedactURL(u *url.URL) string {
+	if u == nil {
+		return ""
+	}
+	c := *u
+	if c.User != nil {
+		c.User = url.User("redacted")
+	}
+	if c.RawQuery != "" {
+		q := c.Query()
+		changed := false
+		for k := range q {
+			if secretQueryKeys.MatchString(k) {
+				q.Set(k, "redacted")
+				changed = true
+			}
+		}
+		if changed {
+			c.RawQuery = q.Encode()
+		}
+	}
+	return c.String()
+}
+
+// RedactURLString is RedactURL for a string; an unparsable URL is hidden whole.
+func RedactURLString(s string) string {
+	u, err := url.Parse(s)
+	if err != nil {
+		return "<unparsable URL>"
+	}
+	return RedactURL(u)
+}
+
+// secretJSONFields matches JSON string members whose values must never be logged.
+var secretJSONFields = regexp.MustCompile(`(?i)("(?:password|secret|token|id_token|access_token|adminPass|admin_pass|private_key)"\s*:\s*)"(?:[^"\\]|\\.)*"`)
+
+// redactBody hides credential-like JSON members in a response body.
+func redactBody(body string) string {
+	body = secretJSONFields.ReplaceAllString(body, `$1"redacted"`)
+	return strings.TrimSpace(body)
+}

@@ -1,0 +1,84 @@
+package osapi
+
+import (
+	"context"
+
+	"github.com/gophercloud/gophercloud/v2"
+	"github.com/gophercloud/gophercloud/v2/openstack/blockstorage/v2/volumes"
+)
+
+// Cinder is the block storage service client.
+type Cinder struct {
+	client func() (*gophercloud.ServiceClient, error)
+}
+
+func (v *Cinder) CreateVolume(ctx context.Context, spec VolumeSpec) (string, error) {
+	c, err := v.client()
+	if err != nil {
+		return "", err
+	}
+	vol, err := volumes.Create(ctx, c, volumes.CreateOpts{
+		Name: spec.Name, Size: spec.SizeGiB, ImageID: spec.ImageID, VolumeType: spec.VolumeType,
+		AvailabilityZone: spec.AvailabilityZone, Metadata: spec.Metadata,
+	}, nil).Extract()
+	if err != nil {
+		return "", err
+	}
+	return vol.ID, nil
+}
+
+func (v *Cinder) GetVolume(ctx context.Context, id string) (*Volume, error) {
+	c, err := v.client()
+	if err != nil {
+		return nil, err
+	}
+	vol, err := volumes.Get(ctx, c, id).Extract()
+	if err != nil {
+		return nil, err
+	}
+	return &Volume{ID: vol.ID, Status: vol.Status}, nil
+}
+
+func (v *Cinder) DeleteVolume(ctx context.Context, id string) error {
+	c, err := v.client()
+	if err != nil {
+		return err
+	}
+	return deleteOnce(ctx, func(ctx context.Context) error { return volumes.Delete(ctx, c, id, nil).ExtractErr() })
+}
+
+func (v *Cinder) VolumesOfBuild(ctx context.Context, name, buildUUID string) ([]string, error) {
+	c, err := v.client()
+	if err != nil {
+		return nil, err
+	}
+	pages, err := volumes.List(c, volumes.ListOpts{Name: name}).AllPages(ctx)
+	if err != nil {
+		return nil, err
+	}
+	list, err := volumes.ExtractVolumes(pages)
+	if err != nil {
+		return nil, err
+	}
+	var ids []string
+	for _, vol := range list {
+		if vol.Name == name && vol.Metadata["packer_build_uuid"] == buildUUID {
+			ids = append(ids, vol.ID)
+		}
+	}
+	return ids, nil
+}
+
+func (v *Cinder) UploadToImage(ctx context.Context, volumeID, imageName, diskFormat string) (string, error) {
+	c, err := v.client()
+	if err != nil {
+		return "", err
+	}
+	img, err := volumes.UploadImage(ctx, c, volumeID, volumes.UploadImageOpts{
+		ImageName: imageName, DiskFormat: diskFormat, ContainerFormat: "bare",
+	}).Extract()
+	if err != nil {
+		return "", err
+	}
+	return img.ImageID, nil
+}

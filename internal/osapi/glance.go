@@ -1,0 +1,272 @@
+package osapi
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"strconv"
+
+	"github.com/gophercloud/gophercloud/v2"
+	"github.com/gophercloud/gophercloud/v2/openstack/image/v2/imagedata"
+	"github.com/gophercloud/gophercloud/v2/openstack/image/v2/imageimport"
+	"github.com/gophercloud/gophercloud/v2/openstack/image/v2/images"
+	"github.com/gophercloud/gophercloud/v2/openstack/image/v2/members"
+	"github.com/gophercloud/gophercloud/v2/pagination"
+
+	"github.com/packer-glance/packer-plugin-glance/access"
+)
+
+// Image is a Glance image as the image API returns it.
+type Image = images.Image
+
+// Glance is the image service client.
+type Glance struct {
+	client  func() (*gophercloud.ServiceClient, error)
+	project string
+}
+
+// NewGlance wraps an image service client made elsewhere (tests point one at a
+// test server); project is the session's project ID.
+func NewGlance(c *gophercloud.ServiceClient, project string) *Glance {
+	return &Glance{client: func() (*gophercloud.ServiceClient, error) { return c, nil }, project: project}
+}
+
+// Project is the ID of the project the session is scoped to ("" if unknown).
+func (g *Glance) Project() string { return g.project }
+
+// Endpoint is the image service's URL (for finding its catalog region).
+func (g *Glance) Endpoint() (string, error) {
+	c, err := g.client()
+	if err != nil {
+		return "", err
+	}
+	return c.Endpoint, nil
+}
+
+// ImportMethods lists the import methods the cloud offers (GET /v2/info/import).
+func (g *Glance) ImportMethods(ctx context.Context) ([]string, error) {
+	c, err := g.client()
+	if err != nil {
+		return nil, err
+	}
+	info, err := imageimport.Get(ctx, c).Extract()
+	if err != nil {
+		return nil, err
+	}
+	return info.ImportMethods.Value, nil
+}
+
+// ListImages walks the pages of an image list, following Glance's next links,
+// until page returns false.
+func (g *Glance) ListImages(ctx context.Context, opts images.ListOptsBuilder, page func([]Image) bool) error {
+	c, err := g.client()
+	if err != nil {
+		return err
+	}
+	err = images.List(c, opts).EachPage(ctx, func(_ context.Context, p pagination.Page) (bool, error) {
+		imgs, err := images.ExtractImages(p)
+		if err != nil {
+			return false, err
+		}
+		return page(imgs), nil
+	})
+	if err == nil {
+		return nil
+	}
+	var code gophercloud.ErrUnexpectedResponseCode
+	if errors.As(err, &code) {
+		return &apiError{msg: "listing Glance images: " + DescribeAPIError(err), err: err}
+	}
+	return fmt.Errorf("listing Glance images at %s: %w", access.RedactURLString(c.ResourceBaseURL()+"images"), err)
+}
+
+// ImagesNamed lists the images with exactly this name, owned by owner when it is
+// not "". Both are sent to Glance and checked again on the client. Images being
+// deleted are left out.
+func (g *Glance) ImagesNamed(ctx context.Context, name, owner string) ([]Image, error) {
+	var out []Image
+	err := g.ListImages(ctx, images.ListOpts{Name: name, Owner: owner}, func(list []Image) bool {
+		for _, img := range list {
+			if img.Name != name || (owner != "" && img.Owner != owner) {
+				continue
+			}
+			if img.Status == images.ImageStatusDeleted || img.Status == images.ImageStatusPendingDelete {
+				continue
+			}
+			out = append(out, img)
+		}
+		return true
+	})
+	return out, err
+}
+
+// GetImage reads one image; a missing image is a 404 error.
+func (g *Glance) GetImage(ctx context.Context, id string) (*Image, error) {
+	c, err := g.client()
+	if err != nil {
+		return nil, err
+	}
+	return images.Get(ctx, c, id).Extract()
+}
+
+// CreateImage creates an image record.
+func (g *Glance) CreateImage(ctx context.Context, opts images.CreateOptsBuilder) (*Image, error) {
+	c, err := g.client()
+	if err != nil {
+		return nil, err
+	}
+	return images.Create(ctx, c, opts).Extract()
+}
+
+// UpdateImage applies a JSON patch. With Glance's v2.1 patch media type an "add"
+// also replaces an inherited value.
+func (g *Glance) UpdateImage(ctx context.Context, id string, opts images.UpdateOptsBuilder) error {
+	c, err := g.client()
+	if err != nil {
+		return err
+	}
+	return images.Update(ctx, c, id, opts).Err
+}
+
+// DeleteImage deletes an image. A 404 after a retried attempt counts as done:
+// the earlier attempt went through although its answer was lost or an error.
+// A 404 at the first attempt is returned, so callers see "it was never there".
+func (g *Glance) DeleteImage(ctx context.Context, id string) error {
+	c, err := g.client()
+	if err != nil {
+		return err
+	}
+	return deleteOnce(ctx, func(ctx context.Context) error { return images.Delete(ctx, c, id).ExtractErr() })
+}
+
+// withSize returns a shallow copy of the client whose requests carry the upload
+// size, which the session's transport turns into a Content-Length (gophercloud
+// streams bodies chunked otherwise).
+func withSize(c *gophercloud.ServiceClient, size int64) *gophercloud.ServiceClient {
+	if size < 0 {
+		return c
+	}
+	sized := *c
+	sized.MoreHeaders = map[string]string{}
+	for k, v := range c.MoreHeaders {
+		sized.MoreHeaders[k] = v
+	}
+	sized.MoreHeaders[access.ImageSizeHeader] = strconv.FormatInt(size, 10)
+	return &sized
+}
+
+// Upload sends the data with PUT /file; size < 0 means unknown (chunked). A
+// streamed body is never sent twice.
+func (g *Glance) Upload(ctx context.Context, id string, data io.Reader, size int64) error {
+	c, err := g.client()
+	if err != nil {
+		return err
+	}
+	return imagedata.Upload(ctx, withSize(c, size), id, data).ExtractErr()
+}
+
+// Stage sends the data with PUT /stage, for glance-direct.
+func (g *Glance) Stage(ctx context.Context, id string, data io.Reader, size int64) error {
+	c, err := g.client()
+	if err != nil {
+		return err
+	}
+	return imagedata.Stage(ctx, withSize(c, size), id, data).ExtractErr()
+}
+
+// StartImport posts an import request; Glance answers 202 and works on.
+func (g *Glance) StartImport(ctx context.Context, id string, call ImportCall) error {
+	c, err := g.client()
+	if err != nil {
+		return err
+	}
+	return imageimport.Create(ctx, c, id, call).ExtractErr()
+}
+
+// ImageTasks lists the tasks of one image (GET /v2/images/{id}/tasks), oldest first.
+func (g *Glance) ImageTasks(ctx context.Context, id string) ([]Task, error) {
+	c, err := g.client()
+	if err != nil {
+		return nil, err
+	}
+	var body struct {
+		Tasks []Task `json:"tasks"`
+	}
+	_, err = c.Get(ctx, c.ServiceURL("images", id, "tasks"), &body, &gophercloud.RequestOpts{OkCodes: []int{200}})
+	sort.SliceStable(body.Tasks, func(i, j int) bool { return body.Tasks[i].CreatedAt < body.Tasks[j].CreatedAt })
+	return body.Tasks, err
+}
+
+// AddMember shares the image with a project; an existing membership is fine.
+func (g *Glance) AddMember(ctx context.Context, id, member string) error {
+	c, err := g.client()
+	if err != nil {
+		return err
+	}
+	_, err = members.Create(ctx, c, id, member).Extract()
+	if IsConflict(err) {
+		return nil // already a member (or a repeated request that went through)
+	}
+	return err
+}
+
+// AcceptMember accepts the image on behalf of the member project (which needs
+// rights in that project).
+func (g *Glance) AcceptMember(ctx context.Context, id, member string) error {
+	c, err := g.client()
+	if err != nil {
+		return err
+	}
+	_, err = members.Update(ctx, c, id, member, members.UpdateOpts{Status: "accepted"}).Extract()
+	return err
+}
+
+// WaitActive polls the image until it is active (and, after an import, released
+// by the import task), failing at once on a state it will not leave.
+func (g *Glance) WaitActive(ctx context.Context, id string, w ImageWait) (*Image, error) {
+	return WaitForImage(ctx, g.GetImage, id, w)
+}
+
+// Task is what the plugin reads of a Glance task: its outcome and message.
+type Task struct {
+	ID        string `json:"id"`
+	Type      string `json:"type"`
+	Status    string `json:"status"`
+	Message   string `json:"message"`
+	CreatedAt string `json:"created_at"`
+}
+
+// ImportCall is the body of POST /v2/images/{id}/import. gophercloud's options
+// cannot carry stores, so this type builds the whole body itself.
+type ImportCall struct {
+	Method               string
+	URI                  string
+	Stores               []string
+	AllStores            bool
+	AllStoresMustSucceed *bool
+}
+
+// ToImportCreateMap implements imageimport.CreateOptsBuilder. Fields are sent only
+// when set: single-store Glance refuses all_stores_must_succeed.
+func (c ImportCall) ToImportCreateMap() (map[string]any, error) {
+	if c.Method == "" {
+		return nil, fmt.Errorf("an import call needs a method")
+	}
+	method := map[string]any{"name": c.Method}
+	if c.URI != "" {
+		method["uri"] = c.URI
+	}
+	body := map[string]any{"method": method}
+	if len(c.Stores) > 0 {
+		body["stores"] = c.Stores
+	}
+	if c.AllStores {
+		body["all_stores"] = true
+	}
+	if c.AllStoresMustSucceed != nil {
+		body["all_stores_must_succeed"] = *c.AllStoresMustSucceed
+	}
+	return body, nil
+}

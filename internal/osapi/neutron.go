@@ -1,0 +1,318 @@
+package osapi
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/gophercloud/gophercloud/v2"
+	"github.com/gophercloud/gophercloud/v2/openstack/networking/v2/extensions/external"
+	"github.com/gophercloud/gophercloud/v2/openstack/networking/v2/extensions/layer3/floatingips"
+	"github.com/gophercloud/gophercloud/v2/openstack/networking/v2/extensions/security/groups"
+	"github.com/gophercloud/gophercloud/v2/openstack/networking/v2/extensions/security/rules"
+	"github.com/gophercloud/gophercloud/v2/openstack/networking/v2/networks"
+	"github.com/gophercloud/gophercloud/v2/openstack/networking/v2/ports"
+)
+
+// Neutron is the network service client.
+type Neutron struct {
+	client func() (*gophercloud.ServiceClient, error)
+}
+
+type networkWithExternal struct {
+	networks.Network
+	external.NetworkExternalExt
+}
+
+func (n *Neutron) FindNetwork(ctx context.Context, nameOrID string) (*NetworkInfo, error) {
+	c, err := n.client()
+	if err != nil {
+		return nil, err
+	}
+	var list []networkWithExternal
+	query := func(opts networks.ListOpts) error {
+		pages, err := networks.List(c, opts).AllPages(ctx)
+		if err != nil {
+			return err
+		}
+		return networks.ExtractNetworksInto(pages, &list)
+	}
+	if looksLikeID(nameOrID) {
+		if err := query(networks.ListOpts{ID: nameOrID}); err != nil {
+			return nil, err
+		}
+	}
+	if len(list) == 0 {
+		if err := query(networks.ListOpts{Name: nameOrID}); err != nil {
+			return nil, err
+		}
+	}
+	ids := make([]string, 0, len(list))
+	for _, nw := range list {
+		ids = append(ids, nw.ID)
+	}
+	id, err := pickOne("network", nameOrID, ids)
+	if err != nil {
+		return nil, err
+	}
+	for _, nw := range list {
+		if nw.ID == id {
+			return &NetworkInfo{ID: nw.ID, Name: nw.Name, External: nw.External}, nil
+		}
+	}
+	return nil, errors.New("unreachable")
+}
+
+func (n *Neutron) FindPort(ctx context.Context, nameOrID string) (*PortInfo, error) {
+	c, err := n.client()
+	if err != nil {
+		return nil, err
+	}
+	var list []ports.Port
+	query := func(opts ports.ListOpts) error {
+		pages, err := ports.List(c, opts).AllPages(ctx)
+		if err != nil {
+			return err
+		}
+		list, err = ports.ExtractPorts(pages)
+		return err
+	}
+	if looksLikeID(nameOrID) {
+		if err := query(ports.ListOpts{ID: nameOrID}); err != nil {
+			return nil, err
+		}
+	}
+	if len(list) == 0 {
+		if err := query(ports.ListOpts{Name: nameOrID}); err != nil {
+			return nil, err
+		}
+	}
+	ids := make([]string, 0, len(list))
+	for _, p := range list {
+		ids = append(ids, p.ID)
+	}
+	id, err := pickOne("port", nameOrID, ids)
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range list {
+		if p.ID == id {
+			return &PortInfo{ID: p.ID, NetworkID: p.NetworkID}, nil
+		}
+	}
+	return nil, errors.New("unreachable")
+}
+
+func (n *Neutron) FindSecurityGroup(ctx context.Context, nameOrID string) (string, error) {
+	c, err := n.client()
+	if err != nil {
+		return "", err
+	}
+	var list []groups.SecGroup
+	query := func(opts groups.ListOpts) error {
+		pages, err := groups.List(c, opts).AllPages(ctx)
+		if err != nil {
+			return err
+		}
+		list, err = groups.ExtractGroups(pages)
+		return err
+	}
+	if looksLikeID(nameOrID) {
+		if err := query(groups.ListOpts{ID: nameOrID}); err != nil {
+			return "", err
+		}
+	}
+	if len(list) == 0 {
+		if err := query(groups.ListOpts{Name: nameOrID}); err != nil {
+			return "", err
+		}
+	}
+	ids := make([]string, 0, len(list))
+	for _, g := range list {
+		ids = append(ids, g.ID)
+	}
+	return pickOne("security group", nameOrID, ids)
+}
+
+func (n *Neutron) CreateSecurityGroup(ctx context.Context, name, description string) (string, error) {
+	c, err := n.client()
+	if err != nil {
+		return "", err
+	}
+	g, err := groups.Create(ctx, c, groups.CreateOpts{Name: name, Description: description}).Extract()
+	if err != nil {
+		return "", err
+	}
+	return g.ID, nil
+}
+
+func (n *Neutron) AllowIngress(ctx context.Context, groupID string, port int, cidr string) error {
+	c, err := n.client()
+	if err != nil {
+		return err
+	}
+	ether := rules.EtherType4
+	if strings.Contains(cidr, ":") {
+		ether = rules.EtherType6
+	}
+	_, err = rules.Create(ctx, c, rules.CreateOpts{
+		Direction:      rules.DirIngress,
+		EtherType:      ether,
+		SecGroupID:     groupID,
+		Protocol:       rules.ProtocolTCP,
+		PortRangeMin:   port,
+		PortRangeMax:   port,
+		RemoteIPPrefix: cidr,
+	}).Extract()
+	return err
+}
+
+func (n *Neutron) DeleteSecurityGroup(ctx context.Context, id string) error {
+	c, err := n.client()
+	if err != nil {
+		return err
+	}
+	return deleteOnce(ctx, func(ctx context.Context) error { return groups.Delete(ctx, c, id).ExtractErr() })
+}
+
+func (n *Neutron) SecurityGroupsNamed(ctx context.Context, name string) ([]string, error) {
+	c, err := n.client()
+	if err != nil {
+		return nil, err
+	}
+	pages, err := groups.List(c, groups.ListOpts{Name: name}).AllPages(ctx)
+	if err != nil {
+		return nil, err
+	}
+	list, err := groups.ExtractGroups(pages)
+	if err != nil {
+		return nil, err
+	}
+	var ids []string
+	for _, g := range list {
+		if g.Name == name {
+			ids = append(ids, g.ID)
+		}
+	}
+	return ids, nil
+}
+
+func (n *Neutron) ServerPorts(ctx context.Context, serverID string) ([]PortInfo, error) {
+	c, err := n.client()
+	if err != nil {
+		return nil, err
+	}
+	pages, err := ports.List(c, ports.ListOpts{DeviceID: serverID}).AllPages(ctx)
+	if err != nil {
+		return nil, err
+	}
+	list, err := ports.ExtractPorts(pages)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]PortInfo, 0, len(list))
+	for _, p := range list {
+		out = append(out, PortInfo{ID: p.ID, NetworkID: p.NetworkID})
+	}
+	return out, nil
+}
+
+func toFloatingIP(f *floatingips.FloatingIP) *FloatingIP {
+	return &FloatingIP{ID: f.ID, Address: f.FloatingIP, NetworkID: f.FloatingNetworkID, PortID: f.PortID}
+}
+
+func (n *Neutron) listFloatingIPs(ctx context.Context, opts floatingips.ListOpts) ([]floatingips.FloatingIP, error) {
+	c, err := n.client()
+	if err != nil {
+		return nil, err
+	}
+	pages, err := floatingips.List(c, opts).AllPages(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return floatingips.ExtractFloatingIPs(pages)
+}
+
+func (n *Neutron) FindFloatingIP(ctx context.Context, addressOrID string) (*FloatingIP, error) {
+	opts := floatingips.ListOpts{FloatingIP: addressOrID}
+	if looksLikeID(addressOrID) {
+		opts = floatingips.ListOpts{ID: addressOrID}
+	}
+	list, err := n.listFloatingIPs(ctx, opts)
+	if err != nil {
+		return nil, err
+	}
+	if len(list) == 0 {
+		return nil, fmt.Errorf("no floating IP with address or ID %q in the project", addressOrID)
+	}
+	return toFloatingIP(&list[0]), nil
+}
+
+func (n *Neutron) FreeFloatingIP(ctx context.Context, networkID string) (*FloatingIP, error) {
+	list, err := n.listFloatingIPs(ctx, floatingips.ListOpts{FloatingNetworkID: networkID, Status: "DOWN"})
+	if err != nil {
+		return nil, err
+	}
+	for i := range list {
+		if list[i].PortID == "" {
+			return toFloatingIP(&list[i]), nil
+		}
+	}
+	return nil, nil
+}
+
+func (n *Neutron) CreateFloatingIP(ctx context.Context, networkID, portID, description string) (*FloatingIP, error) {
+	c, err := n.client()
+	if err != nil {
+		return nil, err
+	}
+	f, err := floatingips.Create(ctx, c, floatingips.CreateOpts{FloatingNetworkID: networkID, PortID: portID, Description: description}).Extract()
+	if err != nil {
+		return nil, err
+	}
+	return toFloatingIP(f), nil
+}
+
+func (n *Neutron) FloatingIPsDescribed(ctx context.Context, description string) ([]string, error) {
+	c, err := n.client()
+	if err != nil {
+		return nil, err
+	}
+	pages, err := floatingips.List(c, floatingips.ListOpts{Description: description}).AllPages(ctx)
+	if err != nil {
+		return nil, err
+	}
+	list, err := floatingips.ExtractFloatingIPs(pages)
+	if err != nil {
+		return nil, err
+	}
+	var ids []string
+	for _, f := range list {
+		if f.Description == description {
+			ids = append(ids, f.ID)
+		}
+	}
+	return ids, nil
+}
+
+func (n *Neutron) AssociateFloatingIP(ctx context.Context, id, portID string) (*FloatingIP, error) {
+	c, err := n.client()
+	if err != nil {
+		return nil, err
+	}
+	p := portID
+	f, err := floatingips.Update(ctx, c, id, floatingips.UpdateOpts{PortID: &p}).Extract()
+	if err != nil {
+		return nil, err
+	}
+	return toFloatingIP(f), nil
+}
+
+func (n *Neutron) DeleteFloatingIP(ctx context.Context, id string) error {
+	c, err := n.client()
+	if err != nil {
+		return err
+	}
+	return deleteOnce(ctx, func(ctx context.Context) error { return floatingips.Delete(ctx, c, id).ExtractErr() })
+}
