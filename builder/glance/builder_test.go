@@ -15,7 +15,7 @@ import (
 
 // runBuild runs a whole build against the fake, with no communicator so no guest
 // is needed, and returns the artifact, the error and the UI output.
-func runBuild(t *testing.T, ctx context.Context, fake *fakeCloud, raw map[string]interface{}) (packersdk.Artifact, error, string) {
+func runBuild(t *testing.T, ctx context.Context, fake *fakeCloud, raw map[string]interface{}) (packersdk.Artifact, string, error) {
 	t.Helper()
 	raw["communicator"] = "none"
 	delete(raw, "ssh_username")
@@ -26,12 +26,12 @@ func runBuild(t *testing.T, ctx context.Context, fake *fakeCloud, raw map[string
 	out := new(bytes.Buffer)
 	ui := &packersdk.BasicUi{Reader: new(bytes.Buffer), Writer: out, ErrorWriter: out}
 	a, err := b.Run(ctx, ui, &packersdk.MockHook{})
-	return a, err, out.String()
+	return a, out.String(), err
 }
 
 func TestRunHappyPath(t *testing.T) {
 	fake := newFakeCloud()
-	a, err, out := runBuild(t, context.Background(), fake, with(
+	a, out, err := runBuild(t, context.Background(), fake, with(
 		"source_image", "img-fedora", "image_visibility", "shared", "image_members", []string{"p2"},
 		"image_properties", map[string]string{"os_require_quiesce": "yes"}, "image_tags", []string{"golden"},
 		"image_min_disk", 5, "networks", []string{"private"}, "floating_ip_network", "public"))
@@ -80,7 +80,7 @@ func TestRunHappyPath(t *testing.T) {
 
 func TestRunVolumeFlow(t *testing.T) {
 	fake := newFakeCloud()
-	a, err, out := runBuild(t, context.Background(), fake, with("source_image", "img-fedora", "use_blockstorage_volume", true))
+	a, out, err := runBuild(t, context.Background(), fake, with("source_image", "img-fedora", "use_blockstorage_volume", true))
 	if err != nil {
 		t.Fatalf("build failed: %v\n%s", err, out)
 	}
@@ -97,7 +97,7 @@ func TestRunVolumeFlow(t *testing.T) {
 
 func TestRunSkipCreateImage(t *testing.T) {
 	fake := newFakeCloud()
-	a, err, _ := runBuild(t, context.Background(), fake, with("source_image", "img-fedora", "skip_create_image", true))
+	a, _, err := runBuild(t, context.Background(), fake, with("source_image", "img-fedora", "skip_create_image", true))
 	if err != nil || a != nil {
 		t.Fatalf("artifact %v, error %v; want neither", a, err)
 	}
@@ -130,7 +130,7 @@ func TestRunFailsCleanlyAtEveryCall(t *testing.T) {
 			if m.method == "GetImage" {
 				fake.fail[m.method] = errNotFound
 			}
-			_, err, out := runBuild(t, context.Background(), fake, full())
+			_, out, err := runBuild(t, context.Background(), fake, full())
 			if err == nil {
 				t.Fatalf("build succeeded\n%s", out)
 			}
@@ -157,7 +157,7 @@ func TestRunCancelledCleansUp(t *testing.T) {
 				}
 			}
 			raw := with("source_image", "img-fedora", "floating_ip_network", "public", "image_tags", []string{"t"})
-			_, err, out := runBuild(t, ctx, fake, raw)
+			_, out, err := runBuild(t, ctx, fake, raw)
 			if err == nil {
 				t.Fatalf("build succeeded after cancel\n%s", out)
 			}
@@ -179,7 +179,7 @@ func TestRunDeletesWhatALostCreateMade(t *testing.T) {
 			t.Run(method+" "+name, func(t *testing.T) {
 				fake := newFakeCloud()
 				fake.lose[method] = lost
-				_, err, out := runBuild(t, context.Background(), fake, raw())
+				_, out, err := runBuild(t, context.Background(), fake, raw())
 				if err == nil {
 					t.Fatalf("build succeeded\n%s", out)
 				}
@@ -201,7 +201,7 @@ func TestRunDeletesWhatALostCreateMade(t *testing.T) {
 					cancel()
 				}
 			}
-			if _, err, out := runBuild(t, ctx, fake, raw()); err == nil {
+			if _, out, err := runBuild(t, ctx, fake, raw()); err == nil {
 				t.Fatalf("build succeeded after cancel\n%s", out)
 			}
 			if l := fake.leaks(); len(l) != 0 {
@@ -212,7 +212,7 @@ func TestRunDeletesWhatALostCreateMade(t *testing.T) {
 	// A refusal (4xx) made nothing: cleanup does not go looking.
 	fake := newFakeCloud()
 	fake.fail["CreateServer"] = httpError(http.StatusForbidden)
-	if _, err, _ := runBuild(t, context.Background(), fake, with("source_image", "img-fedora")); err == nil || fake.called("ServersOfBuild") != 0 {
+	if _, _, err := runBuild(t, context.Background(), fake, with("source_image", "img-fedora")); err == nil || fake.called("ServersOfBuild") != 0 {
 		t.Errorf("after a 403: error %v, %d lookups; want an error and none", err, fake.called("ServersOfBuild"))
 	}
 }
@@ -231,7 +231,7 @@ func TestRunCancelledCleansUpTheVolumeFlow(t *testing.T) {
 				}
 			}
 			raw := with("source_image", "img-fedora", "use_blockstorage_volume", true, "floating_ip_network", "public", "image_tags", []string{"t"})
-			_, err, out := runBuild(t, ctx, fake, raw)
+			_, out, err := runBuild(t, ctx, fake, raw)
 			if err == nil {
 				t.Fatalf("build succeeded after cancel\n%s", out)
 			}
@@ -247,7 +247,7 @@ func TestRunCancelledCleansUpTheVolumeFlow(t *testing.T) {
 
 func TestRunExternalSourceKeepsCredentialsOutOfTheArtifact(t *testing.T) {
 	fake := newFakeCloud()
-	a, err, out := runBuild(t, context.Background(), fake, with("source_image", nil,
+	a, out, err := runBuild(t, context.Background(), fake, with("source_image", nil,
 		"external_source_image_url", "https://mirror-user:mirror-pass-4821@example.com/f.qcow2"))
 	if err != nil {
 		t.Fatalf("build failed: %v\n%s", err, out)

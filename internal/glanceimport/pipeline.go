@@ -21,16 +21,15 @@ const (
 // stage before it (network, decompression) runs while the stage after it
 // (decompression, upload) consumes. Memory is bounded by the buffer set.
 type readAhead struct {
-	ctx    context.Context
-	full   chan chunk
-	free   chan []byte
-	stop   chan struct{}
-	done   chan struct{} // closed when fill returns
-	once   sync.Once
-	cur    chunk
-	pos    int
-	closed bool
-	err    error
+	ctx  context.Context
+	full chan chunk
+	free chan []byte
+	stop chan struct{}
+	done chan struct{} // closed when fill returns
+	once sync.Once
+	cur  chunk
+	pos  int
+	err  error
 }
 
 type chunk struct {

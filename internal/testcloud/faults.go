@@ -210,13 +210,15 @@ func (fs *faultSet) fire(op, region string, httpKind bool) []Fault {
 
 // stateFault returns the state action that fires for op in region ("" when none).
 func (c *Cloud) stateFault(op, region string) (action, message string) {
-	for _, f := range c.faults.fire(op, region, false) {
-		if f.Message == "" {
-			f.Message = "injected fault: " + f.Action + " on " + op
-		}
-		return f.Action, f.Message
+	fired := c.faults.fire(op, region, false)
+	if len(fired) == 0 {
+		return "", ""
 	}
-	return "", ""
+	f := fired[0]
+	if f.Message == "" {
+		f.Message = "injected fault: " + f.Action + " on " + op
+	}
+	return f.Action, f.Message
 }
 
 // applyHTTPFaults applies latency, error statuses and token expiry. It reports whether it answered
