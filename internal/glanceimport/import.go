@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/gophercloud/gophercloud/v2/openstack/image/v2/images"
+	"github.com/hashicorp/packer-plugin-sdk/uuid"
 
 	"github.com/packer-glance/packer-plugin-glance/access"
 	"github.com/packer-glance/packer-plugin-glance/internal/imagepolicy"
@@ -35,6 +36,8 @@ type importer struct {
 	res   Result
 	// existing are the images of the requested name found before the import.
 	existing []imagepolicy.Image
+	// createStarted is when the create call began.
+	createStarted time.Time
 	// createLost says the create call failed in a way that may still have made
 	// the image (cut off, or a 5xx): cleanup then looks for it.
 	createLost bool
@@ -82,6 +85,9 @@ func withDefaults(r Request) Request {
 	}
 	if r.Timeout <= 0 {
 		r.Timeout = DefaultTimeout
+	}
+	if r.Marker == "" {
+		r.Marker = uuid.TimeOrderedUUID()
 	}
 	if r.LogEvery <= 0 {
 		r.LogEvery = 15 * time.Second
@@ -274,6 +280,13 @@ func (im *importer) createImage(ctx context.Context, diskFormat string) error {
 		hidden := true
 		opts.Hidden = &hidden
 	}
+	// The image carries this import's marker from its creation: only an image
+	// with it is ever taken for one this import made.
+	opts.Properties = map[string]string{imagepolicy.MarkerProperty: im.req.Marker}
+	for k, v := range s.Properties {
+		opts.Properties[k] = v
+	}
+	im.createStarted = time.Now()
 	img, err := im.g.CreateImage(ctx, opts)
 	if err != nil {
 		im.createLost = retry.CreateMayHaveHappened(ctx, err)

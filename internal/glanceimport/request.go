@@ -88,6 +88,10 @@ type Request struct {
 	// replacement and lost-create clean-up only ever look at its images. Without
 	// it they refuse (imagepolicy.ErrProjectUnknown).
 	OwnerID string
+	// Marker is this run's marker, set as the new image's packer_build_uuid
+	// property (the builder passes its build UUID); "" makes a new one. Clean-up
+	// after a create call whose reply was lost deletes only an image with it.
+	Marker string
 	// Timeout bounds the whole import; <= 0 means 60 minutes.
 	Timeout time.Duration
 

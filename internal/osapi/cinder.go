@@ -2,6 +2,7 @@ package osapi
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/gophercloud/gophercloud/v2"
 	"github.com/gophercloud/gophercloud/v2/openstack/blockstorage/v2/volumes"
@@ -69,10 +70,19 @@ func (v *Cinder) VolumesOfBuild(ctx context.Context, name, buildUUID string) ([]
 	return ids, nil
 }
 
-func (v *Cinder) UploadToImage(ctx context.Context, volumeID, imageName, diskFormat string) (string, error) {
+// UploadToImage makes a Glance image of the volume and returns its ID. The
+// properties go into the volume's image metadata first: Cinder copies that
+// into the new image, so the image carries them (a build's marker among them)
+// from the moment it exists.
+func (v *Cinder) UploadToImage(ctx context.Context, volumeID, imageName, diskFormat string, properties map[string]string) (string, error) {
 	c, err := v.client()
 	if err != nil {
 		return "", err
+	}
+	if len(properties) > 0 {
+		if err := volumes.SetImageMetadata(ctx, c, volumeID, volumes.ImageMetadataOpts{Metadata: properties}).ExtractErr(); err != nil {
+			return "", fmt.Errorf("setting the image metadata of volume %s: %w", volumeID, err)
+		}
 	}
 	img, err := volumes.UploadImage(ctx, c, volumeID, volumes.UploadImageOpts{
 		ImageName: imageName, DiskFormat: diskFormat, ContainerFormat: "bare",

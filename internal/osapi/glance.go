@@ -83,19 +83,45 @@ func (g *Glance) ListImages(ctx context.Context, opts images.ListOptsBuilder, pa
 }
 
 // ImagesNamed lists the images with exactly this name, owned by owner when it is
-// not "". Both are sent to Glance and checked again on the client. Images being
-// deleted are left out.
+// not "". Both are sent to Glance (a name with a colon quoted, as Glance would
+// otherwise read it as an operator) and checked again on the client. Images
+// being deleted are left out.
 func (g *Glance) ImagesNamed(ctx context.Context, name, owner string) ([]Image, error) {
+	q := ImageQuery{Owner: owner}
+	if _, ok := EqFilterValue(name); ok {
+		q.Name = name
+	}
+	return g.listMatching(ctx, q, func(img *Image) bool { return img.Name == name && (owner == "" || img.Owner == owner) })
+}
+
+// ImagesMarked lists owner's images whose property key is value (a build's
+// marker), hidden ones included. owner must be set: a marker alone must never
+// reach another project's image.
+func (g *Glance) ImagesMarked(ctx context.Context, key, value, owner string) ([]Image, error) {
+	if owner == "" {
+		return nil, errors.New("looking images up by marker needs the project they belong to")
+	}
 	var out []Image
-	err := g.ListImages(ctx, images.ListOpts{Name: name, Owner: owner}, func(list []Image) bool {
-		for _, img := range list {
-			if img.Name != name || (owner != "" && img.Owner != owner) {
+	for _, hidden := range []bool{false, true} {
+		found, err := g.listMatching(ctx, ImageQuery{Owner: owner, Properties: map[string]string{key: value}, Hidden: hidden},
+			func(img *Image) bool { return img.Owner == owner && fmt.Sprint(img.Properties[key]) == value && img.Hidden == hidden })
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, found...)
+	}
+	return out, nil
+}
+
+func (g *Glance) listMatching(ctx context.Context, q ImageQuery, keep func(*Image) bool) ([]Image, error) {
+	var out []Image
+	err := g.ListImages(ctx, q, func(list []Image) bool {
+		for i := range list {
+			img := &list[i]
+			if !keep(img) || img.Status == images.ImageStatusDeleted || img.Status == images.ImageStatusPendingDelete {
 				continue
 			}
-			if img.Status == images.ImageStatusDeleted || img.Status == images.ImageStatusPendingDelete {
-				continue
-			}
-			out = append(out, img)
+			out = append(out, *img)
 		}
 		return true
 	})
