@@ -121,9 +121,10 @@ func (b *Builder) steps() []multistep.Step {
 		}),
 		// With -debug the temporary key is written out, so one can log in by hand.
 		multistep.If(cfg.PackerDebug && needsTemporaryKey(cfg), &communicator.StepDumpSSHKey{
-			Path: fmt.Sprintf("glance_%s.pem", cfg.PackerBuildName),
+			Path: debugKeyPath(cfg),
 			SSH:  &cfg.Comm.SSH,
 		}),
+		multistep.If(cfg.PackerDebug && needsTemporaryKey(cfg), &stepRemoveDebugKey{Path: debugKeyPath(cfg)}),
 		&stepCreateKeypair{},
 		&stepCreateSecurityGroup{},
 		&stepCreateVolume{},
@@ -146,3 +147,6 @@ func (b *Builder) steps() []multistep.Step {
 		multistep.If(makeImage, &stepReplaceImages{}),
 	}
 }
+
+// debugKeyPath is where -debug writes the temporary private key.
+func debugKeyPath(cfg *Config) string { return fmt.Sprintf("glance_%s.pem", cfg.PackerBuildName) }
