@@ -10,7 +10,6 @@ import (
 	"hash"
 	"io"
 	"log"
-	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -165,15 +164,13 @@ func (im *importer) resolveChecksumFile(ctx context.Context) error {
 // its task records, readable by anyone who can list the image's tasks.
 func (im *importer) needsClient() bool {
 	r := &im.req
-	return r.Decompress == DecompressAlways || im.sum != nil || r.Source.Username != "" ||
+	return r.Decompress == DecompressAlways || im.sum != nil || r.MaxImageSize > 0 || r.Source.Username != "" ||
 		r.Source.Password != "" || len(r.Source.Headers) > 0 || URLHasCredentials(r.Source.URL)
 }
 
-// URLHasCredentials reports whether a URL carries user info (user:password@host).
-func URLHasCredentials(raw string) bool {
-	u, err := url.Parse(raw)
-	return err == nil && u.User != nil
-}
+// URLHasCredentials reports whether a URL carries a credential: user info, or
+// a signature or token in its query (see access.URLCarriesSecrets).
+func URLHasCredentials(raw string) bool { return access.URLCarriesSecrets(raw) }
 
 // chooseMethod settles the import method, checking what the cloud offers. For a
 // URL in auto mode it also reads the first bytes: compressed data must stream
@@ -190,7 +187,7 @@ func (im *importer) chooseMethod(ctx context.Context) (Method, []byte, error) {
 			return "", nil, errors.New("web-download needs a source URL")
 		}
 		if URLHasCredentials(r.Source.URL) {
-			return "", nil, errors.New("web-download would hand the credentials in the URL to Glance, which keeps them in its task records: let the plugin download it (import_method auto or upload)")
+			return "", nil, errors.New("web-download would hand the credentials in the URL (user info, or a signature or token in its query) to Glance, which keeps them in its task records: let the plugin download it (import_method auto or upload)")
 		}
 		if err := im.requireMethod(ctx, MethodWebDownload); err != nil {
 			return "", nil, err
@@ -401,7 +398,11 @@ func (im *importer) stream(ctx context.Context, method Method) error {
 	// Hashing runs in the second stage's goroutine, so it overlaps with the
 	// upload's socket writes instead of adding to them.
 	upHash := sha512.New()
-	upCount := &counter{r: plain, hashes: []hash.Hash{upHash}}
+	var sent io.Reader = plain
+	if r.MaxImageSize > 0 {
+		sent = &sizeLimit{r: plain, max: r.MaxImageSize}
+	}
+	upCount := &counter{r: sent, hashes: []hash.Hash{upHash}}
 	stage2 = newReadAhead(ctx, upCount)
 	final := &endCheck{r: stage2, check: func() error {
 		// The decompressor may stop before the source's end: hash the rest too.
@@ -455,10 +456,29 @@ func (im *importer) stream(ctx context.Context, method Method) error {
 	return im.verifyUpload(method, format)
 }
 
-// verifyError is a checksum mismatch; it passes through the HTTP client unchanged.
+// verifyError is a checksum mismatch or an image over max_image_size; it passes
+// through the HTTP client unchanged.
 type verifyError struct{ msg string }
 
 func (e *verifyError) Error() string { return e.msg }
+
+// sizeLimit fails the stream once more than max bytes passed: a decompression
+// bomb, or a source far larger than announced, stops the upload instead of
+// filling the store.
+type sizeLimit struct {
+	r   io.Reader
+	max int64
+	n   int64
+}
+
+func (l *sizeLimit) Read(p []byte) (int, error) {
+	n, err := l.r.Read(p)
+	l.n += int64(n)
+	if l.n > l.max {
+		return 0, &verifyError{fmt.Sprintf("the image data grew past max_image_size (%s): stopped", formatSize(l.max))}
+	}
+	return n, err
+}
 
 func (im *importer) verifySource(h hash.Hash) error {
 	if im.sum == nil {

@@ -79,6 +79,11 @@ type Request struct {
 	AllStores            bool
 	AllStoresMustSucceed *bool
 
+	// MaxImageSize stops the import when the image data (after decompression)
+	// grows past this many bytes, deleting the partial image; 0 means no limit.
+	// A limit makes the plugin stream the data itself (never web-download).
+	MaxImageSize int64
+
 	// Force replaces existing images of the name once the new one is active;
 	// without it an existing name fails the import before any data moves.
 	Force bool
