@@ -62,6 +62,13 @@ func (s *stepCreateImage) Cleanup(state multistep.StateBag) {
 	if !buildFailed(state) {
 		return
 	}
+	s.undo(state)
+}
+
+// undo deletes the image this step made (or, after a lost reply, found by the
+// build's marker). Builder.Run calls it again when the build turns out to have
+// failed after this step's clean-up ran; a second call does nothing.
+func (s *stepCreateImage) undo(state multistep.StateBag) {
 	if s.created == "" && s.lost {
 		s.lost = false
 		for _, id := range findLost(state, fmt.Sprintf("image %q", configOf(state).ImageName), func(ctx context.Context) ([]string, error) {
