@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/packer-glance/packer-plugin-glance/internal/osapi"
 )
 
 // ErrProjectUnknown stops every by-name lookup whose result could be changed or
@@ -18,11 +20,7 @@ var ErrProjectUnknown = errors.New("the credentials are not scoped to a project,
 // builder's build UUID, or one made per import). It is set when the image is
 // created and kept as provenance. Clean-up after a create call whose reply was
 // lost deletes only images with its own run's marker.
-const MarkerProperty = "packer_build_uuid"
-
-// clockSkew is how far the cloud's clock may be behind the runner's when
-// FindLost compares creation times.
-const clockSkew = 10 * time.Minute
+const MarkerProperty = osapi.MarkerProperty
 
 // FindLost returns the images a create call made although its reply was lost:
 // those of the session's project that carry this run's marker and were created
@@ -41,7 +39,7 @@ func FindLost(ctx context.Context, imgs Images, marker string, callStarted time.
 		if img.Properties[MarkerProperty] != marker {
 			continue
 		}
-		if !img.CreatedAt.IsZero() && !callStarted.IsZero() && img.CreatedAt.Before(callStarted.Add(-clockSkew)) {
+		if !img.CreatedAt.IsZero() && !callStarted.IsZero() && img.CreatedAt.Before(callStarted.Add(-osapi.ClockSkew)) {
 			continue
 		}
 		lost = append(lost, img)

@@ -3,6 +3,7 @@ package osapi
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/gophercloud/gophercloud/v2"
 	"github.com/gophercloud/gophercloud/v2/openstack/blockstorage/v2/volumes"
@@ -11,6 +12,8 @@ import (
 // Cinder is the block storage service client.
 type Cinder struct {
 	client func() (*gophercloud.ServiceClient, error)
+	// glance finds an image whose upload-to-image reply was lost.
+	glance *Glance
 }
 
 func (v *Cinder) CreateVolume(ctx context.Context, spec VolumeSpec) (string, error) {
@@ -18,14 +21,20 @@ func (v *Cinder) CreateVolume(ctx context.Context, spec VolumeSpec) (string, err
 	if err != nil {
 		return "", err
 	}
-	vol, err := volumes.Create(ctx, c, volumes.CreateOpts{
-		Name: spec.Name, Size: spec.SizeGiB, ImageID: spec.ImageID, VolumeType: spec.VolumeType,
-		AvailabilityZone: spec.AvailabilityZone, Metadata: spec.Metadata,
-	}, nil).Extract()
-	if err != nil {
-		return "", err
+	var find func(context.Context) ([]string, error)
+	if marker := spec.Metadata[MarkerProperty]; marker != "" {
+		find = func(ctx context.Context) ([]string, error) { return v.VolumesOfBuild(ctx, spec.Name, marker) }
 	}
-	return vol.ID, nil
+	return createRecovering(ctx, fmt.Sprintf("volume %q", spec.Name), func(ctx context.Context) (string, error) {
+		vol, err := volumes.Create(ctx, c, volumes.CreateOpts{
+			Name: spec.Name, Size: spec.SizeGiB, ImageID: spec.ImageID, VolumeType: spec.VolumeType,
+			AvailabilityZone: spec.AvailabilityZone, Metadata: spec.Metadata,
+		}, nil).Extract()
+		if err != nil {
+			return "", err
+		}
+		return vol.ID, nil
+	}, find)
 }
 
 func (v *Cinder) GetVolume(ctx context.Context, id string) (*Volume, error) {
@@ -84,11 +93,20 @@ func (v *Cinder) UploadToImage(ctx context.Context, volumeID, imageName, diskFor
 			return "", fmt.Errorf("setting the image metadata of volume %s: %w", volumeID, err)
 		}
 	}
-	img, err := volumes.UploadImage(ctx, c, volumeID, volumes.UploadImageOpts{
-		ImageName: imageName, DiskFormat: diskFormat, ContainerFormat: "bare",
-	}).Extract()
-	if err != nil {
-		return "", err
+	started := time.Now()
+	var find func(context.Context) ([]string, error)
+	if marker := properties[MarkerProperty]; marker != "" && v.glance != nil {
+		find = func(ctx context.Context) ([]string, error) {
+			return v.glance.imagesMadeBy(ctx, marker, imageName, started)
+		}
 	}
-	return img.ImageID, nil
+	return createRecovering(ctx, fmt.Sprintf("image %q", imageName), func(ctx context.Context) (string, error) {
+		img, err := volumes.UploadImage(ctx, c, volumeID, volumes.UploadImageOpts{
+			ImageName: imageName, DiskFormat: diskFormat, ContainerFormat: "bare",
+		}).Extract()
+		if err != nil {
+			return "", err
+		}
+		return img.ImageID, nil
+	}, find)
 }

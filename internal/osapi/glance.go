@@ -7,6 +7,7 @@ import (
 	"io"
 	"sort"
 	"strconv"
+	"time"
 
 	"github.com/gophercloud/gophercloud/v2"
 	"github.com/gophercloud/gophercloud/v2/openstack/image/v2/imagedata"
@@ -104,7 +105,9 @@ func (g *Glance) ImagesMarked(ctx context.Context, key, value, owner string) ([]
 	var out []Image
 	for _, hidden := range []bool{false, true} {
 		found, err := g.listMatching(ctx, ImageQuery{Owner: owner, Properties: map[string]string{key: value}, Hidden: hidden},
-			func(img *Image) bool { return img.Owner == owner && fmt.Sprint(img.Properties[key]) == value && img.Hidden == hidden })
+			func(img *Image) bool {
+				return img.Owner == owner && fmt.Sprint(img.Properties[key]) == value && img.Hidden == hidden
+			})
 		if err != nil {
 			return nil, err
 		}
@@ -128,6 +131,23 @@ func (g *Glance) listMatching(ctx context.Context, q ImageQuery, keep func(*Imag
 	return out, err
 }
 
+// imagesMadeBy lists the IDs of the session project's images named name that
+// carry marker and were created since started (allowing for clock skew): what
+// a create call with that marker made.
+func (g *Glance) imagesMadeBy(ctx context.Context, marker, name string, started time.Time) ([]string, error) {
+	found, err := g.ImagesMarked(ctx, MarkerProperty, marker, g.project)
+	if err != nil {
+		return nil, err
+	}
+	var ids []string
+	for _, img := range found {
+		if img.Name == name && !img.CreatedAt.Before(started.Add(-ClockSkew)) {
+			ids = append(ids, img.ID)
+		}
+	}
+	return ids, nil
+}
+
 // GetImage reads one image; a missing image is a 404 error.
 func (g *Glance) GetImage(ctx context.Context, id string) (*Image, error) {
 	c, err := g.client()
@@ -143,7 +163,32 @@ func (g *Glance) CreateImage(ctx context.Context, opts images.CreateOptsBuilder)
 	if err != nil {
 		return nil, err
 	}
-	return images.Create(ctx, c, opts).Extract()
+	started := time.Now()
+	var find func(context.Context) ([]*Image, error)
+	if o, ok := opts.(images.CreateOpts); ok && o.Properties[MarkerProperty] != "" && g.project != "" {
+		find = func(ctx context.Context) ([]*Image, error) {
+			ids, err := g.imagesMadeBy(ctx, o.Properties[MarkerProperty], o.Name, started)
+			if err != nil {
+				return nil, err
+			}
+			var out []*Image
+			for _, id := range ids {
+				img, err := g.GetImage(ctx, id)
+				if err != nil {
+					return nil, err
+				}
+				out = append(out, img)
+			}
+			return out, nil
+		}
+	}
+	name := "an image"
+	if o, ok := opts.(images.CreateOpts); ok {
+		name = fmt.Sprintf("image %q", o.Name)
+	}
+	return createRecovering(ctx, name, func(ctx context.Context) (*Image, error) {
+		return images.Create(ctx, c, opts).Extract()
+	}, find)
 }
 
 // UpdateImage applies a JSON patch. With Glance's v2.1 patch media type an "add"

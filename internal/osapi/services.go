@@ -127,13 +127,13 @@ func (s *Services) Glance() *Glance {
 }
 
 // Nova returns the compute service client.
-func (s *Services) Nova() *Nova { return &Nova{client: s.computeClient} }
+func (s *Services) Nova() *Nova { return &Nova{client: s.computeClient, glance: s.Glance()} }
 
 // Neutron returns the network service client.
 func (s *Services) Neutron() *Neutron { return &Neutron{client: s.networkClient} }
 
 // Cinder returns the block storage service client.
-func (s *Services) Cinder() *Cinder { return &Cinder{client: s.volumeClient} }
+func (s *Services) Cinder() *Cinder { return &Cinder{client: s.volumeClient, glance: s.Glance()} }
 
 // Keystone returns the identity service client.
 func (s *Services) Keystone() *Keystone { return &Keystone{client: s.identityClient} }
