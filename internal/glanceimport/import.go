@@ -125,7 +125,7 @@ func (im *importer) run(ctx context.Context) (*Result, error) {
 	if method == MethodWebDownload {
 		err = im.webDownload(ctx, probe)
 	} else {
-		err = im.stream(ctx, method)
+		err = im.streamRestarting(ctx, method)
 	}
 	if err != nil {
 		return nil, err
@@ -454,6 +454,42 @@ func (im *importer) stream(ctx context.Context, method Method) error {
 		return err
 	}
 	return im.verifyUpload(method, format)
+}
+
+// streamRestarts is how many times a broken upload starts again from the
+// source: enough to ride out a glance-api restart, few enough that a cloud
+// which breaks every upload fails the import within minutes.
+const streamRestarts = 3
+
+// streamRestarting streams the data, and when the upload breaks on Glance's
+// side (a connection reset or refused, a 5xx: glance-api restarting), deletes
+// the half-made image and starts again from the source, if the source can be
+// read again (a file or a URL, not an open stream). A wrong checksum or a size
+// limit never restarts.
+func (im *importer) streamRestarting(ctx context.Context, method Method) error {
+	for attempt := 1; ; attempt++ {
+		err := im.stream(ctx, method)
+		var v *verifyError
+		if err == nil || errors.As(err, &v) || ctx.Err() != nil || im.req.Source.Reader != nil ||
+			attempt > streamRestarts || !retry.IsTransient(err) {
+			return err
+		}
+		im.req.Say(fmt.Sprintf("The upload broke (%v): starting again from %s (%d of %d)", err, im.req.Source.describe(), attempt, streamRestarts))
+		if im.image != nil {
+			// The image may be stuck in saving after a glance-api restart: a new one
+			// is made for the new attempt, and this one deleted.
+			dctx, cancel := retry.CleanupContext()
+			derr := imagepolicy.DeleteUnfinished(dctx, im.images(), im.image.ID, false)
+			cancel()
+			if derr != nil {
+				return fmt.Errorf("%w; deleting the half-made image %s before starting again also failed: %v", err, im.image.ID, derr)
+			}
+			im.image = nil
+		}
+		if retry.SleepContext(ctx, time.Duration(attempt)*2*time.Second) != nil {
+			return err
+		}
+	}
 }
 
 // verifyError is a checksum mismatch or an image over max_image_size; it passes
