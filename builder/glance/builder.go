@@ -146,6 +146,7 @@ func (b *Builder) steps(create *stepCreateImage) []multistep.Step {
 		&stepWaitServer{},
 		&stepGetPassword{},
 		&stepAllocateFloatingIP{},
+		&stepWaitReachable{},
 		&communicator.StepConnect{
 			Config:    &cfg.Comm,
 			Host:      commHost(cfg),

@@ -765,9 +765,10 @@ func (f *fakeCloud) cloud() *Cloud {
 
 func init() {
 	// Step tests poll without sleeping for long.
-	serverBackoff = retry.Backoff{Initial: time.Millisecond, Max: 2 * time.Millisecond, Factor: 2}
-	imageBackoff = serverBackoff
+	transitionBackoff = retry.Backoff{Initial: time.Millisecond, Max: 2 * time.Millisecond, Factor: 2}
+	bootBackoff = transitionBackoff
 	firstPollDelay = 0
+	reachProbeEvery = time.Millisecond
 }
 
 // testEnv is a state bag wired to a fake cloud and a UI that keeps its output.
