@@ -36,6 +36,7 @@ func withShellLocal(template, inline string) string {
 // An admin's token sees every project's images: image_force must still replace
 // only the images of the token's own project.
 func TestAccForceWithAdminTokenReplacesOnlyItsProjectsImage(t *testing.T) {
+	t.Parallel()
 	c, _ := accCloud(t, testcloud.Options{})
 	admin := cloudUser(c, testcloud.AdminUser, testcloud.AdminPassword, testcloud.AdminProject)
 	const name = "golden-shared-name"
@@ -85,6 +86,7 @@ func TestAccForceWithAdminTokenReplacesOnlyItsProjectsImage(t *testing.T) {
 // runs; the snapshot's reply is then lost. Cleanup must find and delete the
 // build's own snapshot, by its marker, and never touch the colleague's image.
 func TestAccLostSnapshotReplySparesAColleaguesProtectedImage(t *testing.T) {
+	t.Parallel()
 	c, env := accCloud(t, testcloud.Options{})
 	const name = "golden-team"
 	if _, err := c.CreateUser("colleague", "colleague-secret", testcloud.DemoProject); err != nil {
@@ -148,6 +150,7 @@ func TestAccLostSnapshotReplySparesAColleaguesProtectedImage(t *testing.T) {
 // token can see: an unscoped token with image_force stops before anything is
 // made.
 func TestAccUnscopedTokenWithForceCreatesNothing(t *testing.T) {
+	t.Parallel()
 	c, _ := accCloud(t, testcloud.Options{})
 	admin := cloudUser(c, testcloud.AdminUser, testcloud.AdminPassword, "")
 	const name = "golden-unscoped"

@@ -1,26 +1,35 @@
 package image
 
 import (
+	"path/filepath"
 	"testing"
 
-	"github.com/gophercloud/gophercloud/v2/openstack/image/v2/images"
-
 	"github.com/packer-glance/packer-plugin-glance/internal/acctest"
+	"github.com/packer-glance/packer-plugin-glance/internal/testcloud"
 )
 
 // Glance reads "a:b" in a name filter as operator a; the data source quotes
 // such names (commas included), so they are found, and only they.
 func TestAccDatasourceFindsNamesWithAColon(t *testing.T) {
 	acctest.Skip(t)
-	e := startCloud(t)
-	demo := e.imageClient(t, "testcloud", "")
+	t.Parallel()
+	c, err := testcloud.Start(testcloud.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	yaml := filepath.Join(t.TempDir(), "clouds.yaml")
+	if err := c.WriteCloudsYAML(yaml); err != nil {
+		t.Fatal(err)
+	}
+	demo := acctest.User{AuthURL: c.AuthURL(), Name: testcloud.DemoUser, Password: testcloud.DemoPassword, Project: testcloud.DemoProject}.Images(t)
 	want := map[string]string{}
 	for _, name := range []string{"debian:12", "suse:15,sp5"} {
-		want[name] = createImage(t, demo, images.CreateOpts{Name: name}, 10, false).ID
+		want[name] = acctest.CreateImage(t, demo, name, false)
 	}
 	// Names a careless filter would confuse with them.
 	for _, name := range []string{"debian", "in:debian:12", "debian:12:1", "suse:15", "sp5"} {
-		createImage(t, demo, images.CreateOpts{Name: name}, 10, false)
+		acctest.CreateImage(t, demo, name, false)
 	}
 	dir := t.TempDir()
 	acctest.WriteFile(t, dir, "colon.pkr.hcl", accRequiredPlugins+`
@@ -46,7 +55,7 @@ build {
   }
 }
 `)
-	res := acctest.Packer(t, acctest.Run{Dir: dir, Args: []string{"build", "-color=false", "."}, Env: cloudEnvVars(e)})
+	res := acctest.Packer(t, acctest.Run{Dir: dir, Args: []string{"build", "-color=false", "."}, Env: []string{"OS_CLIENT_CONFIG_FILE=" + yaml, "OS_CLOUD=testcloud"}})
 	if res.ExitCode != 0 {
 		t.Fatalf("packer build exited %d:\n%s", res.ExitCode, res.Output)
 	}

@@ -33,6 +33,7 @@ func (a *accCloud) buildWith(t *testing.T, env []string, postProcessors string) 
 }
 
 func TestAccImportForceWithAdminTokenReplacesOnlyItsProjectsImage(t *testing.T) {
+	t.Parallel()
 	a := startAccCloud(t)
 	const name = "acc-shared-name"
 	admin := a.user(testcloud.AdminUser, testcloud.AdminPassword, testcloud.AdminProject)
@@ -81,6 +82,7 @@ func TestAccImportForceWithAdminTokenReplacesOnlyItsProjectsImage(t *testing.T) 
 // reply is lost. Cleanup deletes the import's own image, found by its marker,
 // and never touches the colleague's.
 func TestAccImportLostCreateReplySparesAColleaguesProtectedImage(t *testing.T) {
+	t.Parallel()
 	a := startAccCloud(t)
 	const name = "acc-team"
 	if _, err := a.cloud.CreateUser("colleague", "colleague-secret", testcloud.DemoProject); err != nil {
@@ -139,6 +141,7 @@ func TestAccImportLostCreateReplySparesAColleaguesProtectedImage(t *testing.T) {
 }
 
 func TestAccImportUnscopedTokenWithForceCreatesNothing(t *testing.T) {
+	t.Parallel()
 	a := startAccCloud(t)
 	const name = "acc-unscoped"
 	theirs := acctest.CreateImage(t, a.user(testcloud.AltUser, testcloud.AltPassword, testcloud.AltProject).Images(t), name, false)
@@ -165,6 +168,7 @@ func TestAccImportUnscopedTokenWithForceCreatesNothing(t *testing.T) {
 // The access config's insecure is about the cloud's API: the source's
 // certificate is still checked, unless source_insecure says otherwise.
 func TestAccImportInsecureAPIStillChecksTheSource(t *testing.T) {
+	t.Parallel()
 	a := startAccCloud(t)
 	data := qcow2Bytes(128 << 10)
 	src := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
@@ -194,6 +198,7 @@ func TestAccImportInsecureAPIStillChecksTheSource(t *testing.T) {
 // in its task records, which the image's users can read. A plain URL in the
 // same run goes to Glance (web-download), so the records are seen to hold URLs.
 func TestAccImportSignedURLNeverReachesGlancesTasks(t *testing.T) {
+	t.Parallel()
 	a := startAccCloud(t)
 	data := qcow2Bytes(256 << 10)
 	const sig = "sig-9f8e7d6c5b4a3921"
@@ -233,6 +238,7 @@ func TestAccImportSignedURLNeverReachesGlancesTasks(t *testing.T) {
 // Glance reads "a:b" in a name filter as operator a; the plugin quotes such
 // names, so the name check, image_force and a lookup all work.
 func TestAccImportNameWithColonIsCheckedAndReplaced(t *testing.T) {
+	t.Parallel()
 	a := startAccCloud(t)
 	const name = "debian:12"
 	// Names a careless filter would confuse with it.
@@ -269,6 +275,7 @@ func TestAccImportNameWithColonIsCheckedAndReplaced(t *testing.T) {
 // max_image_size stops the stream, not just the result: the source is not read
 // to its end, and nothing is left in Glance.
 func TestAccImportMaxImageSizeStopsTheStream(t *testing.T) {
+	t.Parallel()
 	a := startAccCloud(t)
 	const total = 256 << 20
 	var served atomic.Int64
