@@ -14,7 +14,7 @@ import (
 	"testing"
 
 	"github.com/packer-glance/packer-plugin-glance/access"
-	"github.com/packer-glance/packer-plugin-glance/internal/glanceimport/fakeglance"
+	"github.com/packer-glance/packer-plugin-glance/internal/testcloud"
 )
 
 // credentialRecorder serves data and records every credential-like header it
@@ -47,7 +47,7 @@ func (m *credentialRecorder) leaked() []string {
 // on another host: the mirror gets the request, and none of them.
 func TestImportRedirectToAnotherHostCarriesNoCredentials(t *testing.T) {
 	data := fakeQcow2(256 << 10)
-	cloud, g := startCloud(t, fakeglance.Options{KeepData: int64(len(data))})
+	cloud, g := startCloud(t, testcloud.Options{})
 	download, err := access.NewDownloadClient(access.DownloadOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -69,7 +69,7 @@ func TestImportRedirectToAnotherHostCarriesNoCredentials(t *testing.T) {
 			}))
 			defer origin.Close()
 
-			res, err := Import(context.Background(), g, quietRequest(Request{
+			res, err := Import(context.Background(), g, cloud.request(Request{
 				Source: Source{URL: origin.URL + "/disk.qcow2?X-Amz-Signature=sig-9", Username: "mirror-user", Password: "mirror-pw",
 					Headers: map[string]string{"X-Mirror-Token": "tok-1"}, HTTPClient: client},
 				Image: ImageSpec{Name: "redirected " + name},
@@ -77,7 +77,7 @@ func TestImportRedirectToAnotherHostCarriesNoCredentials(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if !bytes.Equal(cloud.ImageData(res.Image.ID), data) {
+			if !bytes.Equal(cloud.data(t, res.Image.ID), data) {
 				t.Error("the image holds other data than the mirror's")
 			}
 			if leaked := mirror.leaked(); len(leaked) > 0 {
@@ -88,7 +88,7 @@ func TestImportRedirectToAnotherHostCarriesNoCredentials(t *testing.T) {
 }
 
 func TestImportRefusesARedirectFromHTTPSToHTTP(t *testing.T) {
-	cloud, g := startCloud(t, fakeglance.Options{})
+	cloud, g := startCloud(t, testcloud.Options{})
 	plain := &credentialRecorder{data: fakeQcow2(64 << 10)}
 	plainSrv := httptest.NewServer(plain)
 	defer plainSrv.Close()
@@ -101,7 +101,7 @@ func TestImportRefusesARedirectFromHTTPSToHTTP(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, m := range []Method{MethodAuto, MethodUpload} {
-		_, err = Import(context.Background(), g, quietRequest(Request{Method: m,
+		_, err = Import(context.Background(), g, cloud.request(Request{Method: m,
 			Source: Source{URL: src.URL + "/disk.qcow2", Headers: map[string]string{"X-Mirror-Token": "tok-1"}, HTTPClient: client}}))
 		if err == nil || !strings.Contains(err.Error(), "redirected an https download to plain http") {
 			t.Fatalf("%s: err = %v", m, err)
@@ -114,7 +114,7 @@ func TestImportRefusesARedirectFromHTTPSToHTTP(t *testing.T) {
 }
 
 func TestImportMaxImageSize(t *testing.T) {
-	cloud, g := startCloud(t, fakeglance.Options{})
+	cloud, g := startCloud(t, testcloud.Options{})
 	data := fakeQcow2(1 << 20)
 	file := filepath.Join(t.TempDir(), "d.qcow2")
 	if err := os.WriteFile(file, data, 0o600); err != nil {
@@ -136,7 +136,7 @@ func TestImportMaxImageSize(t *testing.T) {
 		{"decompression bomb, auto", Source{URL: bombURL}, 8 << 20},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := Import(context.Background(), g, quietRequest(Request{Source: tc.src, MaxImageSize: tc.max, Image: ImageSpec{Name: "max " + tc.name}}))
+			_, err := Import(context.Background(), g, cloud.request(Request{Source: tc.src, MaxImageSize: tc.max, Image: ImageSpec{Name: "max " + tc.name}}))
 			if want := fmt.Sprintf("grew past max_image_size (%s)", formatSize(tc.max)); err == nil || !strings.Contains(err.Error(), want) {
 				t.Fatalf("err = %v; want %q", err, want)
 			}
@@ -144,7 +144,7 @@ func TestImportMaxImageSize(t *testing.T) {
 		})
 	}
 
-	res, err := Import(context.Background(), g, quietRequest(Request{Source: Source{File: file}, MaxImageSize: 1 << 20, Image: ImageSpec{Name: "at the limit"}}))
+	res, err := Import(context.Background(), g, cloud.request(Request{Source: Source{File: file}, MaxImageSize: 1 << 20, Image: ImageSpec{Name: "at the limit"}}))
 	if err != nil || res.UploadedBytes != 1<<20 {
 		t.Fatalf("an image of exactly max_image_size: %v", err)
 	}
