@@ -3,7 +3,7 @@
 # networks private (fixed IPs the host reaches) and public (external, floating IPs the host reaches)
 # and the guest image tiny-guest (SSH user root). Stages start in this order and stop in reverse.
 # shellcheck shell=bash
-RC_STAGES=(mariadb keystone glance guest rabbitmq libvirt hostnet services placement nova neutron)
+RC_STAGES=(mariadb keystone glance glancekz guest rabbitmq libvirt hostnet services placement nova neutron)
 
 # rc_profile_after_register: called by realcloud.sh once the base identities exist (demo's project
 # is needed for its security group). Maps the compute host, creates the flavors, networks, router
