@@ -124,9 +124,12 @@ rc_status() {
 rc_purge() {
   rc_down
   mariadb_start
-  mysql -uroot -e 'DROP DATABASE IF EXISTS keystone; DROP DATABASE IF EXISTS glance; DROP DATABASE IF EXISTS glance_kz;'
+  mysql -uroot -e 'DROP DATABASE IF EXISTS keystone; DROP DATABASE IF EXISTS glance; DROP DATABASE IF EXISTS glance_kz;
+    DROP DATABASE IF EXISTS cinder;'
   mariadb_stop
   rm -rf "$RC_STAMPS" "$RC_STATE/appcred.json" /etc/keystone/fernet-keys /etc/keystone/credential-keys
+  # Ceph (full profile): the cluster is made again from scratch, with the same fsid.
+  rm -rf /var/lib/ceph/mon/ceph-a /var/lib/ceph/mgr/ceph-x /var/lib/ceph/osd/ceph-0 /etc/ceph/ceph.client.*.keyring
   find /var/lib/glance/images /var/lib/glance/staging /var/lib/glance-kz-ala-1/images /var/lib/glance-kz-ala-1/staging \
     -mindepth 1 -delete 2>/dev/null || true
   log "purged"
