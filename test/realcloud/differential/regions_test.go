@@ -30,11 +30,7 @@ func TestRegionsAreSeparate(t *testing.T) {
 
 	do := func(method, base, path string, body any) *response {
 		t.Helper()
-		r, err := rawRequest(method, base+path, body, map[string]string{"X-Auth-Token": demo.Token(t)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return r
+		return demo.DoURL(t, method, base+path, body, nil)
 	}
 	n := name("region")
 	r := do("POST", other, "/v2/images", map[string]any{"name": n, "disk_format": "raw", "container_format": "bare"})
