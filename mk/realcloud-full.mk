@@ -9,11 +9,12 @@
 #   make realcloud-guest-selftest   the tiny guest under plain qemu (no OpenStack)
 
 REALCLOUD_FULL_TEST_TIMEOUT ?= 30m
-# `make test-all` (CI) runs this tier (install + cold start + tests: about 15 minutes on 2 cores).
+# `make test-all` (CI) runs this tier (install + cold start + tests: about 15 minutes on 2 cores before
+# the boot-from-volume tests, which add about 6 minutes at low load; see test/realcloud/FULL.md).
 REAL_TIERS += realcloud-full-test
 
 # The Cinder scenarios take about 80 s (one server boots from a volume).
-TEST_TIERS += realcloud-full-differential
+REAL_TIERS += realcloud-full-differential
 
 .PHONY: realcloud-full realcloud-full-test realcloud-full-differential realcloud-full-bench realcloud-guest-selftest
 

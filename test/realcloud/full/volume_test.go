@@ -117,11 +117,11 @@ func TestAccFullVolumeBuildFailuresLeaveNothing(t *testing.T) {
 		{name: "provisioner fails", provisioner: shell("echo about-to-fail", "exit 3"), want: "non-zero exit status: 3"},
 		{name: "Ctrl-C while provisioning", provisioner: shell("echo provisioning-now", "sleep 120"),
 			interrupt: "provisioning-now", want: "ancel"},
-		// The builder says "Uploading volume <id> to the image ..." just before Cinder's upload call
-		// (the Ctrl-C may cut the call itself), and "Image <id> is being made" once Cinder has
-		// accepted it (the Ctrl-C lands while Cinder copies the volume into the image).
-		{name: "Ctrl-C as the upload starts", provisioner: shell("echo provisioned", "sync"),
-			interrupt: "Uploading volume", want: "ancel"},
+		// The builder says "Image <id> is being made" once Cinder has accepted the upload: the Ctrl-C
+		// lands while Cinder copies the volume into the image (about 6 s for 1 GiB here), so the
+		// cleanup deletes an image in "saving" and waits for Cinder to let go of the volume. (A
+		// Ctrl-C on "Uploading volume", which may cut the upload call itself, passed too; it is left
+		// out to keep the tier short.)
 		{name: "Ctrl-C while Cinder uploads", provisioner: shell("echo provisioned", "sync"),
 			interrupt: "is being made", want: "ancel"},
 	}
