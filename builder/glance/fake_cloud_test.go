@@ -615,6 +615,24 @@ func (f *fakeCloud) OwnedImagesMarked(ctx context.Context, marker string) ([]Ima
 	return out, nil
 }
 
+// OwnedImagesInFamily lists the images of the family, hidden ones included; an
+// image of another project (Owner set and not "demo") is never listed, as
+// Glance's owner filter would not.
+func (f *fakeCloud) OwnedImagesInFamily(ctx context.Context, family string) ([]Image, error) {
+	if err := f.record("OwnedImagesInFamily", family); err != nil {
+		return nil, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []Image
+	for _, img := range f.images {
+		if img.Properties[imagepolicy.FamilyProperty] == family && (img.Owner == "" || img.Owner == "demo") {
+			out = append(out, *img)
+		}
+	}
+	return out, nil
+}
+
 func (f *fakeCloud) UpdateImage(ctx context.Context, id string, u ImageUpdate) error {
 	if err := f.record("UpdateImage", id); err != nil {
 		return err
