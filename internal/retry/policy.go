@@ -213,8 +213,10 @@ func Idempotent(method, rawURL string, opts *gophercloud.RequestOpts) bool {
 		if body, ok := opts.JSONBody.(map[string]any); ok && len(body) == 1 {
 			_, stop := body["os-stop"]
 			_, start := body["os-start"]
-			_, metadata := body["os-set_image_metadata"] // sets the same keys again
-			return stop || start || metadata // a repeated stop or start answers 409 (already stopping), taken as done
+			_, metadata := body["os-set_image_metadata"]
+			// A repeated stop or start answers 409 (already stopping), taken as
+			// done; setting the same image metadata again changes nothing.
+			return stop || start || metadata
 		}
 	}
 	return false
