@@ -292,6 +292,13 @@ func TestAdapterGoesOnAfterLostReplies(t *testing.T) {
 	if ids, _ := c.Network.SecurityGroupsNamed(ctx, "packer_lost_secgroup"); err != nil || len(ids) != 1 || ids[0] != sg {
 		t.Errorf("security group = %q, %v; groups of that name %v", sg, err, ids)
 	}
+	lose("secgroup_rule.create", 502)
+	if err := c.Network.AllowIngress(ctx, sg, 22, "0.0.0.0/0"); err != nil {
+		t.Errorf("rule: %v", err)
+	}
+	if n := tc.CountRequests("secgroup_rule.create"); n != 1 {
+		t.Errorf("the rule was created %d times, want once (and found)", n)
+	}
 	lose("server.create", 504)
 	id, err := c.Compute.CreateServer(ctx, ServerSpec{Name: "packer_lost_server", ImageID: seed, FlavorID: "1",
 		Networks: []string{private.ID}, Metadata: marker})
