@@ -75,8 +75,8 @@ func TestPlans(t *testing.T) {
 				t.Fatalf("seed %d: no expected error for %+v", seed, f)
 			}
 		case CtrlC:
-			if p.CtrlCAfter == "" && p.CtrlCDelay <= 0 {
-				t.Fatalf("seed %d: Ctrl-C at no moment", seed)
+			if p.CtrlCAfter == "" {
+				t.Fatalf("seed %d: Ctrl-C before packer started", seed)
 			}
 		case Transient:
 			if len(faults) == 0 {
@@ -111,7 +111,7 @@ func TestFatalFaultsAreValid(t *testing.T) {
 	}
 	defer c.Close()
 	for _, s := range Scenarios {
-		for _, f := range fatalFaults(s) {
+		for _, f := range append(fatalFaults(s, false), fatalFaults(s, true)...) {
 			for _, status := range append([]int{0}, f.statuses...) {
 				ff := testcloud.Fault{Op: f.op, Action: f.action, Status: status}
 				if ff.Action == "" && ff.Status == 0 {

@@ -126,6 +126,8 @@ func (p Plan) Template(sshPort int, source string) string {
 			src = fmt.Sprintf("image_source_url = %q\n    import_method    = \"upload\"", source)
 		case p.Scenario == ImportWeb:
 			src = fmt.Sprintf("image_source_url = %q\n    import_method    = \"web-download\"", source)
+		case p.GlanceDirect:
+			src = fmt.Sprintf("image_source_url = %q\n    import_method    = \"glance-direct\"", source)
 		default:
 			src = fmt.Sprintf("image_source_url = %q", source)
 		}
