@@ -99,7 +99,18 @@ func startRun(t *testing.T, p Plan) *run {
 			}
 			srv := &http.Server{ReadHeaderTimeout: 10 * time.Second, Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 				w.Header().Set("Content-Length", strconv.Itoa(len(body)))
-				_, _ = w.Write(body)
+				if p.Kind != CtrlC {
+					_, _ = w.Write(body)
+					return
+				}
+				// Slowly, so that a Ctrl-C may come while the data flows.
+				for rest := body; len(rest) > 0; rest = rest[min(len(rest), 64<<10):] {
+					if _, err := w.Write(rest[:min(len(rest), 64<<10)]); err != nil {
+						return
+					}
+					w.(http.Flusher).Flush()
+					time.Sleep(40 * time.Millisecond)
+				}
 			})}
 			go srv.Serve(ln) //nolint:errcheck // ends with Close
 			t.Cleanup(func() { srv.Close() })
@@ -147,6 +158,9 @@ func runPlan(t *testing.T, p Plan) (rec Record) {
 	defer func() {
 		rec.Duration = time.Since(began)
 		rec.Failed = t.Failed()
+		if rec.Duration > time.Minute && !t.Failed() {
+			fmt.Printf("chaos: seed %d was slow; its output and log are kept in %s\n", p.Seed, r.keep(t, res))
+		}
 		if t.Failed() {
 			keep := r.keep(t, res)
 			t.Logf("exit %d; output and log kept in %s; the output's end:\n%s", res.ExitCode, keep, lastLines(res.Output, 40))

@@ -117,14 +117,16 @@ func NewPlan(seed uint64) Plan {
 		}
 	default:
 		p.Kind = CtrlC
+		// An import takes about a second (its source is served slowly for these
+		// plans), a build about ten.
+		after, longest := 150, 1200
+		if p.Scenario.IsBuild() {
+			after, longest = 600, 9000
+		}
 		if m := markers(p.Scenario); r.IntN(3) > 0 {
 			p.CtrlCAfter = m[r.IntN(len(m))]
-			p.CtrlCDelay = testcloud.Duration(time.Duration(r.IntN(600)) * time.Millisecond)
+			p.CtrlCDelay = testcloud.Duration(time.Duration(r.IntN(after)) * time.Millisecond)
 		} else {
-			longest := 1800
-			if p.Scenario.IsBuild() {
-				longest = 9000
-			}
 			p.CtrlCAfter = Started
 			p.CtrlCDelay = testcloud.Duration(time.Duration(200+r.IntN(longest)) * time.Millisecond)
 		}
