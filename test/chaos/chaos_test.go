@@ -272,6 +272,9 @@ func (r *run) mustFailNaming(t *testing.T, res acctest.Result) {
 	for _, f := range r.cloud.Faults() {
 		fired = fired || f.Op == fatal.Op && f.Action == fatal.Action && f.Fired > 0
 	}
+	if !fired {
+		t.Errorf("the fatal fault on %s never fired: the scenario does not call it, a mistake of the plan", fatal.Op)
+	}
 	if res.ExitCode == 0 {
 		t.Errorf("packer succeeded although %s %s%d was broken", fatal.Op, fatal.Action, fatal.Status)
 	}
