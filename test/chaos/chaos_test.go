@@ -68,11 +68,12 @@ func TestChaos(t *testing.T) {
 
 // run is one seed's world: a test cloud, a source of image data, a template.
 type run struct {
-	plan  Plan
-	cloud *testcloud.Cloud
-	data  []byte // what an import sends (uncompressed)
-	env   []string
-	dir   string
+	plan   Plan
+	cloud  *testcloud.Cloud
+	data   []byte            // what an import sends (uncompressed)
+	faults []testcloud.Fault // the plan's faults with their counters, once packer has ended
+	env    []string
+	dir    string
 }
 
 func startRun(t *testing.T, p Plan) *run {
@@ -149,11 +150,12 @@ func runPlan(t *testing.T, p Plan) (rec Record) {
 		}
 	}()
 	res := acctest.Packer(t, pr)
+	r.faults = r.cloud.Faults()
+	r.cloud.ClearFaults()
 	fired := 0
-	for _, f := range r.cloud.Faults() {
+	for _, f := range r.faults {
 		fired += f.Fired
 	}
-	r.cloud.ClearFaults()
 	rec = Record{Plan: p, Fired: fired}
 	defer func() {
 		rec.Duration = time.Since(began)
@@ -269,8 +271,8 @@ func (r *run) mustFailNaming(t *testing.T, res acctest.Result) {
 	t.Helper()
 	fatal := r.plan.Faults[0]
 	fired := false
-	for _, f := range r.cloud.Faults() {
-		fired = fired || f.Op == fatal.Op && f.Action == fatal.Action && f.Fired > 0
+	for _, f := range r.faults {
+		fired = fired || f.Op == fatal.Op && f.Action == fatal.Action && f.Status == fatal.Status && f.Fired > 0
 	}
 	if !fired {
 		t.Errorf("the fatal fault on %s never fired: the scenario does not call it, a mistake of the plan", fatal.Op)
