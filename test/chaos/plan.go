@@ -137,10 +137,11 @@ func NewPlan(seed uint64) Plan {
 	return p
 }
 
-// Started is the first line packer prints for a build. A Ctrl-C before it
-// catches Packer itself starting up: Packer 1.15 then exits 0 without a word,
-// which says nothing about the plugin.
-const Started = "output will be in this color."
+// Started begins every line of a build's progress (with -color=false), the
+// first once the plugins are up. A Ctrl-C before it catches Packer itself
+// starting up: Packer 1.15 may then exit 0 without a word, which says nothing
+// about the plugin.
+const Started = "==> "
 
 // transientFaults draws what a cloud under load does now and then: errors the
 // plugin must retry or recover from on 5–20 % of the calls of every operation
