@@ -292,6 +292,13 @@ func TestAdapterGoesOnAfterLostReplies(t *testing.T) {
 	if ids, _ := c.Network.SecurityGroupsNamed(ctx, "packer_lost_secgroup"); err != nil || len(ids) != 1 || ids[0] != sg {
 		t.Errorf("security group = %q, %v; groups of that name %v", sg, err, ids)
 	}
+	lose("secgroup_rule.create", 502)
+	if err := c.Network.AllowIngress(ctx, sg, 22, "0.0.0.0/0"); err != nil {
+		t.Errorf("rule: %v", err)
+	}
+	if n := tc.CountRequests("secgroup_rule.create"); n != 1 {
+		t.Errorf("the rule was created %d times, want once (and found)", n)
+	}
 	lose("server.create", 504)
 	id, err := c.Compute.CreateServer(ctx, ServerSpec{Name: "packer_lost_server", ImageID: seed, FlavorID: "1",
 		Networks: []string{private.ID}, Metadata: marker})
@@ -326,5 +333,35 @@ func TestAdapterGoesOnAfterLostReplies(t *testing.T) {
 	}
 	if ids, _ := c.Compute.ServersOfBuild(ctx, "packer_refused_server", "lost"); len(ids) != 0 {
 		t.Errorf("a refused create was retried: %v", ids)
+	}
+}
+
+// A create answered 5xx, which made nothing, is sent again while that goes on,
+// up to osapi.CreateAttempts calls: a cloud that fails one call in five still
+// gets its keypair made, one that fails them all fails the create.
+func TestAdapterSendsAFailedCreateAgain(t *testing.T) {
+	saved := osapi.LostLookupPause
+	osapi.LostLookupPause = 10 * time.Millisecond
+	t.Cleanup(func() { osapi.LostLookupPause = saved })
+	tc, c, ctx := adapterCloud(t)
+	const key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBJ6mHSyM1OF34sQ4kdZ8Ah1nCXx5Bd5pqUjjGdrfGVT t"
+
+	tc.AddFault(testcloud.Fault{Op: "keypair.create", Status: 502, Times: osapi.CreateAttempts - 1})
+	if err := c.Compute.CreateKeypair(ctx, "packer_again_keypair", key); err != nil {
+		t.Fatalf("keypair after %d failed calls: %v", osapi.CreateAttempts-1, err)
+	}
+	if n := tc.CountRequests("keypair.create"); n != osapi.CreateAttempts {
+		t.Errorf("%d keypair.create calls, want %d", n, osapi.CreateAttempts)
+	}
+
+	tc.ClearFaults()
+	tc.ResetRequests()
+	tc.AddFault(testcloud.Fault{Op: "keypair.create", Status: 500})
+	err := c.Compute.CreateKeypair(ctx, "packer_never_keypair", key)
+	if !gophercloud.ResponseCodeIs(err, 500) || !strings.Contains(err.Error(), "failed 5 times") {
+		t.Errorf("a create that always fails: %v", err)
+	}
+	if n := tc.CountRequests("keypair.create"); n != osapi.CreateAttempts {
+		t.Errorf("%d keypair.create calls, want %d", n, osapi.CreateAttempts)
 	}
 }

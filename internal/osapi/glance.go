@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log"
 	"sort"
 	"strconv"
 	"time"
@@ -17,6 +18,7 @@ import (
 	"github.com/gophercloud/gophercloud/v2/pagination"
 
 	"github.com/packer-glance/packer-plugin-glance/access"
+	"github.com/packer-glance/packer-plugin-glance/internal/retry"
 )
 
 // Image is a Glance image as the image API returns it.
@@ -247,13 +249,30 @@ func (g *Glance) Stage(ctx context.Context, id string, data io.Reader, size int6
 	return imagedata.Stage(ctx, withSize(c, size), id, data).ExtractErr()
 }
 
-// StartImport posts an import request; Glance answers 202 and works on.
+// StartImport posts an import request; Glance answers 202 and works on. When
+// the reply is lost (a 5xx, a broken connection) the call is sent again, up to
+// CreateAttempts calls; Glance answers a repeat of a call that went through
+// with 409 (the image is locked by the import, or has moved on from queued),
+// which is taken as done: the wait for the image that follows tells how the
+// import ends.
 func (g *Glance) StartImport(ctx context.Context, id string, call ImportCall) error {
 	c, err := g.client()
 	if err != nil {
 		return err
 	}
-	return imageimport.Create(ctx, c, id, call).ExtractErr()
+	err = imageimport.Create(ctx, c, id, call).ExtractErr()
+	for attempt := 2; err != nil && attempt <= CreateAttempts && ctx.Err() == nil && retry.CreateMayHaveHappened(ctx, err); attempt++ {
+		log.Printf("[WARN] openstack: the reply to the import call of image %s was lost (%v); sending it again (%d of %d)", id, err, attempt, CreateAttempts)
+		if retry.SleepContext(ctx, LostLookupPause) != nil {
+			return err
+		}
+		err = imageimport.Create(ctx, c, id, call).ExtractErr()
+		if IsConflict(err) {
+			log.Printf("[INFO] openstack: Glance refuses the repeated import call of image %s (%v): the lost one went through", id, err)
+			return nil
+		}
+	}
+	return err
 }
 
 // ImageTasks lists the tasks of one image (GET /v2/images/{id}/tasks), oldest first.

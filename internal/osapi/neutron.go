@@ -160,7 +160,7 @@ func (n *Neutron) AllowIngress(ctx context.Context, groupID string, port int, ci
 	if strings.Contains(cidr, ":") {
 		ether = rules.EtherType6
 	}
-	_, err = rules.Create(ctx, c, rules.CreateOpts{
+	opts := rules.CreateOpts{
 		Direction:      rules.DirIngress,
 		EtherType:      ether,
 		SecGroupID:     groupID,
@@ -168,7 +168,31 @@ func (n *Neutron) AllowIngress(ctx context.Context, groupID string, port int, ci
 		PortRangeMin:   port,
 		PortRangeMax:   port,
 		RemoteIPPrefix: cidr,
-	}).Extract()
+	}
+	// A rule is told by what it allows: one in the group that allows this is
+	// the one a lost call made.
+	_, err = createRecovering(ctx, fmt.Sprintf("security group rule for TCP port %d from %s", port, cidr), func(ctx context.Context) (string, error) {
+		r, err := rules.Create(ctx, c, opts).Extract()
+		if err != nil {
+			return "", err
+		}
+		return r.ID, nil
+	}, func(ctx context.Context) ([]string, error) {
+		pages, err := rules.List(c, rules.ListOpts{SecGroupID: groupID, Direction: string(rules.DirIngress), EtherType: string(ether),
+			Protocol: string(rules.ProtocolTCP), PortRangeMin: port, PortRangeMax: port, RemoteIPPrefix: cidr}).AllPages(ctx)
+		if err != nil {
+			return nil, err
+		}
+		list, err := rules.ExtractRules(pages)
+		if err != nil {
+			return nil, err
+		}
+		ids := make([]string, 0, len(list))
+		for _, r := range list {
+			ids = append(ids, r.ID)
+		}
+		return ids, nil
+	})
 	return err
 }
 
