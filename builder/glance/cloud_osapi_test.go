@@ -358,7 +358,7 @@ func TestAdapterSendsAFailedCreateAgain(t *testing.T) {
 	tc.ResetRequests()
 	tc.AddFault(testcloud.Fault{Op: "keypair.create", Status: 500})
 	err := c.Compute.CreateKeypair(ctx, "packer_never_keypair", key)
-	if !gophercloud.ResponseCodeIs(err, 500) || !strings.Contains(err.Error(), "failed 5 times") {
+	if !gophercloud.ResponseCodeIs(err, 500) || !strings.Contains(err.Error(), "5 attempts failed") {
 		t.Errorf("a create that always fails: %v", err)
 	}
 	if n := tc.CountRequests("keypair.create"); n != osapi.CreateAttempts {

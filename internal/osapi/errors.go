@@ -67,3 +67,18 @@ type apiError struct {
 
 func (e *apiError) Error() string { return e.msg }
 func (e *apiError) Unwrap() error { return e.err }
+
+// described gives an API error the one-line description people read (request,
+// status, Glance's message without its HTML), keeping gophercloud's error
+// underneath for errors.As; other errors are returned as they are.
+func described(err error) error {
+	var code gophercloud.ErrUnexpectedResponseCode
+	if err == nil || !errors.As(err, &code) {
+		return err
+	}
+	var already *apiError
+	if errors.As(err, &already) {
+		return err
+	}
+	return &apiError{msg: DescribeAPIError(err), err: err}
+}

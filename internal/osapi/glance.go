@@ -189,7 +189,8 @@ func (g *Glance) CreateImage(ctx context.Context, opts images.CreateOptsBuilder)
 		name = fmt.Sprintf("image %q", o.Name)
 	}
 	return createRecovering(ctx, name, func(ctx context.Context) (*Image, error) {
-		return images.Create(ctx, c, opts).Extract()
+		img, err := images.Create(ctx, c, opts).Extract()
+		return img, described(err)
 	}, find)
 }
 
@@ -237,7 +238,7 @@ func (g *Glance) Upload(ctx context.Context, id string, data io.Reader, size int
 	if err != nil {
 		return err
 	}
-	return imagedata.Upload(ctx, withSize(c, size), id, data).ExtractErr()
+	return described(imagedata.Upload(ctx, withSize(c, size), id, data).ExtractErr())
 }
 
 // Stage sends the data with PUT /stage, for glance-direct.
@@ -246,7 +247,7 @@ func (g *Glance) Stage(ctx context.Context, id string, data io.Reader, size int6
 	if err != nil {
 		return err
 	}
-	return imagedata.Stage(ctx, withSize(c, size), id, data).ExtractErr()
+	return described(imagedata.Stage(ctx, withSize(c, size), id, data).ExtractErr())
 }
 
 // StartImport posts an import request; Glance answers 202 and works on. When
@@ -272,7 +273,7 @@ func (g *Glance) StartImport(ctx context.Context, id string, call ImportCall) er
 			return nil
 		}
 	}
-	return err
+	return described(err)
 }
 
 // ImageTasks lists the tasks of one image (GET /v2/images/{id}/tasks), oldest first.

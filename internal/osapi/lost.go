@@ -43,7 +43,7 @@ func createRecovering[T any](ctx context.Context, what string, create func(conte
 		v, err := create(ctx)
 		if err == nil || ctx.Err() != nil || !retry.CreateMayHaveHappened(ctx, err) || find == nil {
 			if err != nil && attempt > 1 {
-				return v, fmt.Errorf("creating %s failed %d times, the last: %w", what, attempt, err)
+				return v, fmt.Errorf("%d attempts failed, the last: %w", attempt, err)
 			}
 			return v, err
 		}
@@ -51,14 +51,14 @@ func createRecovering[T any](ctx context.Context, what string, create func(conte
 		found, ferr := retry.LookTwice(ctx, LostLookupPause, find)
 		switch {
 		case ferr != nil:
-			return zero, fmt.Errorf("%w; looking for the %s the call may have made also failed: %v", err, what, ferr)
+			return zero, fmt.Errorf("%w; looking for what the call may have made also failed: %v", err, ferr)
 		case len(found) == 1:
 			log.Printf("[INFO] openstack: found the %s the call made despite the lost reply; going on with it", what)
 			return found[0], nil
 		case len(found) > 1:
-			return zero, fmt.Errorf("%w; and %d %ss with this run's marker exist (clean-up deletes them)", err, len(found), what)
+			return zero, fmt.Errorf("%w; and %d of them with this run's marker exist (clean-up deletes them)", err, len(found))
 		case attempt == CreateAttempts:
-			return zero, fmt.Errorf("creating %s failed %d times, making nothing; the last: %w", what, attempt, err)
+			return zero, fmt.Errorf("%d attempts failed, making nothing; the last: %w", attempt, err)
 		}
 		log.Printf("[INFO] openstack: the lost call made no %s; sending it again (%d of %d)", what, attempt+1, CreateAttempts)
 	}
