@@ -13,6 +13,7 @@ import (
 	"github.com/gophercloud/gophercloud/v2/openstack/networking/v2/extensions/security/rules"
 	"github.com/gophercloud/gophercloud/v2/openstack/networking/v2/networks"
 	"github.com/gophercloud/gophercloud/v2/openstack/networking/v2/ports"
+	"github.com/gophercloud/gophercloud/v2/openstack/networking/v2/subnets"
 )
 
 // Neutron is the network service client.
@@ -102,6 +103,27 @@ func (n *Neutron) FindPort(ctx context.Context, nameOrID string) (*PortInfo, err
 		}
 	}
 	return nil, errors.New("unreachable")
+}
+
+// Subnets lists every subnet the project can see, in Neutron's order.
+func (n *Neutron) Subnets(ctx context.Context) ([]SubnetInfo, error) {
+	c, err := n.client()
+	if err != nil {
+		return nil, err
+	}
+	pages, err := subnets.List(c, subnets.ListOpts{}).AllPages(ctx)
+	if err != nil {
+		return nil, err
+	}
+	list, err := subnets.ExtractSubnets(pages)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]SubnetInfo, 0, len(list))
+	for _, s := range list {
+		out = append(out, SubnetInfo{ID: s.ID, NetworkID: s.NetworkID, CIDR: s.CIDR})
+	}
+	return out, nil
 }
 
 func (n *Neutron) FindSecurityGroup(ctx context.Context, nameOrID string) (string, error) {
