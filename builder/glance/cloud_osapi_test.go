@@ -2,6 +2,7 @@ package glance
 
 import (
 	"context"
+	"net"
 	"strings"
 	"testing"
 	"time"
@@ -65,6 +66,22 @@ func TestAdapterLookups(t *testing.T) {
 	}
 	if _, err := c.Network.FindNetwork(ctx, "nope"); err == nil {
 		t.Error("unknown network found")
+	}
+	subnets, err := c.Network.Subnets(ctx)
+	if err != nil {
+		t.Fatalf("Subnets: %v", err)
+	}
+	onPublic := 0
+	for _, s := range subnets {
+		if _, _, perr := net.ParseCIDR(s.CIDR); perr != nil || s.ID == "" || s.NetworkID == "" {
+			t.Errorf("subnet %+v", s)
+		}
+		if s.NetworkID == pub.ID {
+			onPublic++
+		}
+	}
+	if len(subnets) < 2 || onPublic != 1 {
+		t.Errorf("Subnets = %+v, want the private and public networks' subnets", subnets)
 	}
 	if id, err := c.Network.FindSecurityGroup(ctx, "default"); err != nil || id == "" {
 		t.Errorf("FindSecurityGroup(default) = %q, %v", id, err)
