@@ -275,3 +275,31 @@ func TestAdapterFindsWhatLostCreatesMade(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// An administrator sees every project's "default" security group; like Nova,
+// the name means the one of the session's project.
+func TestAdapterSecurityGroupOfTheSessionProject(t *testing.T) {
+	tc, _, ctx := adapterCloud(t) // the demo project's groups now exist
+	ac := access.AccessConfig{
+		IdentityEndpoint: tc.AuthURL(), Username: testcloud.AdminUser, Password: testcloud.AdminPassword,
+		ProjectName: testcloud.AdminProject, UserDomainName: "Default", ProjectDomainName: "Default", Region: "RegionOne",
+	}
+	sess, err := ac.Authenticate(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin, err := newOSAPICloud(sess, access.DownloadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, err := admin.Network.FindSecurityGroup(ctx, "default")
+	if err != nil {
+		t.Fatalf("FindSecurityGroup(default) as admin: %v", err)
+	}
+	if byID, err := admin.Network.FindSecurityGroup(ctx, id); err != nil || byID != id {
+		t.Errorf("by ID: %q, %v", byID, err)
+	}
+	if _, err := admin.Network.FindSecurityGroup(ctx, "nope"); err == nil {
+		t.Error("an unknown group was found")
+	}
+}

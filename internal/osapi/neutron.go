@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/gophercloud/gophercloud/v2"
@@ -19,6 +20,8 @@ import (
 // Neutron is the network service client.
 type Neutron struct {
 	client func() (*gophercloud.ServiceClient, error)
+	// project is the ID of the session's project ("" when unknown).
+	project string
 }
 
 type networkWithExternal struct {
@@ -148,6 +151,14 @@ func (n *Neutron) FindSecurityGroup(ctx context.Context, nameOrID string) (strin
 	if len(list) == 0 {
 		if err := query(groups.ListOpts{Name: nameOrID}); err != nil {
 			return "", err
+		}
+	}
+	// An administrator sees every project's groups, and each project has a
+	// "default": like Nova, a name means the group of the session's project.
+	if len(list) > 1 && n.project != "" {
+		own := slices.DeleteFunc(slices.Clone(list), func(g groups.SecGroup) bool { return g.ProjectID != n.project })
+		if len(own) > 0 {
+			list = own
 		}
 	}
 	ids := make([]string, 0, len(list))
