@@ -12,10 +12,10 @@
 # past its end of life, so the URLs point at Fedora's archive.
 #
 # On a Ceph-backed cloud, Nova and Cinder clone only raw images copy-on-write; a
-# qcow2 image is downloaded and converted for every server. There, import a raw
-# image (disk_format = "raw"; a .raw.xz is decompressed on the way), or set
-# import_method = "glance-direct" where Glance's image_conversion import plugin
-# is enabled, so Glance converts the qcow2 to raw itself.
+# qcow2 image is downloaded and converted whenever a server or volume is made
+# from it. There, import a raw image (disk_format = "raw"; a .raw.xz is
+# decompressed on the way), or set import_method = "glance-direct" where Glance's
+# image_conversion import plugin is enabled, so Glance converts the qcow2 itself.
 
 packer {
   required_plugins {

@@ -244,7 +244,7 @@ func (c *RunConfig) Prepare(ctx *interpolate.Context) (warnings []string, errs [
 	}
 	if c.ExternalSourceImageURL != "" {
 		if !strings.HasPrefix(c.ExternalSourceImageURL, "http://") && !strings.HasPrefix(c.ExternalSourceImageURL, "https://") {
-			errs = append(errs, fmt.Errorf("external_source_image_url must be an http or https URL (Glance's web-download fetches it)"))
+			errs = append(errs, fmt.Errorf("external_source_image_url must be an http or https URL (Glance or the plugin downloads it)"))
 		}
 		if c.ExternalSourceImageFormat == "" {
 			c.ExternalSourceImageFormat = "qcow2"

@@ -10,8 +10,9 @@ import (
 
 // ImageConfig describes the Glance image to create.
 type ImageConfig struct {
-	// The name of the new image. Packer template functions such as `{{timestamp}}`
-	// are allowed.
+	// The name of the new image. In HCL templates, build it with HCL functions,
+	// such as `"base-${formatdate("YYYYMMDD", timestamp())}"`; JSON templates may
+	// use `{{timestamp}}`.
 	ImageName string `mapstructure:"image_name" required:"true"`
 	// The container format: `bare`, `ovf`, `aki`, `ari`, `ami`, `ova`, `docker` or
 	// `compressed`. Defaults to `bare`.
