@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hashicorp/hcl/v2/hcldec"
+	"github.com/hashicorp/hcl/v2/hclparse"
 	"github.com/hashicorp/packer-plugin-sdk/common"
 )
 
@@ -381,5 +383,37 @@ func TestPrepareDropImageProperties(t *testing.T) {
 	// A default key the template sets itself is kept, not refused.
 	if _, _, err := prepare(t, with("image_properties", map[string]string{"owner_id": "team-a"})); err != nil {
 		t.Errorf("image_properties naming a default drop key: %v", err)
+	}
+}
+
+// Through HCL, as Packer passes it: an unset list is null (the default list),
+// an empty one keeps every property.
+func TestPrepareDropImagePropertiesFromHCL(t *testing.T) {
+	for body, want := range map[string][]string{
+		``:                                       DefaultDropImageProperties,
+		`drop_image_properties = []`:             {},
+		`drop_image_properties = ["boot_roles"]`: {"boot_roles"},
+	} {
+		src := `source_image = "7a2c5f0e-4c63-4f3e-9b57-1b0b0d1e6f01"
+flavor = "m1.small"
+ssh_username = "fedora"
+image_name = "golden"
+identity_endpoint = "http://127.0.0.1:5000/v3"
+` + body
+		f, diags := hclparse.NewParser().ParseHCL([]byte(src), "t.hcl")
+		if diags.HasErrors() {
+			t.Fatal(diags)
+		}
+		var b Builder
+		val, diags := hcldec.Decode(f.Body, b.ConfigSpec(), nil)
+		if diags.HasErrors() {
+			t.Fatal(diags)
+		}
+		if _, _, err := b.Prepare(val); err != nil {
+			t.Fatalf("%q: %v", body, err)
+		}
+		if got := b.config.DropImageProperties; got == nil || !reflect.DeepEqual(got, want) {
+			t.Errorf("%q: drop_image_properties = %#v, want %#v", body, got, want)
+		}
 	}
 }
