@@ -53,3 +53,23 @@ func redactBody(body string) string {
 	body = secretJSONFields.ReplaceAllString(body, `$1"redacted"`)
 	return strings.TrimSpace(body)
 }
+
+// URLCarriesSecrets reports whether a URL holds a credential: user info
+// (user:password@host), or a query parameter whose name marks a signature,
+// token or key (pre-signed object-store URLs, Swift temporary URLs). Such a URL
+// must not be handed to a service that keeps it, such as Glance's task records.
+func URLCarriesSecrets(raw string) bool {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return false
+	}
+	if u.User != nil {
+		return true
+	}
+	for k := range u.Query() {
+		if secretQueryKeys.MatchString(k) {
+			return true
+		}
+	}
+	return false
+}

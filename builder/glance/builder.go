@@ -16,6 +16,7 @@ import (
 	"github.com/hashicorp/packer-plugin-sdk/uuid"
 
 	"github.com/packer-glance/packer-plugin-glance/access"
+	"github.com/packer-glance/packer-plugin-glance/internal/retry"
 )
 
 // BuilderID identifies artifacts made by this builder.
@@ -70,23 +71,35 @@ func (b *Builder) Run(ctx context.Context, ui packersdk.Ui, hook packersdk.Hook)
 	putGenerated(state, "ImageName", b.config.ImageName)
 	putGenerated(state, "Region", cloud.Region)
 
-	runner := commonsteps.NewRunner(b.steps(), b.config.PackerConfig, ui)
+	create := &stepCreateImage{}
+	runner := commonsteps.NewRunner(b.steps(create), b.config.PackerConfig, ui)
 	runner.Run(ctx, state)
 
+	// The outcome is decided only now that every clean-up has run: a Ctrl-C
+	// during the final clean-up fails the build as surely as one during a step.
+	// A build that fails leaves nothing, its image included; one that succeeds
+	// keeps its image and only then replaces the older ones.
 	_, cancelled := state.GetOk(multistep.StateCancelled)
+	var failure error
 	if err, ok := state.GetOk(stateError); ok {
+		failure = err.(error)
 		if cancelled {
-			return nil, fmt.Errorf("build cancelled: %w", err.(error))
+			failure = fmt.Errorf("build cancelled: %w", failure)
 		}
-		return nil, err.(error)
+	} else if cancelled {
+		failure = errors.New("build cancelled")
 	}
-	if cancelled {
-		return nil, errors.New("build cancelled")
+	if failure != nil {
+		create.undo(state)
+		return nil, failure
 	}
 	img, ok := state.Get(stateImage).(*Image)
 	if !ok || img == nil {
 		return nil, nil // skip_create_image
 	}
+	replaceCtx, cancelReplace := retry.CleanupContext()
+	defer cancelReplace()
+	(&stepReplaceImages{}).Run(replaceCtx, state)
 	a := &Artifact{
 		ImageID:    img.ID,
 		ImageName:  img.Name,
@@ -107,8 +120,9 @@ func (b *Builder) Run(ctx context.Context, ui packersdk.Ui, hook packersdk.Hook)
 	return a, nil
 }
 
-// steps lists the build in order; cleanups run in reverse.
-func (b *Builder) steps() []multistep.Step {
+// steps lists the build in order; cleanups run in reverse. create is the step
+// that makes the image, which Run asks to undo when the build fails late.
+func (b *Builder) steps(create *stepCreateImage) []multistep.Step {
 	cfg := &b.config
 	makeImage := !cfg.SkipCreateImage
 	return []multistep.Step{
@@ -121,9 +135,10 @@ func (b *Builder) steps() []multistep.Step {
 		}),
 		// With -debug the temporary key is written out, so one can log in by hand.
 		multistep.If(cfg.PackerDebug && needsTemporaryKey(cfg), &communicator.StepDumpSSHKey{
-			Path: fmt.Sprintf("glance_%s.pem", cfg.PackerBuildName),
+			Path: debugKeyPath(cfg),
 			SSH:  &cfg.Comm.SSH,
 		}),
+		multistep.If(cfg.PackerDebug && needsTemporaryKey(cfg), &stepRemoveDebugKey{Path: debugKeyPath(cfg)}),
 		&stepCreateKeypair{},
 		&stepCreateSecurityGroup{},
 		&stepCreateVolume{},
@@ -131,6 +146,7 @@ func (b *Builder) steps() []multistep.Step {
 		&stepWaitServer{},
 		&stepGetPassword{},
 		&stepAllocateFloatingIP{},
+		&stepWaitReachable{},
 		&communicator.StepConnect{
 			Config:    &cfg.Comm,
 			Host:      commHost(cfg),
@@ -140,9 +156,11 @@ func (b *Builder) steps() []multistep.Step {
 		&commonsteps.StepCleanupTempKeys{Comm: &cfg.Comm},
 		multistep.If(makeImage, &stepStopServer{}),
 		multistep.If(makeImage && cfg.UseBlockStorageVolume, &stepDeleteServer{}),
-		multistep.If(makeImage, &stepCreateImage{}),
+		multistep.If(makeImage, create),
 		multistep.If(makeImage, &stepWaitImage{}),
 		multistep.If(makeImage, &stepUpdateImage{}),
-		multistep.If(makeImage, &stepReplaceImages{}),
 	}
 }
+
+// debugKeyPath is where -debug writes the temporary private key.
+func debugKeyPath(cfg *Config) string { return fmt.Sprintf("glance_%s.pem", cfg.PackerBuildName) }

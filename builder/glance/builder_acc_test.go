@@ -256,13 +256,6 @@ func TestAccBuildFailures(t *testing.T) {
 			want: "No valid host was found"},
 		{name: "snapshot killed", fault: &testcloud.Fault{Op: "server.createImage", Action: testcloud.ActionKill}, want: "killed"},
 		{name: "API 500 mid-build", fault: &testcloud.Fault{Op: "floatingip.create", Status: 500}, want: "allocating a floating IP"},
-		// The server and the floating IP are made, but the reply is a 504: cleanup must find them.
-		{name: "server reply lost", fault: &testcloud.Fault{Op: "server.create", Action: testcloud.ActionLoseReply},
-			want: "whose creation was cut off"},
-		{name: "snapshot reply lost", fault: &testcloud.Fault{Op: "server.createImage", Action: testcloud.ActionLoseReply},
-			want: "whose creation was cut off"},
-		{name: "floating IP reply lost 500", fault: &testcloud.Fault{Op: "floatingip.create", Action: testcloud.ActionLoseReply, Status: 500},
-			want: "whose creation was cut off"},
 		{name: "Ctrl-C while provisioning", inline: `"echo provisioning-now", "sleep 20"`, interrupt: "provisioning-now", want: "cancelled"},
 		{name: "Ctrl-C while the snapshot is saved", fault: &testcloud.Fault{Op: "server.createImage", Action: testcloud.ActionHold},
 			interrupt: "Waiting for image", want: "cancelled"},
@@ -283,6 +276,39 @@ func TestAccBuildFailures(t *testing.T) {
 			}
 			res := accBuild(t, env, accTemplate(c, extra, inline), tt.interrupt)
 			mustFail(t, c, res, tt.want)
+		})
+	}
+}
+
+// A create whose reply is lost (the operation happens, a proxy answers 504 or
+// 500) no longer fails the build: what the call made is found by the build's
+// marker and the build goes on with it, leaving the one image and nothing else.
+func TestAccBuildGoesOnAfterLostReplies(t *testing.T) {
+	for _, f := range []testcloud.Fault{
+		{Op: "server.create", Action: testcloud.ActionLoseReply, Times: 1},
+		{Op: "server.createImage", Action: testcloud.ActionLoseReply, Times: 1},
+		{Op: "floatingip.create", Action: testcloud.ActionLoseReply, Status: 500, Times: 1},
+		{Op: "secgroup.create", Action: testcloud.ActionLoseReply, Times: 1},
+		{Op: "keypair.create", Action: testcloud.ActionLoseReply, Times: 1},
+	} {
+		t.Run(f.Op, func(t *testing.T) {
+			c, env := accCloud(t, testcloud.Options{})
+			c.AddFault(f)
+			res := accBuild(t, env, accTemplate(c, `
+  source_image_name        = "Fedora-Cloud-Base-37-1.7"
+  image_name               = "golden-lost-reply"
+  temporary_security_group = true
+  floating_ip_network      = "public"
+  networks                 = ["private"]`, `"echo made > /etc/marker"`), "")
+			mustSucceed(t, res)
+			img := onlyImage(t, c, "golden-lost-reply")
+			if data, _ := c.ImageFileContent(img.ID, "/etc/marker"); strings.TrimSpace(string(data)) != "made" {
+				t.Errorf("/etc/marker = %q", data)
+			}
+			if !strings.Contains(res.Log, "reply to creating") {
+				t.Errorf("the fault never fired: no lost reply in the log")
+			}
+			noTempLeaks(t, c)
 		})
 	}
 }

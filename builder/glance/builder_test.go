@@ -144,9 +144,12 @@ func TestRunFailsCleanlyAtEveryCall(t *testing.T) {
 	}
 }
 
-// Ctrl-C at any point: cleanup still removes everything, including the image.
+// Ctrl-C at any point: cleanup still removes everything, including the image,
+// also when the key is pressed during the final clean-up, after the image is
+// finished (deleting the floating IP or the server).
 func TestRunCancelledCleansUp(t *testing.T) {
-	for _, at := range []string{"OwnedImagesNamed", "CreateServer", "GetServer", "CreateFloatingIP", "StopServer", "CreateServerImage", "GetImage", "UpdateImage"} {
+	for _, at := range []string{"OwnedImagesNamed", "CreateServer", "GetServer", "CreateFloatingIP", "StopServer", "CreateServerImage", "GetImage", "UpdateImage",
+		"DeleteFloatingIP", "DeleteServer"} {
 		t.Run(at, func(t *testing.T) {
 			fake := newFakeCloud()
 			ctx, cancel := context.WithCancel(context.Background())
@@ -160,6 +163,9 @@ func TestRunCancelledCleansUp(t *testing.T) {
 			_, out, err := runBuild(t, ctx, fake, raw)
 			if err == nil {
 				t.Fatalf("build succeeded after cancel\n%s", out)
+			}
+			if fake.called(at) == 0 {
+				t.Fatalf("the build never called %s, so Ctrl-C was not tested there\ncalls: %v", at, fake.calls)
 			}
 			if l := fake.leaks(); len(l) != 0 {
 				t.Errorf("left behind %v\ncalls: %v", l, fake.calls)

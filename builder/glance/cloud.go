@@ -83,8 +83,10 @@ type Volumes interface {
 	// VolumesOfBuild lists the volumes named name whose packer_build_uuid metadata
 	// is buildUUID.
 	VolumesOfBuild(ctx context.Context, name, buildUUID string) ([]string, error)
-	// UploadToImage makes a Glance image of the volume and returns its ID.
-	UploadToImage(ctx context.Context, volumeID, imageName, diskFormat string) (string, error)
+	// UploadToImage makes a Glance image of the volume and returns its ID;
+	// properties are set on the volume's image metadata first, so the image
+	// carries them from its creation.
+	UploadToImage(ctx context.Context, volumeID, imageName, diskFormat string, properties map[string]string) (string, error)
 }
 
 // ImageFinder looks up one image by name or filter; imagefind.Finder implements

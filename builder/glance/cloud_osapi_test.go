@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gophercloud/gophercloud/v2"
+
 	"github.com/packer-glance/packer-plugin-glance/access"
 	"github.com/packer-glance/packer-plugin-glance/internal/imagefind"
 	"github.com/packer-glance/packer-plugin-glance/internal/osapi"
@@ -301,5 +303,73 @@ func TestAdapterSecurityGroupOfTheSessionProject(t *testing.T) {
 	}
 	if _, err := admin.Network.FindSecurityGroup(ctx, "nope"); err == nil {
 		t.Error("an unknown group was found")
+	}
+}
+
+// A create call whose reply is lost (the operation happens, the answer is a 504
+// or a 500) goes on with what it made, found by the build's marker, so the
+// build does not fail for a proxy's timeout: each create here is answered with
+// a lost reply once and must still return the one resource it made.
+func TestAdapterGoesOnAfterLostReplies(t *testing.T) {
+	saved := osapi.LostLookupPause
+	osapi.LostLookupPause = 10 * time.Millisecond
+	t.Cleanup(func() { osapi.LostLookupPause = saved })
+	tc, c, ctx := adapterCloud(t)
+	var seed string
+	for _, img := range tc.Images("RegionOne") {
+		if img.Seeded && img.Name == "Fedora-Cloud-Base-37-1.7" {
+			seed = img.ID
+		}
+	}
+	lose := func(op string, status int) {
+		tc.AddFault(testcloud.Fault{Op: op, Action: testcloud.ActionLoseReply, Status: status, Times: 1})
+	}
+	marker := map[string]string{"packer_build_uuid": "lost"}
+	private, _ := c.Network.FindNetwork(ctx, "private")
+	pub, _ := c.Network.FindNetwork(ctx, "public")
+
+	lose("keypair.create", 504)
+	if err := c.Compute.CreateKeypair(ctx, "packer_lost_keypair", "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBJ6mHSyM1OF34sQ4kdZ8Ah1nCXx5Bd5pqUjjGdrfGVT t"); err != nil {
+		t.Errorf("keypair: %v", err)
+	}
+	lose("secgroup.create", 500)
+	sg, err := c.Network.CreateSecurityGroup(ctx, "packer_lost_secgroup", "test")
+	if ids, _ := c.Network.SecurityGroupsNamed(ctx, "packer_lost_secgroup"); err != nil || len(ids) != 1 || ids[0] != sg {
+		t.Errorf("security group = %q, %v; groups of that name %v", sg, err, ids)
+	}
+	lose("server.create", 504)
+	id, err := c.Compute.CreateServer(ctx, ServerSpec{Name: "packer_lost_server", ImageID: seed, FlavorID: "1",
+		Networks: []string{private.ID}, Metadata: marker})
+	if ids, _ := c.Compute.ServersOfBuild(ctx, "packer_lost_server", "lost"); err != nil || len(ids) != 1 || ids[0] != id {
+		t.Fatalf("server = %q, %v; servers of the build %v", id, err, ids)
+	}
+	waitFor(t, ctx, c, id, "ACTIVE")
+	ports, _ := c.Network.ServerPorts(ctx, id)
+	lose("floatingip.create", 504)
+	fip, err := c.Network.CreateFloatingIP(ctx, pub.ID, ports[0].ID, "packer_lost_floatingip")
+	if ids, _ := c.Network.FloatingIPsDescribed(ctx, "packer_lost_floatingip"); err != nil || len(ids) != 1 || fip.ID != ids[0] || fip.PortID != ports[0].ID {
+		t.Errorf("floating IP = %+v, %v; addresses of the build %v", fip, err, ids)
+	}
+	lose("server.createImage", 504)
+	imageID, err := c.Compute.CreateServerImage(ctx, id, "lost-snapshot", marker)
+	if err != nil || imageID == "" {
+		t.Fatalf("snapshot = %q, %v", imageID, err)
+	}
+	if owned, _ := c.Images.OwnedImagesNamed(ctx, "lost-snapshot"); len(owned) != 1 || owned[0].ID != imageID {
+		t.Errorf("images named lost-snapshot: %+v, want only %s", owned, imageID)
+	}
+	lose("volume.create", 504)
+	vol, err := c.Volumes.CreateVolume(ctx, VolumeSpec{Name: "packer_lost_volume", SizeGiB: 1, ImageID: seed, Metadata: marker})
+	if ids, _ := c.Volumes.VolumesOfBuild(ctx, "packer_lost_volume", "lost"); err != nil || len(ids) != 1 || ids[0] != vol {
+		t.Errorf("volume = %q, %v; volumes of the build %v", vol, err, ids)
+	}
+	// A refusal (4xx) is not a lost reply: nothing is looked for, nothing retried.
+	tc.AddFault(testcloud.Fault{Op: "server.create", Status: 403, Times: 1})
+	if _, err := c.Compute.CreateServer(ctx, ServerSpec{Name: "packer_refused_server", ImageID: seed, FlavorID: "1",
+		Networks: []string{private.ID}, Metadata: marker}); !gophercloud.ResponseCodeIs(err, 403) {
+		t.Errorf("refused create: %v, want the 403", err)
+	}
+	if ids, _ := c.Compute.ServersOfBuild(ctx, "packer_refused_server", "lost"); len(ids) != 0 {
+		t.Errorf("a refused create was retried: %v", ids)
 	}
 }

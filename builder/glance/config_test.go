@@ -98,6 +98,10 @@ func TestPrepareDerivedDefaults(t *testing.T) {
 			func(c *Config) (interface{}, interface{}) {
 				return c.TemporarySecurityGroupSourceCIDRs, []string{"0.0.0.0/0"}
 			}},
+		{"temporary group opens IPv6 when SSH uses it", with("temporary_security_group", true, "ssh_ip_version", "6"),
+			func(c *Config) (interface{}, interface{}) {
+				return c.TemporarySecurityGroupSourceCIDRs, []string{"::/0"}
+			}},
 		{"rsa key for winrm", with("ssh_username", nil, "communicator", "winrm", "winrm_username", "Administrator"),
 			func(c *Config) (interface{}, interface{}) { return c.Comm.SSHTemporaryKeyPairType, "rsa" }},
 		{"metadata is an alias of image_properties", with("metadata", map[string]string{"os_distro": "fedora"}, "image_properties", map[string]string{"os_version": "37"}),

@@ -19,6 +19,7 @@ import (
 
 	"github.com/packer-glance/packer-plugin-glance/internal/glanceimport"
 	"github.com/packer-glance/packer-plugin-glance/internal/imagefind"
+	"github.com/packer-glance/packer-plugin-glance/internal/imagepolicy"
 	"github.com/packer-glance/packer-plugin-glance/internal/retry"
 )
 
@@ -328,12 +329,9 @@ func (f *fakeCloud) CreateServerImage(ctx context.Context, serverID, name string
 	if !ok {
 		return "", errNotFound
 	}
-	// Nova copies the source image's properties to the snapshot.
-	var props map[string]string
-	if src, ok := f.images[s.spec.ImageID]; ok {
-		props = src.Properties
-	}
-	id := f.newImage(name, props)
+	// Nova copies the source image's properties to the snapshot, then the
+	// call's metadata.
+	id := f.newImage(name, merged(f.images[s.spec.ImageID], metadata))
 	if err := f.lose["CreateServerImage"]; err != nil {
 		return "", err
 	}
@@ -600,6 +598,35 @@ func (f *fakeCloud) OwnedImagesNamed(ctx context.Context, name string) ([]Image,
 	return out, nil
 }
 
+// merged is the properties of src (nil: none) overlaid with extra.
+func merged(src *Image, extra map[string]string) map[string]string {
+	out := map[string]string{}
+	if src != nil {
+		for k, v := range src.Properties {
+			out[k] = v
+		}
+	}
+	for k, v := range extra {
+		out[k] = v
+	}
+	return out
+}
+
+func (f *fakeCloud) OwnedImagesMarked(ctx context.Context, marker string) ([]Image, error) {
+	if err := f.record("OwnedImagesMarked", marker); err != nil {
+		return nil, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []Image
+	for _, img := range f.images {
+		if img.Properties[imagepolicy.MarkerProperty] == marker && img.Visibility != "public" {
+			out = append(out, *img)
+		}
+	}
+	return out, nil
+}
+
 func (f *fakeCloud) UpdateImage(ctx context.Context, id string, u ImageUpdate) error {
 	if err := f.record("UpdateImage", id); err != nil {
 		return err
@@ -723,7 +750,7 @@ func (f *fakeCloud) DeleteVolume(ctx context.Context, id string) error {
 	return nil
 }
 
-func (f *fakeCloud) UploadToImage(ctx context.Context, volumeID, imageName, diskFormat string) (string, error) {
+func (f *fakeCloud) UploadToImage(ctx context.Context, volumeID, imageName, diskFormat string, properties map[string]string) (string, error) {
 	if err := f.record("UploadToImage", volumeID, imageName, diskFormat); err != nil {
 		return "", err
 	}
@@ -733,11 +760,9 @@ func (f *fakeCloud) UploadToImage(ctx context.Context, volumeID, imageName, disk
 	if !ok {
 		return "", errNotFound
 	}
-	var props map[string]string
-	if src, ok := f.images[v.spec.ImageID]; ok {
-		props = src.Properties
-	}
-	id := f.newImage(imageName, props)
+	// Cinder copies the volume's image metadata (the source's, then what the
+	// call set on the volume) into the image.
+	id := f.newImage(imageName, merged(f.images[v.spec.ImageID], properties))
 	if err := f.lose["UploadToImage"]; err != nil {
 		return "", err
 	}
@@ -752,9 +777,10 @@ func (f *fakeCloud) cloud() *Cloud {
 
 func init() {
 	// Step tests poll without sleeping for long.
-	serverBackoff = retry.Backoff{Initial: time.Millisecond, Max: 2 * time.Millisecond, Factor: 2}
-	imageBackoff = serverBackoff
+	transitionBackoff = retry.Backoff{Initial: time.Millisecond, Max: 2 * time.Millisecond, Factor: 2}
+	bootBackoff = transitionBackoff
 	firstPollDelay = 0
+	reachProbeEvery = time.Millisecond
 }
 
 // testEnv is a state bag wired to a fake cloud and a UI that keeps its output.

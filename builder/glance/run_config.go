@@ -73,7 +73,7 @@ type RunConfig struct {
 	// `false`.
 	TemporarySecurityGroup bool `mapstructure:"temporary_security_group" required:"false"`
 	// The source address ranges the temporary security group admits. Defaults to
-	// `["0.0.0.0/0"]`.
+	// `["0.0.0.0/0"]`, or `["::/0"]` with `ssh_ip_version = "6"`.
 	TemporarySecurityGroupSourceCIDRs []string `mapstructure:"temporary_security_group_source_cidrs" required:"false"`
 	// User data to pass to the server, such as a cloud-init document.
 	UserData string `mapstructure:"user_data" required:"false"`
@@ -305,6 +305,10 @@ func (c *RunConfig) Prepare(ctx *interpolate.Context) (warnings []string, errs [
 	}
 	if c.TemporarySecurityGroup && len(c.TemporarySecurityGroupSourceCIDRs) == 0 {
 		c.TemporarySecurityGroupSourceCIDRs = []string{"0.0.0.0/0"}
+		if c.SSHIPVersion == "6" {
+			// The communicator connects over IPv6: an IPv4-only rule would not admit it.
+			c.TemporarySecurityGroupSourceCIDRs = []string{"::/0"}
+		}
 	}
 	for _, cidr := range c.TemporarySecurityGroupSourceCIDRs {
 		if _, _, err := net.ParseCIDR(cidr); err != nil {

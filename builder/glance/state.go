@@ -33,6 +33,7 @@ const (
 	stateServerID        = "server_id"         // string
 	stateInstanceID      = "instance_id"       // string (the SDK's provisioner data reads it)
 	stateServer          = "server"            // *Server, as last seen
+	stateKeypairStep     = "keypair_step"      // *stepCreateKeypair, to delete the keypair early
 	stateServerDeleted   = "server_deleted"    // bool: deleted before the upload (volume mode)
 	stateFloatingIP      = "floating_ip"       // *FloatingIP attached to the server
 	stateImageID         = "image_id"          // string: the new image
@@ -46,17 +47,21 @@ const (
 	stateSourceImportURL = "source_import_url" // string: the external URL, for the artifact
 )
 
-// Polling schedules. Both start slower than retry.DefaultBackoff and cap higher,
-// because Nova and Glance transitions take seconds to minutes and the builder must
-// make far fewer status requests than the openstack builder's fixed 2 s polls.
-// Tests swap them for fast ones.
+// Polling schedules. Tests swap them for fast ones.
 var (
-	serverBackoff = retry.Backoff{Initial: 2 * time.Second, Max: 15 * time.Second, Factor: 2}
-	imageBackoff  = retry.Backoff{Initial: 2 * time.Second, Max: 15 * time.Second, Factor: 1.5}
+	// transitionBackoff is for what usually ends within seconds and lies on the
+	// build's critical path (a stop, a snapshot, a volume, a deletion): every
+	// 500 ms while young, so the end is seen at most half a second late, then
+	// less often, so a slow cloud is not flooded.
+	transitionBackoff = retry.Backoff{Initial: 500 * time.Millisecond, Young: 10 * time.Second, Max: 5 * time.Second, Factor: 1.5}
+	// bootBackoff is for a server's boot, which takes tens of seconds: the build
+	// goes on when the guest's communicator port answers (stepWaitReachable
+	// probes it without API calls), so Nova is asked less often.
+	bootBackoff = retry.Backoff{Initial: time.Second, Max: 8 * time.Second, Factor: 1.5}
 	// firstPollDelay is how long a status wait lets a transition run before its
-	// first read: no boot, stop, volume creation or snapshot is done the moment it
-	// was asked for, so an immediate read would be a wasted request.
-	firstPollDelay = time.Second
+	// first read: nothing is done the moment it was asked for, so an immediate
+	// read would be a wasted request.
+	firstPollDelay = 500 * time.Millisecond
 )
 
 // settle waits firstPollDelay, or less when ctx ends first.
@@ -122,7 +127,7 @@ func waitImageActive(ctx context.Context, imgs Images, id, what string, timeout 
 		What:          what,
 		Timeout:       timeout,
 		ImportStarted: importStarted,
-		Backoff:       imageBackoff,
+		Backoff:       transitionBackoff,
 		OnStatus: func(img *images.Image) {
 			ui.Sayf("%s is %s", what, img.Status)
 		},

@@ -3,6 +3,7 @@ package glance
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/packer-glance/packer-plugin-glance/internal/imagepolicy"
 	"github.com/packer-glance/packer-plugin-glance/internal/retry"
@@ -20,6 +21,8 @@ type stepCreateImage struct {
 	created string
 	// lost says the create call failed in a way that may still have made the image.
 	lost bool
+	// started is when the create call began: an image made by it is not older.
+	started time.Time
 }
 
 func (s *stepCreateImage) Run(ctx context.Context, state multistep.StateBag) multistep.StepAction {
@@ -28,10 +31,14 @@ func (s *stepCreateImage) Run(ctx context.Context, state multistep.StateBag) mul
 		id  string
 		err error
 	)
+	// The image carries this build's marker from its creation: only an image with
+	// it is ever taken for one this build made.
+	marker := map[string]string{imagepolicy.MarkerProperty: stringOf(state, stateBuildUUID)}
+	s.started = time.Now()
 	if cfg.UseBlockStorageVolume {
 		volumeID := stringOf(state, stateVolumeID)
 		ui.Sayf("Uploading volume %s to the image %q...", volumeID, cfg.ImageName)
-		id, err = cloud.Volumes.UploadToImage(ctx, volumeID, cfg.ImageName, cfg.ImageDiskFormat)
+		id, err = cloud.Volumes.UploadToImage(ctx, volumeID, cfg.ImageName, cfg.ImageDiskFormat, marker)
 		if err != nil {
 			s.lost = retry.CreateMayHaveHappened(ctx, err)
 			return halt(state, fmt.Errorf("uploading volume %s to image %q: %w", volumeID, cfg.ImageName, err))
@@ -39,7 +46,7 @@ func (s *stepCreateImage) Run(ctx context.Context, state multistep.StateBag) mul
 	} else {
 		serverID := stringOf(state, stateServerID)
 		ui.Sayf("Creating the image %q from server %s...", cfg.ImageName, serverID)
-		id, err = cloud.Compute.CreateServerImage(ctx, serverID, cfg.ImageName, nil)
+		id, err = cloud.Compute.CreateServerImage(ctx, serverID, cfg.ImageName, marker)
 		if err != nil {
 			s.lost = retry.CreateMayHaveHappened(ctx, err)
 			return halt(state, fmt.Errorf("creating image %q from server %s: %w", cfg.ImageName, serverID, err))
@@ -55,10 +62,18 @@ func (s *stepCreateImage) Cleanup(state multistep.StateBag) {
 	if !buildFailed(state) {
 		return
 	}
+	s.undo(state)
+}
+
+// undo deletes the image this step made (or, after a lost reply, found by the
+// build's marker). Builder.Run calls it again when the build turns out to have
+// failed after this step's clean-up ran; a second call does nothing.
+func (s *stepCreateImage) undo(state multistep.StateBag) {
 	if s.created == "" && s.lost {
 		s.lost = false
 		for _, id := range findLost(state, fmt.Sprintf("image %q", configOf(state).ImageName), func(ctx context.Context) ([]string, error) {
-			return newImagesNamed(ctx, state)
+			found, err := imagepolicy.FindLost(ctx, cloudOf(state).Images, stringOf(state, stateBuildUUID), s.started)
+			return imagepolicy.IDs(found), err
 		}) {
 			s.created = id
 			s.deleteImage(state, false)
@@ -68,34 +83,6 @@ func (s *stepCreateImage) Cleanup(state multistep.StateBag) {
 	if s.created != "" {
 		s.deleteImage(state, true)
 	}
-}
-
-// newImagesNamed lists the project's images of the output name that were not
-// there when the build began (pre-validation made sure of that, or recorded them
-// for image_force): what a snapshot or upload call without a reply made. A Nova
-// snapshot names its server in instance_uuid, which must then be this build's.
-func newImagesNamed(ctx context.Context, state multistep.StateBag) ([]string, error) {
-	imgs, err := cloudOf(state).Images.OwnedImagesNamed(ctx, configOf(state).ImageName)
-	if err != nil {
-		return nil, err
-	}
-	before := map[string]bool{}
-	old, _ := state.Get(stateOldImages).([]Image)
-	for _, img := range old {
-		before[img.ID] = true
-	}
-	server := stringOf(state, stateServerID)
-	var ids []string
-	for _, img := range imgs {
-		if before[img.ID] {
-			continue
-		}
-		if from, ok := img.Properties["instance_uuid"]; ok && from != server {
-			continue
-		}
-		ids = append(ids, img.ID)
-	}
-	return ids, nil
 }
 
 // deleteImage deletes s.created. Its protection is lifted only when the image

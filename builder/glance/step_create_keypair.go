@@ -58,7 +58,21 @@ func (s *stepCreateKeypair) Run(ctx context.Context, state multistep.StateBag) m
 	}
 	s.created = name
 	state.Put(stateKeyPairName, name)
+	state.Put(stateKeypairStep, s)
 	return multistep.ActionContinue
+}
+
+// deleteNow deletes the temporary keypair before clean-up, once the server that
+// needed it exists. A failure is left to the clean-up, which tries again.
+func (s *stepCreateKeypair) deleteNow(ctx context.Context, state multistep.StateBag) {
+	if s.created == "" {
+		return
+	}
+	if err := cloudOf(state).Compute.DeleteKeypair(ctx, s.created); err != nil && !osapi.IsNotFound(err) {
+		return
+	}
+	uiOf(state).Sayf("Deleted the temporary keypair %s (the server has its key)", s.created)
+	s.created = ""
 }
 
 func (s *stepCreateKeypair) Cleanup(state multistep.StateBag) {

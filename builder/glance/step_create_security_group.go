@@ -74,7 +74,7 @@ func (s *stepCreateSecurityGroup) deleteGroup(state multistep.StateBag) {
 	ui.Sayf("Deleting the temporary security group %s...", s.created)
 	// Neutron refuses (409) while a port of the just-deleted server still uses the
 	// group; retry until the port is gone.
-	err := retry.WaitFor(ctx, "security group "+s.created+" to be deletable", configOf(state).StateTimeout, serverBackoff, func(ctx context.Context) (bool, error) {
+	err := retry.WaitFor(ctx, "security group "+s.created+" to be deletable", configOf(state).StateTimeout, transitionBackoff, func(ctx context.Context) (bool, error) {
 		err := cloud.Network.DeleteSecurityGroup(ctx, s.created)
 		switch {
 		case err == nil, osapi.IsNotFound(err):

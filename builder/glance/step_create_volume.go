@@ -64,7 +64,7 @@ func (s *stepCreateVolume) Run(ctx context.Context, state multistep.StateBag) mu
 	s.created = id
 	state.Put(stateVolumeID, id)
 	settle(ctx)
-	err = retry.WaitFor(ctx, "volume "+id+" to become available", cfg.StateTimeout, serverBackoff, func(ctx context.Context) (bool, error) {
+	err = retry.WaitFor(ctx, "volume "+id+" to become available", cfg.StateTimeout, transitionBackoff, func(ctx context.Context) (bool, error) {
 		v, err := cloud.Volumes.GetVolume(ctx, id)
 		if err != nil {
 			return false, fmt.Errorf("reading volume %s: %w", id, err)
@@ -111,7 +111,7 @@ func (s *stepCreateVolume) deleteVolume(state multistep.StateBag) {
 	// A volume still detaching or uploading refuses deletion with 400 or 409:
 	// retry until Cinder lets go, then wait until it is gone.
 	requested := false
-	err := retry.WaitFor(ctx, "volume "+s.created+" to be deleted", configOf(state).StateTimeout, serverBackoff, func(ctx context.Context) (bool, error) {
+	err := retry.WaitFor(ctx, "volume "+s.created+" to be deleted", configOf(state).StateTimeout, transitionBackoff, func(ctx context.Context) (bool, error) {
 		if !requested {
 			err := cloud.Volumes.DeleteVolume(ctx, s.created)
 			switch {

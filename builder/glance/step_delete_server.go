@@ -31,7 +31,7 @@ func (s *stepDeleteServer) Run(ctx context.Context, state multistep.StateBag) mu
 		return multistep.ActionContinue
 	}
 	cloud := cloudOf(state)
-	err := retry.WaitFor(ctx, "volume "+volumeID+" to be released by the deleted server", configOf(state).StateTimeout, serverBackoff, func(ctx context.Context) (bool, error) {
+	err := retry.WaitFor(ctx, "volume "+volumeID+" to be released by the deleted server", configOf(state).StateTimeout, transitionBackoff, func(ctx context.Context) (bool, error) {
 		v, err := cloud.Volumes.GetVolume(ctx, volumeID)
 		if err != nil {
 			return false, fmt.Errorf("reading volume %s: %w", volumeID, err)

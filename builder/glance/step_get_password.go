@@ -33,7 +33,7 @@ func (s *stepGetPassword) Run(ctx context.Context, state multistep.StateBag) mul
 	id := stringOf(state, stateServerID)
 	ui.Sayf("Waiting for server %s to post its administrator password to Nova...", id)
 	var password string
-	err = retry.WaitFor(ctx, "the administrator password of server "+id, cfg.Comm.WinRMTimeout, serverBackoff, func(ctx context.Context) (bool, error) {
+	err = retry.WaitFor(ctx, "the administrator password of server "+id, cfg.Comm.WinRMTimeout, transitionBackoff, func(ctx context.Context) (bool, error) {
 		p, err := cloud.Compute.ServerPassword(ctx, id, key)
 		if err != nil {
 			return false, fmt.Errorf("fetching or decrypting the administrator password of server %s: %w", id, err)

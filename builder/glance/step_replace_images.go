@@ -9,8 +9,10 @@ import (
 )
 
 // stepReplaceImages deletes, with image_force or -force, the images that had the
-// name before this build, now that the new one is active. A failure here does not
-// undo the new image: it is reported and the old image is left for the operator.
+// name before this build. Builder.Run runs it once the build has succeeded, its
+// clean-up included: a build that fails late must not leave the project with
+// neither the old image nor the new one. A failure here does not undo the new
+// image: it is reported and the old image is left for the operator.
 //
 // Uses: config, cloud, old_images, image_id.
 type stepReplaceImages struct{}

@@ -123,7 +123,7 @@ func (s *stepRunServer) removeServer(state multistep.StateBag) {
 func deleteServer(ctx context.Context, state multistep.StateBag, id string) error {
 	cfg, cloud := configOf(state), cloudOf(state)
 	requested := false
-	return retry.WaitFor(ctx, "server "+id+" to be deleted", cfg.StateTimeout, serverBackoff, func(ctx context.Context) (bool, error) {
+	return retry.WaitFor(ctx, "server "+id+" to be deleted", cfg.StateTimeout, transitionBackoff, func(ctx context.Context) (bool, error) {
 		if !requested {
 			err := cloud.Compute.DeleteServer(ctx, id, cfg.ForceDelete)
 			switch {

@@ -88,6 +88,7 @@ func (s *stepSourceImage) importExternal(ctx context.Context, state multistep.St
 			Name: name, DiskFormat: cfg.ExternalSourceImageFormat, ContainerFormat: "bare",
 			Properties: cfg.ExternalSourceImageProperties,
 		},
+		Marker:  stringOf(state, stateBuildUUID),
 		Timeout: cfg.ImageTimeout,
 		Say:     func(line string) { ui.Say(line) },
 		Track: func(name string, total int64, r io.ReadCloser) io.ReadCloser {

@@ -30,6 +30,12 @@ func (s *stepWaitServer) Run(ctx context.Context, state multistep.StateBag) mult
 	}
 	state.Put(stateServer, srv)
 	ui.Sayf("Server %s is ACTIVE", id)
+	// Nova gave the guest its public key when the server was created: the
+	// temporary keypair is no longer needed, and deleting it now keeps it off
+	// the clean-up's path.
+	if kp, ok := state.Get(stateKeypairStep).(*stepCreateKeypair); ok {
+		kp.deleteNow(ctx, state)
+	}
 	return multistep.ActionContinue
 }
 
@@ -43,7 +49,7 @@ func waitServerStatus(ctx context.Context, state multistep.StateBag, id, want st
 	var last *Server
 	var hiccups transientErrors
 	settle(ctx)
-	err := retry.WaitFor(ctx, fmt.Sprintf("server %s to become %s", id, want), timeout, serverBackoff, func(ctx context.Context) (bool, error) {
+	err := retry.WaitFor(ctx, fmt.Sprintf("server %s to become %s", id, want), timeout, waitBackoff(want), func(ctx context.Context) (bool, error) {
 		srv, err := cloud.Compute.GetServer(ctx, id)
 		if err != nil {
 			if osapi.IsNotFound(err) {
@@ -96,4 +102,14 @@ func isServerError(err error) bool {
 		gophercloud.ResponseCodeIs(err, http.StatusBadGateway) ||
 		gophercloud.ResponseCodeIs(err, http.StatusServiceUnavailable) ||
 		gophercloud.ResponseCodeIs(err, http.StatusGatewayTimeout)
+}
+
+// waitBackoff is the polling schedule of a wait for a server status: a boot is
+// long and followed by a probe of the communicator port, a stop is short and on
+// the critical path.
+func waitBackoff(want string) retry.Backoff {
+	if want == "ACTIVE" {
+		return bootBackoff
+	}
+	return transitionBackoff
 }

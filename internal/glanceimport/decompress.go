@@ -1,6 +1,7 @@
 package glanceimport
 
 import (
+	"bufio"
 	"bytes"
 	"compress/bzip2"
 	"context"
@@ -19,6 +20,12 @@ import (
 // decoderWindow bounds the zstd decoder's window so a hostile stream cannot make it
 // allocate more (zstd's command-line tool uses the same default limit).
 const decoderWindow = 128 << 20
+
+// xzMemoryLimit bounds what xz decompression may allocate, with the tool
+// (--memlimit-decompress) and in Go (the dictionary a stream asks for). xz's
+// strongest preset needs a 64 MiB dictionary; a stream asking for gigabytes is
+// refused instead of exhausting the runner's memory.
+const xzMemoryLimit = 512 << 20
 
 // NoToolsEnv, when set to 1, keeps decompression in pure Go even when the xz and
 // bzip2 tools are installed.
@@ -43,8 +50,14 @@ func newDecompressor(ctx context.Context, c Compression, r io.Reader) (io.ReadCl
 		}
 		return io.NopCloser(bzip2.NewReader(r)), nil
 	case Xz:
-		if rc, ok := toolDecoder(ctx, r, "xz", "-dc", "-T0"); ok {
+		if rc, ok := toolDecoder(ctx, r, "xz", "-dc", "-T0", fmt.Sprintf("--memlimit-decompress=%dMiB", xzMemoryLimit>>20)); ok {
 			return rc, nil
+		}
+		if br, ok := r.(*bufio.Reader); ok {
+			head, _ := br.Peek(xzHeaderPeek)
+			if dict, ok := xzDictionary(head); ok && dict > xzMemoryLimit {
+				return nil, fmt.Errorf("the xz stream needs a %d MiB dictionary, more than the %d MiB the import allows", dict>>20, xzMemoryLimit>>20)
+			}
 		}
 		cfg := xz.ReaderConfig{SingleStream: false}
 		z, err := cfg.NewReader(r)
@@ -145,4 +158,59 @@ func (l *limitedWriter) Write(p []byte) (int, error) {
 		l.n -= k
 	}
 	return len(p), nil
+}
+
+// xzHeaderPeek is enough of an xz stream to hold its header and the first
+// block's header (at most 1024 bytes by the format, far less in practice).
+const xzHeaderPeek = 1024
+
+// xzDictionary reads the LZMA2 dictionary size of the first block of an xz
+// stream: the stream header (12 bytes), then the block header, whose filter
+// flags hold LZMA2's one property byte. ok is false when the data does not say
+// (no block, another filter, truncated).
+func xzDictionary(b []byte) (size int64, ok bool) {
+	const streamHeader = 12
+	if len(b) < streamHeader+2 || b[streamHeader] == 0 { // 0: the index, no block
+		return 0, false
+	}
+	block := b[streamHeader:]
+	headerSize := (int(block[0]) + 1) * 4
+	if len(block) < headerSize {
+		return 0, false
+	}
+	flags := block[1]
+	pos := 2
+	skipVarint := func() bool {
+		for ; pos < headerSize; pos++ {
+			if block[pos]&0x80 == 0 {
+				pos++
+				return true
+			}
+		}
+		return false
+	}
+	if flags&0x40 != 0 && !skipVarint() { // compressed size
+		return 0, false
+	}
+	if flags&0x80 != 0 && !skipVarint() { // uncompressed size
+		return 0, false
+	}
+	for range int(flags&0x03) + 1 {
+		if pos+3 > headerSize {
+			return 0, false
+		}
+		id, propsSize := block[pos], block[pos+1]
+		if id == 0x21 && propsSize == 1 { // LZMA2, always the last filter
+			d := block[pos+2] & 0x3f
+			if d > 40 {
+				return 0, false
+			}
+			if d == 40 {
+				return 1<<32 - 1, true
+			}
+			return int64(2|d&1) << (d/2 + 11), true
+		}
+		pos += 2 + int(propsSize)
+	}
+	return 0, false
 }

@@ -19,6 +19,8 @@ type Glance interface {
 	ImportMethods(ctx context.Context) ([]string, error)
 	// ImagesNamed lists the images with exactly this name, of owner when it is not "".
 	ImagesNamed(ctx context.Context, name, owner string) ([]images.Image, error)
+	// ImagesMarked lists owner's images whose property key is value.
+	ImagesMarked(ctx context.Context, key, value, owner string) ([]images.Image, error)
 	CreateImage(ctx context.Context, opts images.CreateOptsBuilder) (*images.Image, error)
 	// Upload sends the data with PUT /file; size < 0 means unknown (chunked).
 	Upload(ctx context.Context, id string, data io.Reader, size int64) error

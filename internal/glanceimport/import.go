@@ -10,12 +10,12 @@ import (
 	"hash"
 	"io"
 	"log"
-	"net/url"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/gophercloud/gophercloud/v2/openstack/image/v2/images"
+	"github.com/hashicorp/packer-plugin-sdk/uuid"
 
 	"github.com/packer-glance/packer-plugin-glance/access"
 	"github.com/packer-glance/packer-plugin-glance/internal/imagepolicy"
@@ -35,6 +35,8 @@ type importer struct {
 	res   Result
 	// existing are the images of the requested name found before the import.
 	existing []imagepolicy.Image
+	// createStarted is when the create call began.
+	createStarted time.Time
 	// createLost says the create call failed in a way that may still have made
 	// the image (cut off, or a 5xx): cleanup then looks for it.
 	createLost bool
@@ -83,6 +85,9 @@ func withDefaults(r Request) Request {
 	if r.Timeout <= 0 {
 		r.Timeout = DefaultTimeout
 	}
+	if r.Marker == "" {
+		r.Marker = uuid.TimeOrderedUUID()
+	}
 	if r.LogEvery <= 0 {
 		r.LogEvery = 15 * time.Second
 	}
@@ -120,7 +125,7 @@ func (im *importer) run(ctx context.Context) (*Result, error) {
 	if method == MethodWebDownload {
 		err = im.webDownload(ctx, probe)
 	} else {
-		err = im.stream(ctx, method)
+		err = im.streamRestarting(ctx, method)
 	}
 	if err != nil {
 		return nil, err
@@ -159,15 +164,13 @@ func (im *importer) resolveChecksumFile(ctx context.Context) error {
 // its task records, readable by anyone who can list the image's tasks.
 func (im *importer) needsClient() bool {
 	r := &im.req
-	return r.Decompress == DecompressAlways || im.sum != nil || r.Source.Username != "" ||
+	return r.Decompress == DecompressAlways || im.sum != nil || r.MaxImageSize > 0 || r.Source.Username != "" ||
 		r.Source.Password != "" || len(r.Source.Headers) > 0 || URLHasCredentials(r.Source.URL)
 }
 
-// URLHasCredentials reports whether a URL carries user info (user:password@host).
-func URLHasCredentials(raw string) bool {
-	u, err := url.Parse(raw)
-	return err == nil && u.User != nil
-}
+// URLHasCredentials reports whether a URL carries a credential: user info, or
+// a signature or token in its query (see access.URLCarriesSecrets).
+func URLHasCredentials(raw string) bool { return access.URLCarriesSecrets(raw) }
 
 // chooseMethod settles the import method, checking what the cloud offers. For a
 // URL in auto mode it also reads the first bytes: compressed data must stream
@@ -184,7 +187,7 @@ func (im *importer) chooseMethod(ctx context.Context) (Method, []byte, error) {
 			return "", nil, errors.New("web-download needs a source URL")
 		}
 		if URLHasCredentials(r.Source.URL) {
-			return "", nil, errors.New("web-download would hand the credentials in the URL to Glance, which keeps them in its task records: let the plugin download it (import_method auto or upload)")
+			return "", nil, errors.New("web-download would hand the credentials in the URL (user info, or a signature or token in its query) to Glance, which keeps them in its task records: let the plugin download it (import_method auto or upload)")
 		}
 		if err := im.requireMethod(ctx, MethodWebDownload); err != nil {
 			return "", nil, err
@@ -274,6 +277,13 @@ func (im *importer) createImage(ctx context.Context, diskFormat string) error {
 		hidden := true
 		opts.Hidden = &hidden
 	}
+	// The image carries this import's marker from its creation: only an image
+	// with it is ever taken for one this import made.
+	opts.Properties = map[string]string{imagepolicy.MarkerProperty: im.req.Marker}
+	for k, v := range s.Properties {
+		opts.Properties[k] = v
+	}
+	im.createStarted = time.Now()
 	img, err := im.g.CreateImage(ctx, opts)
 	if err != nil {
 		im.createLost = retry.CreateMayHaveHappened(ctx, err)
@@ -388,7 +398,11 @@ func (im *importer) stream(ctx context.Context, method Method) error {
 	// Hashing runs in the second stage's goroutine, so it overlaps with the
 	// upload's socket writes instead of adding to them.
 	upHash := sha512.New()
-	upCount := &counter{r: plain, hashes: []hash.Hash{upHash}}
+	var sent io.Reader = plain
+	if r.MaxImageSize > 0 {
+		sent = &sizeLimit{r: plain, max: r.MaxImageSize}
+	}
+	upCount := &counter{r: sent, hashes: []hash.Hash{upHash}}
 	stage2 = newReadAhead(ctx, upCount)
 	final := &endCheck{r: stage2, check: func() error {
 		// The decompressor may stop before the source's end: hash the rest too.
@@ -442,10 +456,65 @@ func (im *importer) stream(ctx context.Context, method Method) error {
 	return im.verifyUpload(method, format)
 }
 
-// verifyError is a checksum mismatch; it passes through the HTTP client unchanged.
+// streamRestarts is how many times a broken upload starts again from the
+// source: enough to ride out a glance-api restart, few enough that a cloud
+// which breaks every upload fails the import within minutes.
+const streamRestarts = 3
+
+// streamRestarting streams the data, and when the upload breaks on Glance's
+// side (a connection reset or refused, a 5xx: glance-api restarting), deletes
+// the half-made image and starts again from the source, if the source can be
+// read again (a file or a URL, not an open stream). A wrong checksum or a size
+// limit never restarts.
+func (im *importer) streamRestarting(ctx context.Context, method Method) error {
+	for attempt := 1; ; attempt++ {
+		err := im.stream(ctx, method)
+		var v *verifyError
+		if err == nil || errors.As(err, &v) || ctx.Err() != nil || im.req.Source.Reader != nil ||
+			attempt > streamRestarts || !retry.IsTransient(err) {
+			return err
+		}
+		im.req.Say(fmt.Sprintf("The upload broke (%v): starting again from %s (%d of %d)", err, im.req.Source.describe(), attempt, streamRestarts))
+		if im.image != nil {
+			// The image may be stuck in saving after a glance-api restart: a new one
+			// is made for the new attempt, and this one deleted.
+			dctx, cancel := retry.CleanupContext()
+			derr := imagepolicy.DeleteUnfinished(dctx, im.images(), im.image.ID, false)
+			cancel()
+			if derr != nil {
+				return fmt.Errorf("%w; deleting the half-made image %s before starting again also failed: %v", err, im.image.ID, derr)
+			}
+			im.image = nil
+		}
+		if retry.SleepContext(ctx, time.Duration(attempt)*2*time.Second) != nil {
+			return err
+		}
+	}
+}
+
+// verifyError is a checksum mismatch or an image over max_image_size; it passes
+// through the HTTP client unchanged.
 type verifyError struct{ msg string }
 
 func (e *verifyError) Error() string { return e.msg }
+
+// sizeLimit fails the stream once more than max bytes passed: a decompression
+// bomb, or a source far larger than announced, stops the upload instead of
+// filling the store.
+type sizeLimit struct {
+	r   io.Reader
+	max int64
+	n   int64
+}
+
+func (l *sizeLimit) Read(p []byte) (int, error) {
+	n, err := l.r.Read(p)
+	l.n += int64(n)
+	if l.n > l.max {
+		return 0, &verifyError{fmt.Sprintf("the image data grew past max_image_size (%s): stopped", formatSize(l.max))}
+	}
+	return n, err
+}
 
 func (im *importer) verifySource(h hash.Hash) error {
 	if im.sum == nil {

@@ -7,8 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/gophercloud/gophercloud/v2/openstack/image/v2/images"
-
 	"github.com/packer-glance/packer-plugin-glance/internal/imagepolicy"
 	"github.com/packer-glance/packer-plugin-glance/internal/osapi"
 	"github.com/packer-glance/packer-plugin-glance/internal/retry"
@@ -46,30 +44,21 @@ func (im *importer) cleanupLost(err error) error {
 	return fmt.Errorf("%w (image %s, made although the create call failed, was deleted)", err, strings.Join(ids, ", "))
 }
 
-// findLost lists the queued images of the requested name (and owner) that were
-// not there before the import: what the failed create call made.
+// findLost lists the images carrying this import's marker, of the request's
+// project, made since the create call began: what the failed create call made.
 func (im *importer) findLost() ([]Image, error) {
 	ctx, cancel := retry.CleanupContext()
 	defer cancel()
-	if im.req.OwnerID == "" {
-		return nil, imagepolicy.ErrProjectUnknown
-	}
-	before := map[string]bool{}
-	for _, img := range im.existing {
-		before[img.ID] = true
-	}
-	return retry.LookTwice(ctx, lostLookupPause, func(ctx context.Context) ([]Image, error) {
-		found, err := im.g.ImagesNamed(ctx, im.req.Image.Name, im.req.OwnerID)
-		if err != nil {
-			return nil, err
-		}
-		var lost []Image
-		for _, img := range found {
-			if img.Name == im.req.Image.Name && !before[img.ID] && img.Status == images.ImageStatusQueued &&
-				img.Owner == im.req.OwnerID {
-				lost = append(lost, img)
-			}
-		}
-		return lost, nil
+	imgs := im.images()
+	found, err := retry.LookTwice(ctx, lostLookupPause, func(ctx context.Context) ([]imagepolicy.Image, error) {
+		return imagepolicy.FindLost(ctx, imgs, im.req.Marker, im.createStarted)
 	})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Image, 0, len(found))
+	for _, img := range found {
+		out = append(out, Image{ID: img.ID, Name: img.Name})
+	}
+	return out, nil
 }

@@ -79,6 +79,11 @@ type Request struct {
 	AllStores            bool
 	AllStoresMustSucceed *bool
 
+	// MaxImageSize stops the import when the image data (after decompression)
+	// grows past this many bytes, deleting the partial image; 0 means no limit.
+	// A limit makes the plugin stream the data itself (never web-download).
+	MaxImageSize int64
+
 	// Force replaces existing images of the name once the new one is active;
 	// without it an existing name fails the import before any data moves.
 	Force bool
@@ -88,6 +93,10 @@ type Request struct {
 	// replacement and lost-create clean-up only ever look at its images. Without
 	// it they refuse (imagepolicy.ErrProjectUnknown).
 	OwnerID string
+	// Marker is this run's marker, set as the new image's packer_build_uuid
+	// property (the builder passes its build UUID); "" makes a new one. Clean-up
+	// after a create call whose reply was lost deletes only an image with it.
+	Marker string
 	// Timeout bounds the whole import; <= 0 means 60 minutes.
 	Timeout time.Duration
 

@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"github.com/gophercloud/gophercloud/v2/openstack/image/v2/images"
+
+	"github.com/packer-glance/packer-plugin-glance/internal/osapi"
 )
 
 // matcher checks images against a filter on the client. It is built once per
@@ -145,7 +147,7 @@ func (m *matcher) listRequest(q Query) ListRequest {
 		r.Sort = mostRecentSort
 	}
 	sendable := func(v string) string {
-		if _, ok := eqFilterValue(v); ok {
+		if _, ok := osapi.EqFilterValue(v); ok {
 			return v
 		}
 		return ""
@@ -157,7 +159,7 @@ func (m *matcher) listRequest(q Query) ListRequest {
 	r.ContainerFormat = sendable(f.ContainerFormat)
 	r.DiskFormat = sendable(f.DiskFormat)
 	for k, v := range f.Properties {
-		if serverSideProperty(k) {
+		if osapi.ServerSideProperty(k) {
 			if r.Properties == nil {
 				r.Properties = map[string]string{}
 			}

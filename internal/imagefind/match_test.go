@@ -2,6 +2,7 @@ package imagefind
 
 import (
 	"encoding/json"
+	"reflect"
 	"testing"
 
 	"github.com/gophercloud/gophercloud/v2/openstack/image/v2/images"
@@ -25,5 +26,25 @@ func TestClientSideMatchingOfNonStringProperties(t *testing.T) {
 	m, _ = newMatcher(Filter{Properties: map[string]string{"missing": ""}}, "")
 	if r := m.mismatch(&img); r != `properties["missing"]` {
 		t.Errorf("an absent property matched an empty value (%q)", r)
+	}
+}
+
+func TestListRequestKeepsAmbiguousFiltersOnTheClient(t *testing.T) {
+	m, err := newMatcher(Filter{
+		Name:       `x:"y"`,
+		Properties: map[string]string{"ram_min": "1", "cpu_max": "2", "limit": "3", "marker": "4", "os_distro": "ok"},
+	}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := m.listRequest(Query{})
+	if r.Name != "" {
+		t.Errorf("unsendable name sent as %q", r.Name)
+	}
+	if !reflect.DeepEqual(r.Properties, map[string]string{"os_distro": "ok"}) {
+		t.Errorf("properties sent: %v", r.Properties)
+	}
+	if r.Limit != DefaultPageSize || r.Status != "active" {
+		t.Errorf("limit %d, status %q", r.Limit, r.Status)
 	}
 }

@@ -89,6 +89,9 @@ type Images interface {
 	GetImage(ctx context.Context, id string) (*Image, error)
 	// OwnedImagesNamed lists the session project's images with exactly this name.
 	OwnedImagesNamed(ctx context.Context, name string) ([]Image, error)
+	// OwnedImagesMarked lists the session project's images that carry this
+	// run's marker (MarkerProperty), hidden ones included.
+	OwnedImagesMarked(ctx context.Context, marker string) ([]Image, error)
 	// UpdateImage applies all changes in one PATCH.
 	UpdateImage(ctx context.Context, id string, u Update) error
 	DeleteImage(ctx context.Context, id string) error
@@ -100,6 +103,7 @@ type Images interface {
 type Glance interface {
 	GetImage(ctx context.Context, id string) (*images.Image, error)
 	ImagesNamed(ctx context.Context, name, owner string) ([]images.Image, error)
+	ImagesMarked(ctx context.Context, key, value, owner string) ([]images.Image, error)
 	UpdateImage(ctx context.Context, id string, opts images.UpdateOptsBuilder) error
 	DeleteImage(ctx context.Context, id string) error
 	AddMember(ctx context.Context, id, member string) error
@@ -149,6 +153,21 @@ func (a *glanceImages) OwnedImagesNamed(ctx context.Context, name string) ([]Ima
 		return nil, ErrProjectUnknown
 	}
 	list, err := a.g.ImagesNamed(ctx, name, a.project)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Image, 0, len(list))
+	for i := range list {
+		out = append(out, *FromGlance(&list[i]))
+	}
+	return out, nil
+}
+
+func (a *glanceImages) OwnedImagesMarked(ctx context.Context, marker string) ([]Image, error) {
+	if a.project == "" {
+		return nil, ErrProjectUnknown
+	}
+	list, err := a.g.ImagesMarked(ctx, MarkerProperty, marker, a.project)
 	if err != nil {
 		return nil, err
 	}

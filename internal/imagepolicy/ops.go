@@ -5,6 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
+
+	"github.com/packer-glance/packer-plugin-glance/internal/osapi"
 )
 
 // ErrProjectUnknown stops every by-name lookup whose result could be changed or
@@ -12,6 +15,37 @@ import (
 // this name" would be every project's the user can see.
 var ErrProjectUnknown = errors.New("the credentials are not scoped to a project, so images cannot be looked up by name safely: " +
 	"log in with a project (project_name or project_id, or a project-scoped token or application credential)")
+
+// MarkerProperty carries the marker of the run that made an image (the
+// builder's build UUID, or one made per import). It is set when the image is
+// created and kept as provenance. Clean-up after a create call whose reply was
+// lost deletes only images with its own run's marker.
+const MarkerProperty = osapi.MarkerProperty
+
+// FindLost returns the images a create call made although its reply was lost:
+// those of the session's project that carry this run's marker and were created
+// after the call began (allowing for clock skew). Nothing else is ever returned,
+// whatever its name.
+func FindLost(ctx context.Context, imgs Images, marker string, callStarted time.Time) ([]Image, error) {
+	if marker == "" {
+		return nil, errors.New("no marker to look for (this is a bug in the plugin)")
+	}
+	found, err := imgs.OwnedImagesMarked(ctx, marker)
+	if err != nil {
+		return nil, err
+	}
+	var lost []Image
+	for _, img := range found {
+		if img.Properties[MarkerProperty] != marker {
+			continue
+		}
+		if !img.CreatedAt.IsZero() && !callStarted.IsZero() && img.CreatedAt.Before(callStarted.Add(-osapi.ClockSkew)) {
+			continue
+		}
+		lost = append(lost, img)
+	}
+	return lost, nil
+}
 
 // Naming says what to tell the user about a name that is taken.
 type Naming struct {

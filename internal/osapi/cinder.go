@@ -2,6 +2,8 @@ package osapi
 
 import (
 	"context"
+	"fmt"
+	"time"
 
 	"github.com/gophercloud/gophercloud/v2"
 	"github.com/gophercloud/gophercloud/v2/openstack/blockstorage/v2/volumes"
@@ -10,6 +12,8 @@ import (
 // Cinder is the block storage service client.
 type Cinder struct {
 	client func() (*gophercloud.ServiceClient, error)
+	// glance finds an image whose upload-to-image reply was lost.
+	glance *Glance
 }
 
 func (v *Cinder) CreateVolume(ctx context.Context, spec VolumeSpec) (string, error) {
@@ -17,14 +21,20 @@ func (v *Cinder) CreateVolume(ctx context.Context, spec VolumeSpec) (string, err
 	if err != nil {
 		return "", err
 	}
-	vol, err := volumes.Create(ctx, c, volumes.CreateOpts{
-		Name: spec.Name, Size: spec.SizeGiB, ImageID: spec.ImageID, VolumeType: spec.VolumeType,
-		AvailabilityZone: spec.AvailabilityZone, Metadata: spec.Metadata,
-	}, nil).Extract()
-	if err != nil {
-		return "", err
+	var find func(context.Context) ([]string, error)
+	if marker := spec.Metadata[MarkerProperty]; marker != "" {
+		find = func(ctx context.Context) ([]string, error) { return v.VolumesOfBuild(ctx, spec.Name, marker) }
 	}
-	return vol.ID, nil
+	return createRecovering(ctx, fmt.Sprintf("volume %q", spec.Name), func(ctx context.Context) (string, error) {
+		vol, err := volumes.Create(ctx, c, volumes.CreateOpts{
+			Name: spec.Name, Size: spec.SizeGiB, ImageID: spec.ImageID, VolumeType: spec.VolumeType,
+			AvailabilityZone: spec.AvailabilityZone, Metadata: spec.Metadata,
+		}, nil).Extract()
+		if err != nil {
+			return "", err
+		}
+		return vol.ID, nil
+	}, find)
 }
 
 func (v *Cinder) GetVolume(ctx context.Context, id string) (*Volume, error) {
@@ -69,16 +79,34 @@ func (v *Cinder) VolumesOfBuild(ctx context.Context, name, buildUUID string) ([]
 	return ids, nil
 }
 
-func (v *Cinder) UploadToImage(ctx context.Context, volumeID, imageName, diskFormat string) (string, error) {
+// UploadToImage makes a Glance image of the volume and returns its ID. The
+// properties go into the volume's image metadata first: Cinder copies that
+// into the new image, so the image carries them (a build's marker among them)
+// from the moment it exists.
+func (v *Cinder) UploadToImage(ctx context.Context, volumeID, imageName, diskFormat string, properties map[string]string) (string, error) {
 	c, err := v.client()
 	if err != nil {
 		return "", err
 	}
-	img, err := volumes.UploadImage(ctx, c, volumeID, volumes.UploadImageOpts{
-		ImageName: imageName, DiskFormat: diskFormat, ContainerFormat: "bare",
-	}).Extract()
-	if err != nil {
-		return "", err
+	if len(properties) > 0 {
+		if err := volumes.SetImageMetadata(ctx, c, volumeID, volumes.ImageMetadataOpts{Metadata: properties}).ExtractErr(); err != nil {
+			return "", fmt.Errorf("setting the image metadata of volume %s: %w", volumeID, err)
+		}
 	}
-	return img.ImageID, nil
+	started := time.Now()
+	var find func(context.Context) ([]string, error)
+	if marker := properties[MarkerProperty]; marker != "" && v.glance != nil {
+		find = func(ctx context.Context) ([]string, error) {
+			return v.glance.imagesMadeBy(ctx, marker, imageName, started)
+		}
+	}
+	return createRecovering(ctx, fmt.Sprintf("image %q", imageName), func(ctx context.Context) (string, error) {
+		img, err := volumes.UploadImage(ctx, c, volumeID, volumes.UploadImageOpts{
+			ImageName: imageName, DiskFormat: diskFormat, ContainerFormat: "bare",
+		}).Extract()
+		if err != nil {
+			return "", err
+		}
+		return img.ImageID, nil
+	}, find)
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"sort"
 	"strconv"
+	"time"
 
 	"github.com/gophercloud/gophercloud/v2"
 	"github.com/gophercloud/gophercloud/v2/openstack/image/v2/imagedata"
@@ -83,23 +84,68 @@ func (g *Glance) ListImages(ctx context.Context, opts images.ListOptsBuilder, pa
 }
 
 // ImagesNamed lists the images with exactly this name, owned by owner when it is
-// not "". Both are sent to Glance and checked again on the client. Images being
-// deleted are left out.
+// not "". Both are sent to Glance (a name with a colon quoted, as Glance would
+// otherwise read it as an operator) and checked again on the client. Images
+// being deleted are left out.
 func (g *Glance) ImagesNamed(ctx context.Context, name, owner string) ([]Image, error) {
+	q := ImageQuery{Owner: owner}
+	if _, ok := EqFilterValue(name); ok {
+		q.Name = name
+	}
+	return g.listMatching(ctx, q, func(img *Image) bool { return img.Name == name && (owner == "" || img.Owner == owner) })
+}
+
+// ImagesMarked lists owner's images whose property key is value (a build's
+// marker), hidden ones included. owner must be set: a marker alone must never
+// reach another project's image.
+func (g *Glance) ImagesMarked(ctx context.Context, key, value, owner string) ([]Image, error) {
+	if owner == "" {
+		return nil, errors.New("looking images up by marker needs the project they belong to")
+	}
 	var out []Image
-	err := g.ListImages(ctx, images.ListOpts{Name: name, Owner: owner}, func(list []Image) bool {
-		for _, img := range list {
-			if img.Name != name || (owner != "" && img.Owner != owner) {
+	for _, hidden := range []bool{false, true} {
+		found, err := g.listMatching(ctx, ImageQuery{Owner: owner, Properties: map[string]string{key: value}, Hidden: hidden},
+			func(img *Image) bool {
+				return img.Owner == owner && fmt.Sprint(img.Properties[key]) == value && img.Hidden == hidden
+			})
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, found...)
+	}
+	return out, nil
+}
+
+func (g *Glance) listMatching(ctx context.Context, q ImageQuery, keep func(*Image) bool) ([]Image, error) {
+	var out []Image
+	err := g.ListImages(ctx, q, func(list []Image) bool {
+		for i := range list {
+			img := &list[i]
+			if !keep(img) || img.Status == images.ImageStatusDeleted || img.Status == images.ImageStatusPendingDelete {
 				continue
 			}
-			if img.Status == images.ImageStatusDeleted || img.Status == images.ImageStatusPendingDelete {
-				continue
-			}
-			out = append(out, img)
+			out = append(out, *img)
 		}
 		return true
 	})
 	return out, err
+}
+
+// imagesMadeBy lists the IDs of the session project's images named name that
+// carry marker and were created since started (allowing for clock skew): what
+// a create call with that marker made.
+func (g *Glance) imagesMadeBy(ctx context.Context, marker, name string, started time.Time) ([]string, error) {
+	found, err := g.ImagesMarked(ctx, MarkerProperty, marker, g.project)
+	if err != nil {
+		return nil, err
+	}
+	var ids []string
+	for _, img := range found {
+		if img.Name == name && !img.CreatedAt.Before(started.Add(-ClockSkew)) {
+			ids = append(ids, img.ID)
+		}
+	}
+	return ids, nil
 }
 
 // GetImage reads one image; a missing image is a 404 error.
@@ -117,7 +163,32 @@ func (g *Glance) CreateImage(ctx context.Context, opts images.CreateOptsBuilder)
 	if err != nil {
 		return nil, err
 	}
-	return images.Create(ctx, c, opts).Extract()
+	started := time.Now()
+	var find func(context.Context) ([]*Image, error)
+	if o, ok := opts.(images.CreateOpts); ok && o.Properties[MarkerProperty] != "" && g.project != "" {
+		find = func(ctx context.Context) ([]*Image, error) {
+			ids, err := g.imagesMadeBy(ctx, o.Properties[MarkerProperty], o.Name, started)
+			if err != nil {
+				return nil, err
+			}
+			var out []*Image
+			for _, id := range ids {
+				img, err := g.GetImage(ctx, id)
+				if err != nil {
+					return nil, err
+				}
+				out = append(out, img)
+			}
+			return out, nil
+		}
+	}
+	name := "an image"
+	if o, ok := opts.(images.CreateOpts); ok {
+		name = fmt.Sprintf("image %q", o.Name)
+	}
+	return createRecovering(ctx, name, func(ctx context.Context) (*Image, error) {
+		return images.Create(ctx, c, opts).Extract()
+	}, find)
 }
 
 // UpdateImage applies a JSON patch. With Glance's v2.1 patch media type an "add"

@@ -10,8 +10,6 @@ import (
 
 	"github.com/gophercloud/gophercloud/v2"
 	"github.com/gophercloud/gophercloud/v2/openstack/image/v2/images"
-
-	"github.com/packer-glance/packer-plugin-glance/internal/imagefind"
 )
 
 func serviceClient(srv *httptest.Server, resourceBase string) *gophercloud.ServiceClient {
@@ -42,7 +40,7 @@ func TestGlanceListImagesFollowsNextLinksAndSendsTheQuery(t *testing.T) {
 
 	var ids []string
 	err := NewGlance(serviceClient(srv, "/v2/"), "").ListImages(context.Background(),
-		imagefind.ListRequest{Name: "debian:12", Properties: map[string]string{"k": "a&b"}, Limit: 1},
+		ImageQuery{Name: "debian:12", Properties: map[string]string{"k": "a&b"}, Limit: 1},
 		func(imgs []images.Image) bool {
 			for _, i := range imgs {
 				ids = append(ids, i.ID)
@@ -71,7 +69,7 @@ func TestGlanceListImagesStopsWhenAsked(t *testing.T) {
 		fmt.Fprint(w, `{"images":[{"id":"a","size":1}],"next":"/v2/images?marker=a"}`)
 	}))
 	defer srv.Close()
-	err := NewGlance(serviceClient(srv, "/v2/"), "").ListImages(context.Background(), imagefind.ListRequest{},
+	err := NewGlance(serviceClient(srv, "/v2/"), "").ListImages(context.Background(), ImageQuery{},
 		func([]images.Image) bool { return false })
 	if err != nil || calls != 1 {
 		t.Errorf("err %v after %d calls, want 1 call", err, calls)
@@ -85,7 +83,7 @@ func TestGlanceListImagesErrorsNameEndpointAndStatus(t *testing.T) {
 		fmt.Fprint(w, `{"message": "Invalid sort key: owner"}`)
 	}))
 	defer srv.Close()
-	err := NewGlance(serviceClient(srv, "/v2/"), "").ListImages(context.Background(), imagefind.ListRequest{Sort: "owner"},
+	err := NewGlance(serviceClient(srv, "/v2/"), "").ListImages(context.Background(), ImageQuery{Sort: "owner"},
 		func([]images.Image) bool { return true })
 	if err == nil {
 		t.Fatal("no error")

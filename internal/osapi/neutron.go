@@ -173,11 +173,15 @@ func (n *Neutron) CreateSecurityGroup(ctx context.Context, name, description str
 	if err != nil {
 		return "", err
 	}
-	g, err := groups.Create(ctx, c, groups.CreateOpts{Name: name, Description: description}).Extract()
-	if err != nil {
-		return "", err
-	}
-	return g.ID, nil
+	// The builder's group names hold its build UUID: a group of that name is
+	// the one a lost call made.
+	return createRecovering(ctx, fmt.Sprintf("security group %q", name), func(ctx context.Context) (string, error) {
+		g, err := groups.Create(ctx, c, groups.CreateOpts{Name: name, Description: description}).Extract()
+		if err != nil {
+			return "", err
+		}
+		return g.ID, nil
+	}, func(ctx context.Context) ([]string, error) { return n.SecurityGroupsNamed(ctx, name) })
 }
 
 func (n *Neutron) AllowIngress(ctx context.Context, groupID string, port int, cidr string) error {
@@ -300,11 +304,27 @@ func (n *Neutron) CreateFloatingIP(ctx context.Context, networkID, portID, descr
 	if err != nil {
 		return nil, err
 	}
-	f, err := floatingips.Create(ctx, c, floatingips.CreateOpts{FloatingNetworkID: networkID, PortID: portID, Description: description}).Extract()
-	if err != nil {
-		return nil, err
-	}
-	return toFloatingIP(f), nil
+	// The builder's descriptions hold its build UUID: an address with this one
+	// is the one a lost call made.
+	return createRecovering(ctx, fmt.Sprintf("floating IP %q", description), func(ctx context.Context) (*FloatingIP, error) {
+		f, err := floatingips.Create(ctx, c, floatingips.CreateOpts{FloatingNetworkID: networkID, PortID: portID, Description: description}).Extract()
+		if err != nil {
+			return nil, err
+		}
+		return toFloatingIP(f), nil
+	}, func(ctx context.Context) ([]*FloatingIP, error) {
+		list, err := n.listFloatingIPs(ctx, floatingips.ListOpts{Description: description})
+		if err != nil {
+			return nil, err
+		}
+		var out []*FloatingIP
+		for i := range list {
+			if list[i].Description == description {
+				out = append(out, toFloatingIP(&list[i]))
+			}
+		}
+		return out, nil
+	})
 }
 
 func (n *Neutron) FloatingIPsDescribed(ctx context.Context, description string) ([]string, error) {

@@ -3,9 +3,11 @@ package osapi
 import (
 	"context"
 	"crypto/rsa"
+	"fmt"
 	"regexp"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/gophercloud/gophercloud/v2"
 	"github.com/gophercloud/gophercloud/v2/openstack/compute/v2/flavors"
@@ -17,6 +19,8 @@ import (
 // Nova is the compute service client.
 type Nova struct {
 	client func() (*gophercloud.ServiceClient, error)
+	// glance finds a snapshot whose createImage reply was lost.
+	glance *Glance
 }
 
 // FlavorID finds a flavor by ID or name with one list request (a GET by ID
@@ -55,7 +59,24 @@ func (n *Nova) CreateKeypair(ctx context.Context, name, publicKey string) error 
 	if err != nil {
 		return err
 	}
-	_, err = keypairs.Create(ctx, c, keypairs.CreateOpts{Name: name, PublicKey: publicKey}).Extract()
+	_, err = createRecovering(ctx, fmt.Sprintf("keypair %q", name), func(ctx context.Context) (string, error) {
+		_, err := keypairs.Create(ctx, c, keypairs.CreateOpts{Name: name, PublicKey: publicKey}).Extract()
+		return name, err
+	}, func(ctx context.Context) ([]string, error) {
+		// A keypair of this (build-unique) name holding this public key is the one
+		// the lost call made.
+		kp, err := keypairs.Get(ctx, c, name, nil).Extract()
+		if IsNotFound(err) {
+			return nil, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		if strings.TrimSpace(kp.PublicKey) != strings.TrimSpace(publicKey) {
+			return nil, fmt.Errorf("keypair %q exists with another public key", name)
+		}
+		return []string{name}, nil
+	})
 	return err
 }
 
@@ -109,11 +130,17 @@ func (n *Nova) CreateServer(ctx context.Context, spec ServerSpec) (string, error
 	if spec.KeyName != "" {
 		builder = keypairs.CreateOptsExt{CreateOptsBuilder: opts, KeyName: spec.KeyName}
 	}
-	s, err := servers.Create(ctx, c, builder, nil).Extract()
-	if err != nil {
-		return "", err
+	var find func(context.Context) ([]string, error)
+	if marker := spec.Metadata[MarkerProperty]; marker != "" {
+		find = func(ctx context.Context) ([]string, error) { return n.ServersOfBuild(ctx, spec.Name, marker) }
 	}
-	return s.ID, nil
+	return createRecovering(ctx, fmt.Sprintf("server %q", spec.Name), func(ctx context.Context) (string, error) {
+		s, err := servers.Create(ctx, c, builder, nil).Extract()
+		if err != nil {
+			return "", err
+		}
+		return s.ID, nil
+	}, find)
 }
 
 func (n *Nova) GetServer(ctx context.Context, id string) (*Server, error) {
@@ -206,7 +233,14 @@ func (n *Nova) CreateServerImage(ctx context.Context, serverID, name string, met
 	if err != nil {
 		return "", err
 	}
-	return servers.CreateImage(ctx, c, serverID, servers.CreateImageOpts{Name: name, Metadata: metadata}).ExtractImageID()
+	started := time.Now()
+	var find func(context.Context) ([]string, error)
+	if marker := metadata[MarkerProperty]; marker != "" && n.glance != nil {
+		find = func(ctx context.Context) ([]string, error) { return n.glance.imagesMadeBy(ctx, marker, name, started) }
+	}
+	return createRecovering(ctx, fmt.Sprintf("image %q", name), func(ctx context.Context) (string, error) {
+		return servers.CreateImage(ctx, c, serverID, servers.CreateImageOpts{Name: name, Metadata: metadata}).ExtractImageID()
+	}, find)
 }
 
 func (n *Nova) ServerPassword(ctx context.Context, serverID string, key *rsa.PrivateKey) (string, error) {

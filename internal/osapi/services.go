@@ -127,7 +127,7 @@ func (s *Services) Glance() *Glance {
 }
 
 // Nova returns the compute service client.
-func (s *Services) Nova() *Nova { return &Nova{client: s.computeClient} }
+func (s *Services) Nova() *Nova { return &Nova{client: s.computeClient, glance: s.Glance()} }
 
 // Neutron returns the network service client.
 func (s *Services) Neutron() *Neutron {
@@ -135,7 +135,7 @@ func (s *Services) Neutron() *Neutron {
 }
 
 // Cinder returns the block storage service client.
-func (s *Services) Cinder() *Cinder { return &Cinder{client: s.volumeClient} }
+func (s *Services) Cinder() *Cinder { return &Cinder{client: s.volumeClient, glance: s.Glance()} }
 
 // Keystone returns the identity service client.
 func (s *Services) Keystone() *Keystone { return &Keystone{client: s.identityClient} }

@@ -13,6 +13,10 @@ type Backoff struct {
 	Initial time.Duration // first delay; default 250ms
 	Max     time.Duration // cap on the delay; default 5s
 	Factor  float64       // growth per poll; default 1.5
+	// Young keeps the delay at Initial while the wait is younger than this: most
+	// transitions a build waits for (a stop, a snapshot of a small disk) end within
+	// seconds, and each poll's delay is how late the end is seen.
+	Young time.Duration
 }
 
 // DefaultBackoff suits Nova, Cinder and Glance status polls.
@@ -46,6 +50,7 @@ func WaitFor(ctx context.Context, what string, timeout time.Duration, b Backoff,
 		ctx, cancel = context.WithTimeoutCause(ctx, timeout, fmt.Errorf("%w after %s waiting for %s", ErrWaitTimeout, timeout, what))
 		defer cancel()
 	}
+	start := time.Now()
 	delay := b.Initial
 	timer := time.NewTimer(0)
 	defer timer.Stop()
@@ -67,7 +72,9 @@ func WaitFor(ctx context.Context, what string, timeout time.Duration, b Backoff,
 			return waitStopped(ctx, what)
 		case <-timer.C:
 		}
-		delay = b.next(delay)
+		if time.Since(start) >= b.Young {
+			delay = b.next(delay)
+		}
 	}
 }
 

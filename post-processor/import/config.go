@@ -136,8 +136,21 @@ func (s *SourceConfig) prepare() []error {
 	if s.ImportMethod == string(glanceimport.MethodWebDownload) {
 		errs = append(errs, s.webDownloadConflicts()...)
 	}
-	if (s.ImageSourceUsername != "" || len(s.ImageSourceHeaders) > 0 || s.SourceInsecure) && s.ImageSourceURL == "" {
-		errs = append(errs, errors.New("image_source_username, image_source_password, image_source_headers and source_insecure need image_source_url"))
+	if (s.ImageSourceUsername != "" || len(s.ImageSourceHeaders) > 0 || s.SourceInsecure || s.SourceCACert != "") && s.ImageSourceURL == "" {
+		errs = append(errs, errors.New("image_source_username, image_source_password, image_source_headers, source_insecure and source_cacert need image_source_url"))
+	}
+	if s.SourceCACert != "" {
+		// Read now, so a wrong file fails validation rather than the download.
+		if _, err := access.NewDownloadClient(access.DownloadOptions{CACert: s.SourceCACert}); err != nil {
+			errs = append(errs, fmt.Errorf("source_cacert: %w", err))
+		}
+	}
+	if s.MaxImageSize != "" {
+		n, err := glanceimport.ParseSize(s.MaxImageSize)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("max_image_size: %w", err))
+		}
+		s.maxImageSize = n
 	}
 	return errs
 }
@@ -159,11 +172,14 @@ func (s *SourceConfig) webDownloadConflicts() []error {
 	if s.Checksum != "" && !strings.EqualFold(s.Checksum, "none") {
 		errs = append(errs, fmt.Errorf("%s conflicts with checksum: the plugin never sees the bytes Glance downloads", name))
 	}
+	if s.MaxImageSize != "" {
+		errs = append(errs, fmt.Errorf("%s conflicts with max_image_size: the plugin never sees the bytes Glance downloads", name))
+	}
 	if s.ImageSourceUsername != "" || s.ImageSourcePassword != "" || len(s.ImageSourceHeaders) > 0 {
 		errs = append(errs, fmt.Errorf("%s conflicts with image_source_username, image_source_password and image_source_headers: Glance downloads anonymously", name))
 	}
 	if glanceimport.URLHasCredentials(s.ImageSourceURL) {
-		errs = append(errs, fmt.Errorf("%s conflicts with credentials inside image_source_url: Glance would keep them in its task records; let the plugin download it", name))
+		errs = append(errs, fmt.Errorf("%s conflicts with credentials inside image_source_url (user info, or a signature or token in its query): Glance would keep them in its task records; let the plugin download it", name))
 	}
 	return errs
 }

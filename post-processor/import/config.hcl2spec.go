@@ -55,6 +55,8 @@ type FlatConfig struct {
 	ImageSourcePassword         *string           `mapstructure:"image_source_password" required:"false" cty:"image_source_password" hcl:"image_source_password"`
 	ImageSourceHeaders          map[string]string `mapstructure:"image_source_headers" required:"false" cty:"image_source_headers" hcl:"image_source_headers"`
 	SourceInsecure              *bool             `mapstructure:"source_insecure" required:"false" cty:"source_insecure" hcl:"source_insecure"`
+	SourceCACert                *string           `mapstructure:"source_cacert" required:"false" cty:"source_cacert" hcl:"source_cacert"`
+	MaxImageSize                *string           `mapstructure:"max_image_size" required:"false" cty:"max_image_size" hcl:"max_image_size"`
 	ImageName                   *string           `mapstructure:"image_name" required:"true" cty:"image_name" hcl:"image_name"`
 	ContainerFormat             *string           `mapstructure:"container_format" required:"false" cty:"container_format" hcl:"container_format"`
 	DiskFormat                  *string           `mapstructure:"disk_format" required:"false" cty:"disk_format" hcl:"disk_format"`
@@ -140,6 +142,8 @@ func (*FlatConfig) HCL2Spec() map[string]hcldec.Spec {
 		"image_source_password":         &hcldec.AttrSpec{Name: "image_source_password", Type: cty.String, Required: false},
 		"image_source_headers":          &hcldec.AttrSpec{Name: "image_source_headers", Type: cty.Map(cty.String), Required: false},
 		"source_insecure":               &hcldec.AttrSpec{Name: "source_insecure", Type: cty.Bool, Required: false},
+		"source_cacert":                 &hcldec.AttrSpec{Name: "source_cacert", Type: cty.String, Required: false},
+		"max_image_size":                &hcldec.AttrSpec{Name: "max_image_size", Type: cty.String, Required: false},
 		"image_name":                    &hcldec.AttrSpec{Name: "image_name", Type: cty.String, Required: false},
 		"container_format":              &hcldec.AttrSpec{Name: "container_format", Type: cty.String, Required: false},
 		"disk_format":                   &hcldec.AttrSpec{Name: "disk_format", Type: cty.String, Required: false},

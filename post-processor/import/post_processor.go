@@ -67,6 +67,7 @@ func (p *PostProcessor) PostProcess(ctx context.Context, ui packersdk.Ui, input 
 		Stores:               c.Stores,
 		AllStores:            c.AllStores,
 		AllStoresMustSucceed: c.AllStoresMustSucceed,
+		MaxImageSize:         c.maxImageSize,
 		Force:                c.ImageForce,
 		KeepFailedImage:      c.KeepFailedImage,
 		OwnerID:              sess.Project.ID,
@@ -184,7 +185,7 @@ func (c *Config) imageSpec() glanceimport.ImageSpec {
 // downloadOptions is how the plugin's own downloads trust TLS servers: only
 // source_insecure turns checks off (the API's insecure is about the cloud).
 func (c *Config) downloadOptions() access.DownloadOptions {
-	return access.DownloadOptions{Insecure: c.SourceInsecure}
+	return access.DownloadOptions{Insecure: c.SourceInsecure, CACert: c.SourceCACert}
 }
 
 func sizeText(n int64) string {

@@ -57,7 +57,20 @@ type SourceConfig struct {
 	// `Authorization`. Their values are never written to logs.
 	ImageSourceHeaders map[string]string `mapstructure:"image_source_headers" required:"false"`
 	// Skip verification of the TLS certificate of `image_source_url` (and of a
-	// checksum URL). The access config's `insecure` and `cacert` also apply to the
-	// download. Defaults to `false`.
+	// checksum URL). The access config's `insecure` does not apply to downloads:
+	// it is about the cloud's API. Defaults to `false`.
 	SourceInsecure bool `mapstructure:"source_insecure" required:"false"`
+	// A PEM file of CA certificates to trust, besides the system's and the access
+	// config's `cacert`, for `image_source_url` and a checksum URL: for a source
+	// behind a private CA.
+	SourceCACert string `mapstructure:"source_cacert" required:"false"`
+	// Stop the import when the image data, after decompression, grows past this
+	// size, and delete the partial image: a guard against a decompression bomb or
+	// a wrong URL filling the store. A number of bytes or a size with a unit, such
+	// as `"40GiB"` or `"500MB"`. Setting it makes the plugin stream the data
+	// itself (Glance's web-download cannot be bounded). Defaults to no limit.
+	MaxImageSize string `mapstructure:"max_image_size" required:"false"`
+
+	// maxImageSize is MaxImageSize in bytes.
+	maxImageSize int64
 }

@@ -1,4 +1,4 @@
-package imagefind
+package osapi
 
 import (
 	"net/url"
@@ -7,7 +7,7 @@ import (
 	"testing"
 )
 
-func parseQuery(t *testing.T, r ListRequest) url.Values {
+func parseQuery(t *testing.T, r ImageQuery) url.Values {
 	t.Helper()
 	q, err := r.ToImageListQuery()
 	if err != nil {
@@ -27,7 +27,7 @@ func parseQuery(t *testing.T, r ListRequest) url.Values {
 }
 
 func TestListRequestEncodesEveryFilter(t *testing.T) {
-	v := parseQuery(t, ListRequest{
+	v := parseQuery(t, ImageQuery{
 		Name: "Fedora", Owner: "p1", Visibility: "all", Tags: []string{"a b", "c&d"},
 		Properties:      map[string]string{"os_distro": "fedora", "note": `a&b=c "d", e:f/ü+%`},
 		ContainerFormat: "bare", DiskFormat: "qcow2", MemberStatus: "pending", Hidden: true,
@@ -45,11 +45,11 @@ func TestListRequestEncodesEveryFilter(t *testing.T) {
 }
 
 func TestListRequestLeavesUnsetFiltersOut(t *testing.T) {
-	if v := parseQuery(t, ListRequest{}); len(v) != 0 {
+	if v := parseQuery(t, ImageQuery{}); len(v) != 0 {
 		t.Errorf("empty request sends %v", v)
 	}
 	// os_hidden=false would be a property filter on clouds older than Rocky.
-	if v := parseQuery(t, ListRequest{Name: "x"}); v.Has("os_hidden") {
+	if v := parseQuery(t, ImageQuery{Name: "x"}); v.Has("os_hidden") {
 		t.Error("os_hidden sent although hidden is false")
 	}
 }
@@ -68,33 +68,13 @@ func TestEqFilterValueQuotesColons(t *testing.T) {
 		{`ends:with\`, "", false},
 	}
 	for _, tc := range cases {
-		got, ok := eqFilterValue(tc.in)
+		got, ok := EqFilterValue(tc.in)
 		if got != tc.want || ok != tc.ok {
-			t.Errorf("eqFilterValue(%q) = %q, %v; want %q, %v", tc.in, got, ok, tc.want, tc.ok)
+			t.Errorf("EqFilterValue(%q) = %q, %v; want %q, %v", tc.in, got, ok, tc.want, tc.ok)
 		}
 	}
-	v := parseQuery(t, ListRequest{Name: "debian:12"})
+	v := parseQuery(t, ImageQuery{Name: "debian:12"})
 	if v.Get("name") != `in:"debian:12"` {
 		t.Errorf("name sent as %q", v.Get("name"))
-	}
-}
-
-func TestListRequestKeepsAmbiguousFiltersOnTheClient(t *testing.T) {
-	m, err := newMatcher(Filter{
-		Name:       `x:"y"`,
-		Properties: map[string]string{"ram_min": "1", "cpu_max": "2", "limit": "3", "marker": "4", "os_distro": "ok"},
-	}, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := m.listRequest(Query{})
-	if r.Name != "" {
-		t.Errorf("unsendable name sent as %q", r.Name)
-	}
-	if !reflect.DeepEqual(r.Properties, map[string]string{"os_distro": "ok"}) {
-		t.Errorf("properties sent: %v", r.Properties)
-	}
-	if r.Limit != DefaultPageSize || r.Status != "active" {
-		t.Errorf("limit %d, status %q", r.Limit, r.Status)
 	}
 }

@@ -1,0 +1,73 @@
+package glanceimport
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/packer-glance/packer-plugin-glance/access"
+	"github.com/packer-glance/packer-plugin-glance/internal/osapi"
+	"github.com/packer-glance/packer-plugin-glance/internal/testcloud"
+)
+
+// An upload that breaks on Glance's side (here a 503, as glance-api answers
+// while it restarts) starts again from the file with a new image: the import
+// succeeds and leaves exactly one image. A refused upload of a stream that
+// cannot be read again is not restarted.
+func TestImportStartsAgainWhenTheUploadBreaks(t *testing.T) {
+	c, err := testcloud.Start(testcloud.Options{})
+	if err != nil {
+		t.Skipf("the test cloud cannot start here: %v", err)
+	}
+	t.Cleanup(func() { c.Close() })
+	ac := access.AccessConfig{IdentityEndpoint: c.AuthURL(), Username: testcloud.DemoUser, Password: testcloud.DemoPassword,
+		ProjectName: testcloud.DemoProject, UserDomainName: "Default", ProjectDomainName: "Default", APIRetryTimeout: time.Second}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	sess, err := ac.Authenticate(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := osapi.New(sess).Glance()
+	file := filepath.Join(t.TempDir(), "disk.raw")
+	if err := os.WriteFile(file, []byte(strings.Repeat("golden", 200000)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	c.AddFault(testcloud.Fault{Op: "image.upload", Status: 503, Times: 2})
+	var said []string
+	res, err := Import(ctx, g, Request{
+		Source: Source{File: file}, Image: ImageSpec{Name: "restarted", DiskFormat: "raw"}, OwnerID: sess.Project.ID,
+		Say: func(line string) { said = append(said, line) },
+	})
+	if err != nil {
+		t.Fatalf("import: %v\n%s", err, strings.Join(said, "\n"))
+	}
+	if !strings.Contains(strings.Join(said, "\n"), "starting again from") {
+		t.Errorf("no restart reported:\n%s", strings.Join(said, "\n"))
+	}
+	imgs := c.ImagesByName("restarted")
+	if len(imgs) != 1 || imgs[0].ID != res.Image.ID || imgs[0].Status != "active" {
+		t.Errorf("images named restarted: %+v, want only the active %s", imgs, res.Image.ID)
+	}
+
+	c.AddFault(testcloud.Fault{Op: "image.upload", Status: 503, Times: 1})
+	f, err := os.Open(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	_, err = Import(ctx, g, Request{
+		Source: Source{Reader: struct{ *os.File }{f}, Name: "stream"}, Image: ImageSpec{Name: "stream-once", DiskFormat: "raw"},
+		OwnerID: sess.Project.ID, Say: func(string) {},
+	})
+	if err == nil {
+		t.Error("a broken upload of a stream that cannot be read again succeeded")
+	}
+	if imgs := c.ImagesByName("stream-once"); len(imgs) != 0 {
+		t.Errorf("the failed stream left %+v", imgs)
+	}
+}
