@@ -196,6 +196,7 @@ func TestPrepareRejects(t *testing.T) {
 		{"drop a reserved property", with("drop_image_properties", []string{"os_glance_import_task"}), "drop_image_properties"},
 		{"drop an image field", with("drop_image_properties", []string{"name"}), "image field"},
 		{"drop twice", with("drop_image_properties", []string{"user_id", "user_id"}), "drop_image_properties lists"},
+		{"drop the build marker", with("drop_image_properties", []string{"packer_build_uuid"}), "packer_build_uuid marks the image"},
 		{"negative volume", with("use_blockstorage_volume", true, "volume_size", -1), "volume_size"},
 		{"disk format without volume", with("image_disk_format", "qcow2"), "image_disk_format"},
 		{"bad disk format", with("use_blockstorage_volume", true, "image_disk_format", "iso"), "image_disk_format"},

@@ -61,7 +61,7 @@ type ImageConfig struct {
 	// "owner_project_name", "owner_id", "boot_roles", "image_location",
 	// "image_state"]`. The image gets provenance instead (see
 	// the builder's "Image properties" section); a provenance key listed here is
-	// not set.
+	// not set, except `packer_build_uuid`, which is always kept.
 	DropImageProperties []string `mapstructure:"drop_image_properties" required:"false"`
 	// Build and provision the server, but make no image; the build then has no
 	// artifact. Useful to test provisioning. Defaults to `false`.
@@ -109,6 +109,9 @@ func (c *ImageConfig) Prepare(ctx *interpolate.Context, useVolume bool) (warning
 		errs = append(errs, imagepolicy.CheckList("drop_image_properties", c.DropImageProperties)...)
 		errs = append(errs, imagepolicy.CheckPropertyNames("drop_image_properties", c.DropImageProperties, "removed")...)
 		for _, k := range c.DropImageProperties {
+			if k == imagepolicy.MarkerProperty {
+				errs = append(errs, fmt.Errorf("drop_image_properties: %s marks the image with the build that made it and is always kept", k))
+			}
 			if _, set := c.ImageProperties[k]; set {
 				errs = append(errs, fmt.Errorf("drop_image_properties and image_properties both name %q: keep it in one of them", k))
 			}
