@@ -39,6 +39,9 @@ type server struct {
 	Fault                       *serverFault
 	Created, Updated            time.Time
 	Gone                        bool // deleted: no longer served
+	// key is the keypair's public key as it was at boot: like Nova, which puts
+	// it into the guest, the server keeps it when the keypair is deleted.
+	key ssh.PublicKey
 }
 
 func (s *server) setState(status, vm, task string, power int) {

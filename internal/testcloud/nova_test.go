@@ -397,3 +397,16 @@ func TestSeedRootFromFolder(t *testing.T) {
 		t.Fatalf("server disk: %q", out)
 	}
 }
+
+// Nova puts the keypair's public key into the guest at boot: deleting the
+// keypair afterwards does not lock anyone out.
+func TestServerKeepsItsKeyWhenTheKeypairIsDeleted(t *testing.T) {
+	e := newComputeEnv(t, Options{})
+	s := e.boot(t, "builder", e.baseImage)
+	if err := keypairs.Delete(testCtx(t), e.compute, "k", nil).ExtractErr(); err != nil {
+		t.Fatalf("delete keypair: %v", err)
+	}
+	if out := run(t, e.dial(t, fixedIP(s)), "echo still-in"); !strings.Contains(out, "still-in") {
+		t.Fatalf("exec output: %q", out)
+	}
+}

@@ -191,11 +191,7 @@ func (c *Cloud) targetFor(ip string) (sshTarget, bool) {
 		if s == nil || s.Gone || s.Status != "ACTIVE" || s.TaskState == "deleting" || s.TaskState == "powering-off" {
 			return sshTarget{}, false
 		}
-		t := sshTarget{serverID: s.ID, region: reg.name, disk: s.Disk, password: s.AdminPass}
-		if k := reg.keypairs[s.UserID+"/"+s.KeyName]; k != nil && s.KeyName != "" {
-			t.key = k.key
-		}
-		return t, true
+		return sshTarget{serverID: s.ID, region: reg.name, disk: s.Disk, password: s.AdminPass, key: s.key}, true
 	}
 	return sshTarget{}, false
 }
