@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"net/http"
 	"path/filepath"
 	"strings"
 
@@ -25,6 +26,37 @@ const BuilderID = "packer-glance.glance-import"
 // PostProcessor implements packersdk.PostProcessor.
 type PostProcessor struct {
 	config Config
+	// newCloud connects to the cloud; tests replace it to reach an in-process
+	// one. nil means connect.
+	newCloud func(ctx context.Context, c *Config) (*cloud, error)
+}
+
+// cloud is what PostProcess uses of a connection: the engine's Glance client,
+// the HTTP client of the plugin's own source downloads, and the session's
+// region and project.
+type cloud struct {
+	glance   glanceimport.Glance
+	download *http.Client
+	region   string
+	project  string
+}
+
+// connect logs in with the configured credentials.
+func connect(ctx context.Context, c *Config) (*cloud, error) {
+	sess, err := c.AccessConfig.Authenticate(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return sessionCloud(sess, c)
+}
+
+// sessionCloud makes PostProcess's clients from a logged-in session.
+func sessionCloud(sess *access.Session, c *Config) (*cloud, error) {
+	download, err := sess.DownloadClient(c.downloadOptions())
+	if err != nil {
+		return nil, err
+	}
+	return &cloud{glance: osapi.New(sess).Glance(), download: download, region: sess.Region, project: sess.Project.ID}, nil
 }
 
 var _ packersdk.PostProcessor = new(PostProcessor)
@@ -49,16 +81,17 @@ func (p *PostProcessor) PostProcess(ctx context.Context, ui packersdk.Ui, input 
 	if err != nil {
 		return nil, true, false, err
 	}
-	sess, err := c.AccessConfig.Authenticate(ctx)
+	newCloud := p.newCloud
+	if newCloud == nil {
+		newCloud = connect
+	}
+	cl, err := newCloud(ctx, c)
 	if err != nil {
 		return nil, true, false, err
 	}
-	if src.HTTPClient, err = sess.DownloadClient(c.downloadOptions()); err != nil {
-		return nil, true, false, err
-	}
-	glance := osapi.New(sess).Glance()
+	src.HTTPClient = cl.download
 	ui.Say(fmt.Sprintf("Importing %s into Glance as %q", sourceID, c.ImageName))
-	res, err := glanceimport.Import(ctx, glance, glanceimport.Request{
+	res, err := glanceimport.Import(ctx, cl.glance, glanceimport.Request{
 		Source:               src,
 		Method:               glanceimport.Method(c.ImportMethod),
 		Decompress:           glanceimport.DecompressMode(c.Decompress),
@@ -70,7 +103,7 @@ func (p *PostProcessor) PostProcess(ctx context.Context, ui packersdk.Ui, input 
 		MaxImageSize:         c.maxImageSize,
 		Force:                c.ImageForce,
 		KeepFailedImage:      c.KeepFailedImage,
-		OwnerID:              sess.Project.ID,
+		OwnerID:              cl.project,
 		Timeout:              c.ImportTimeout,
 		Track: func(name string, total int64, r io.ReadCloser) io.ReadCloser {
 			if total < 0 {
@@ -88,11 +121,11 @@ func (p *PostProcessor) PostProcess(ctx context.Context, ui packersdk.Ui, input 
 	a := &Artifact{
 		ImageID:        img.ID,
 		ImageName:      img.Name,
-		Region:         sess.Region,
+		Region:         cl.region,
 		Checksum:       glanceChecksum(img),
 		SourceChecksum: res.SourceChecksum,
 		SourceID:       sourceID,
-		deleteImage:    glance.DeleteImage,
+		deleteImage:    cl.glance.DeleteImage,
 	}
 	a.stateData = map[string]interface{}{
 		"generated_data": map[string]interface{}{
