@@ -27,6 +27,8 @@ type Builder struct {
 	config Config
 	// newCloud connects to the cloud; tests replace it with a fake.
 	newCloud func(ctx context.Context, cfg *Config) (*Cloud, error)
+	// connect makes the communicator's connection steps; tests replace it.
+	connect connectFunc
 }
 
 var _ packersdk.Builder = new(Builder)
@@ -51,7 +53,8 @@ func connect(ctx context.Context, cfg *Config) (*Cloud, error) {
 	return newOSAPICloud(sess, access.DownloadOptions{})
 }
 
-// Run authenticates, runs the steps, and returns the image.
+// Run authenticates, runs the steps, and returns the image. Once the build has
+// succeeded, older images are replaced (image_force) and retired (keep_latest).
 func (b *Builder) Run(ctx context.Context, ui packersdk.Ui, hook packersdk.Hook) (packersdk.Artifact, error) {
 	newCloud := b.newCloud
 	if newCloud == nil {
@@ -100,6 +103,7 @@ func (b *Builder) Run(ctx context.Context, ui packersdk.Ui, hook packersdk.Hook)
 	replaceCtx, cancelReplace := retry.CleanupContext()
 	defer cancelReplace()
 	(&stepReplaceImages{}).Run(replaceCtx, state)
+	(&stepRetireImages{}).Run(replaceCtx, state)
 	a := &Artifact{
 		ImageID:    img.ID,
 		ImageName:  img.Name,
@@ -125,8 +129,14 @@ func (b *Builder) Run(ctx context.Context, ui packersdk.Ui, hook packersdk.Hook)
 func (b *Builder) steps(create *stepCreateImage) []multistep.Step {
 	cfg := &b.config
 	makeImage := !cfg.SkipCreateImage
+	verify := makeImage && cfg.Verifies()
+	connect := b.connect
+	if connect == nil {
+		connect = sdkConnect
+	}
 	return []multistep.Step{
 		&stepPreValidate{},
+		multistep.If(verify, &stepVerifyFlavor{}),
 		&stepResolveNetwork{},
 		&stepSourceImage{},
 		multistep.If(needsTemporaryKey(cfg) || cfg.Comm.SSHPrivateKeyFile != "", &communicator.StepSSHKeyGen{
@@ -147,17 +157,17 @@ func (b *Builder) steps(create *stepCreateImage) []multistep.Step {
 		&stepGetPassword{},
 		&stepAllocateFloatingIP{},
 		&stepWaitReachable{},
-		&communicator.StepConnect{
-			Config:    &cfg.Comm,
-			Host:      commHost(cfg),
-			SSHConfig: cfg.Comm.SSHConfigFunc(),
-		},
+		connect(&cfg.Comm, commHost(cfg)),
 		&commonsteps.StepProvision{},
 		&commonsteps.StepCleanupTempKeys{Comm: &cfg.Comm},
 		multistep.If(makeImage, &stepStopServer{}),
 		multistep.If(makeImage && cfg.UseBlockStorageVolume, &stepDeleteServer{}),
 		multistep.If(makeImage, create),
 		multistep.If(makeImage, &stepWaitImage{}),
+		// With verify the image is promoted only once its boot test passed.
+		multistep.If(verify, &stepStageImage{}),
+		multistep.If(verify, &stepReleaseBuildServer{}),
+		multistep.If(verify, &stepVerify{connect: connect}),
 		multistep.If(makeImage, &stepUpdateImage{}),
 	}
 }

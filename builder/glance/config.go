@@ -22,6 +22,7 @@ type Config struct {
 	access.AccessConfig `mapstructure:",squash"`
 	RunConfig           `mapstructure:",squash"`
 	ImageConfig         `mapstructure:",squash"`
+	LifecycleConfig     `mapstructure:",squash"`
 
 	ctx interpolate.Context
 }
@@ -49,6 +50,10 @@ func (c *Config) Prepare(raws ...interface{}) (warnings []string, err error) {
 	errs = packersdk.MultiErrorAppend(errs, es...)
 
 	w, es = c.ImageConfig.Prepare(&c.ctx, c.UseBlockStorageVolume)
+	warnings = append(warnings, w...)
+	errs = packersdk.MultiErrorAppend(errs, es...)
+
+	w, es = c.LifecycleConfig.Prepare(&c.ImageConfig, &c.RunConfig)
 	warnings = append(warnings, w...)
 	errs = packersdk.MultiErrorAppend(errs, es...)
 

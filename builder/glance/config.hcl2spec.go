@@ -149,6 +149,10 @@ type FlatConfig struct {
 	DropImageProperties               []string          `mapstructure:"drop_image_properties" required:"false" cty:"drop_image_properties" hcl:"drop_image_properties"`
 	SkipCreateImage                   *bool             `mapstructure:"skip_create_image" required:"false" cty:"skip_create_image" hcl:"skip_create_image"`
 	ImageForce                        *bool             `mapstructure:"image_force" required:"false" cty:"image_force" hcl:"image_force"`
+	ImageFamily                       *string           `mapstructure:"image_family" required:"false" cty:"image_family" hcl:"image_family"`
+	KeepLatest                        *int              `mapstructure:"keep_latest" required:"false" cty:"keep_latest" hcl:"keep_latest"`
+	RetireAction                      *string           `mapstructure:"retire_action" required:"false" cty:"retire_action" hcl:"retire_action"`
+	Verify                            *FlatVerifyConfig `mapstructure:"verify" required:"false" cty:"verify" hcl:"verify"`
 }
 
 // FlatMapstructure returns a new FlatConfig.
@@ -302,6 +306,10 @@ func (*FlatConfig) HCL2Spec() map[string]hcldec.Spec {
 		"drop_image_properties":                 &hcldec.AttrSpec{Name: "drop_image_properties", Type: cty.List(cty.String), Required: false},
 		"skip_create_image":                     &hcldec.AttrSpec{Name: "skip_create_image", Type: cty.Bool, Required: false},
 		"image_force":                           &hcldec.AttrSpec{Name: "image_force", Type: cty.Bool, Required: false},
+		"image_family":                          &hcldec.AttrSpec{Name: "image_family", Type: cty.String, Required: false},
+		"keep_latest":                           &hcldec.AttrSpec{Name: "keep_latest", Type: cty.Number, Required: false},
+		"retire_action":                         &hcldec.AttrSpec{Name: "retire_action", Type: cty.String, Required: false},
+		"verify":                                &hcldec.BlockSpec{TypeName: "verify", Nested: hcldec.ObjectSpec((*FlatVerifyConfig)(nil).HCL2Spec())},
 	}
 	return s
 }

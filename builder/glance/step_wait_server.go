@@ -29,8 +29,9 @@ func (s *stepWaitServer) Run(ctx context.Context, state multistep.StateBag) mult
 	ui.Sayf("Server %s is ACTIVE", id)
 	// Nova gave the guest its public key when the server was created: the
 	// temporary keypair is no longer needed, and deleting it now keeps it off
-	// the clean-up's path.
-	if kp, ok := state.Get(stateKeypairStep).(*stepCreateKeypair); ok {
+	// the clean-up's path. With verify, the test server needs it too: it is
+	// deleted once that server is ACTIVE.
+	if kp, ok := state.Get(stateKeypairStep).(*stepCreateKeypair); ok && !cfg.Verifies() {
 		kp.deleteNow(ctx, state)
 	}
 	return multistep.ActionContinue

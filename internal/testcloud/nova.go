@@ -407,7 +407,7 @@ func (c *Cloud) novaCreateServer(w http.ResponseWriter, r *http.Request, rc *req
 		s.AdminPass = newHexID()[:12]
 	}
 	if k := reg.keypairs[rc.tok.userID+"/"+in.KeyName]; k != nil && in.KeyName != "" {
-		s.key = k.key
+		s.authKey = k.key
 	}
 	for k, v := range in.Metadata {
 		s.Metadata[k] = v

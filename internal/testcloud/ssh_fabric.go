@@ -191,7 +191,9 @@ func (c *Cloud) targetFor(ip string) (sshTarget, bool) {
 		if s == nil || s.Gone || s.Status != "ACTIVE" || s.TaskState == "deleting" || s.TaskState == "powering-off" {
 			return sshTarget{}, false
 		}
-		return sshTarget{serverID: s.ID, region: reg.name, disk: s.Disk, password: s.AdminPass, key: s.key}, true
+		t := sshTarget{serverID: s.ID, region: reg.name, disk: s.Disk, password: s.AdminPass}
+		t.key = s.authKey
+		return t, true
 	}
 	return sshTarget{}, false
 }

@@ -83,6 +83,9 @@ type FlatConfig struct {
 	ImageMinRAM                 *int              `mapstructure:"image_min_ram" required:"false" cty:"image_min_ram" hcl:"image_min_ram"`
 	ImageProtected              *bool             `mapstructure:"image_protected" required:"false" cty:"image_protected" hcl:"image_protected"`
 	ImageHidden                 *bool             `mapstructure:"image_hidden" required:"false" cty:"image_hidden" hcl:"image_hidden"`
+	ImageFamily                 *string           `mapstructure:"image_family" required:"false" cty:"image_family" hcl:"image_family"`
+	KeepLatest                  *int              `mapstructure:"keep_latest" required:"false" cty:"keep_latest" hcl:"keep_latest"`
+	RetireAction                *string           `mapstructure:"retire_action" required:"false" cty:"retire_action" hcl:"retire_action"`
 }
 
 // FlatMapstructure returns a new FlatConfig.
@@ -170,6 +173,9 @@ func (*FlatConfig) HCL2Spec() map[string]hcldec.Spec {
 		"image_min_ram":                 &hcldec.AttrSpec{Name: "image_min_ram", Type: cty.Number, Required: false},
 		"image_protected":               &hcldec.AttrSpec{Name: "image_protected", Type: cty.Bool, Required: false},
 		"image_hidden":                  &hcldec.AttrSpec{Name: "image_hidden", Type: cty.Bool, Required: false},
+		"image_family":                  &hcldec.AttrSpec{Name: "image_family", Type: cty.String, Required: false},
+		"keep_latest":                   &hcldec.AttrSpec{Name: "keep_latest", Type: cty.Number, Required: false},
+		"retire_action":                 &hcldec.AttrSpec{Name: "retire_action", Type: cty.String, Required: false},
 	}
 	return s
 }

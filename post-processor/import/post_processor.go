@@ -17,6 +17,7 @@ import (
 
 	"github.com/packer-glance/packer-plugin-glance/access"
 	"github.com/packer-glance/packer-plugin-glance/internal/glanceimport"
+	"github.com/packer-glance/packer-plugin-glance/internal/imagepolicy"
 	"github.com/packer-glance/packer-plugin-glance/internal/osapi"
 )
 
@@ -118,6 +119,7 @@ func (p *PostProcessor) PostProcess(ctx context.Context, ui packersdk.Ui, input 
 	}
 	img := res.Image
 	ui.Sayf("Image %q is active: ID %s, %s, %s/%s", img.Name, img.ID, sizeText(img.SizeBytes), img.DiskFormat, img.ContainerFormat)
+	c.retire(ctx, ui, imagepolicy.On(cl.glance, cl.project), img.ID)
 	a := &Artifact{
 		ImageID:        img.ID,
 		ImageName:      img.Name,
@@ -136,6 +138,20 @@ func (p *PostProcessor) PostProcess(ctx context.Context, ui packersdk.Ui, input 
 		"import_method": string(res.Method),
 	}
 	return a, true, false, nil
+}
+
+// retire applies keep_latest once the new image is active. Nothing it meets
+// fails the import: the new image stands, and what could not be retired is
+// reported.
+func (c *Config) retire(ctx context.Context, ui packersdk.Ui, imgs imagepolicy.Images, newID string) {
+	r := c.retention()
+	if !r.Enabled() {
+		return
+	}
+	ui.Sayf("Keeping the %d newest images of family %q (retire_action = %s)...", r.Keep, r.Family, r.Action)
+	if _, err := imagepolicy.Retire(ctx, imgs, r, newID, ui.Say); err != nil {
+		ui.Error("Warning: " + err.Error() + " (nothing was retired)")
+	}
 }
 
 // source picks the data to import: the configured URL or file, else one file of
