@@ -2,6 +2,7 @@ package glance
 
 import (
 	"context"
+	"net"
 	"strings"
 	"testing"
 	"time"
@@ -67,6 +68,22 @@ func TestAdapterLookups(t *testing.T) {
 	}
 	if _, err := c.Network.FindNetwork(ctx, "nope"); err == nil {
 		t.Error("unknown network found")
+	}
+	subnets, err := c.Network.Subnets(ctx)
+	if err != nil {
+		t.Fatalf("Subnets: %v", err)
+	}
+	onPublic := 0
+	for _, s := range subnets {
+		if _, _, perr := net.ParseCIDR(s.CIDR); perr != nil || s.ID == "" || s.NetworkID == "" {
+			t.Errorf("subnet %+v", s)
+		}
+		if s.NetworkID == pub.ID {
+			onPublic++
+		}
+	}
+	if len(subnets) < 2 || onPublic != 1 {
+		t.Errorf("Subnets = %+v, want the private and public networks' subnets", subnets)
 	}
 	if id, err := c.Network.FindSecurityGroup(ctx, "default"); err != nil || id == "" {
 		t.Errorf("FindSecurityGroup(default) = %q, %v", id, err)
@@ -258,6 +275,34 @@ func TestAdapterFindsWhatLostCreatesMade(t *testing.T) {
 	}
 	if err := c.Volumes.DeleteVolume(ctx, vol); err != nil {
 		t.Error(err)
+	}
+}
+
+// An administrator sees every project's "default" security group; like Nova,
+// the name means the one of the session's project.
+func TestAdapterSecurityGroupOfTheSessionProject(t *testing.T) {
+	tc, _, ctx := adapterCloud(t) // the demo project's groups now exist
+	ac := access.AccessConfig{
+		IdentityEndpoint: tc.AuthURL(), Username: testcloud.AdminUser, Password: testcloud.AdminPassword,
+		ProjectName: testcloud.AdminProject, UserDomainName: "Default", ProjectDomainName: "Default", Region: "RegionOne",
+	}
+	sess, err := ac.Authenticate(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin, err := newOSAPICloud(sess, access.DownloadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, err := admin.Network.FindSecurityGroup(ctx, "default")
+	if err != nil {
+		t.Fatalf("FindSecurityGroup(default) as admin: %v", err)
+	}
+	if byID, err := admin.Network.FindSecurityGroup(ctx, id); err != nil || byID != id {
+		t.Errorf("by ID: %q, %v", byID, err)
+	}
+	if _, err := admin.Network.FindSecurityGroup(ctx, "nope"); err == nil {
+		t.Error("an unknown group was found")
 	}
 }
 
