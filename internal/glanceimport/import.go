@@ -10,12 +10,10 @@ import (
 	"hash"
 	"io"
 	"log"
-	"net/http"
 	"slices"
 	"strings"
 	"time"
 
-	"github.com/gophercloud/gophercloud/v2"
 	"github.com/gophercloud/gophercloud/v2/openstack/image/v2/images"
 	"github.com/hashicorp/packer-plugin-sdk/uuid"
 
@@ -463,12 +461,12 @@ func (im *importer) stream(ctx context.Context, method Method) error {
 // which breaks every upload fails the import within minutes.
 const streamRestarts = 3
 
-// streamRestarting streams the data, and when the upload breaks the way a
-// restarting glance-api breaks it (a connection reset, refused or cut short, or a
-// proxy's 502 or 504), deletes the half-made image and starts again from the
-// source, if the source can be read again (a file or a URL, not an open stream).
-// Glance's own refusals (a 500 or 503 from a failing store, any 4xx), a wrong
-// checksum or a size limit never restart: sending the data again would not help.
+// streamRestarting streams the data, and when the upload fails transiently (a
+// connection reset, refused or cut short, a 5xx or a 429: glance-api restarting
+// or overloaded), deletes the half-made image and starts again from the source,
+// if the source can be read again (a file or a URL, not an open stream), up to
+// streamRestarts times. A 4xx refusal (a full store is a 413), a wrong checksum
+// or a size limit never restarts: sending the data again would not help.
 func (im *importer) streamRestarting(ctx context.Context, method Method) error {
 	for attempt := 1; ; attempt++ {
 		err := im.stream(ctx, method)
@@ -476,7 +474,7 @@ func (im *importer) streamRestarting(ctx context.Context, method Method) error {
 		// Only the data's way to Glance restarts: a create that failed (im.image is
 		// nil) is the lost-create clean-up's business.
 		if err == nil || errors.As(err, &v) || ctx.Err() != nil || im.req.Source.Reader != nil ||
-			im.image == nil || attempt > streamRestarts || !uploadBrokeInTransit(err) {
+			im.image == nil || attempt > streamRestarts || !retry.IsTransient(err) {
 			return err
 		}
 		im.req.Say(fmt.Sprintf("The upload broke (%v): starting again from %s (%d of %d)", err, im.req.Source.describe(), attempt, streamRestarts))
@@ -495,17 +493,6 @@ func (im *importer) streamRestarting(ctx context.Context, method Method) error {
 			return err
 		}
 	}
-}
-
-// uploadBrokeInTransit reports whether an upload failed on its way rather than
-// being refused by Glance: a broken connection, or a proxy that could not reach
-// glance-api.
-func uploadBrokeInTransit(err error) bool {
-	var code gophercloud.ErrUnexpectedResponseCode
-	if errors.As(err, &code) {
-		return code.Actual == http.StatusBadGateway || code.Actual == http.StatusGatewayTimeout
-	}
-	return retry.IsTransient(err)
 }
 
 // verifyError is a checksum mismatch or an image over max_image_size; it passes

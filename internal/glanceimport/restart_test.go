@@ -13,8 +13,8 @@ import (
 	"github.com/packer-glance/packer-plugin-glance/internal/testcloud"
 )
 
-// An upload that breaks on its way (here a proxy's 502, as when glance-api
-// restarts behind it) starts again from the file with a new image: the import
+// An upload that fails transiently (here a 502, as a proxy answers while
+// glance-api restarts behind it) starts again from the file with a new image: the import
 // succeeds and leaves exactly one image. A refused upload of a stream that
 // cannot be read again is not restarted.
 func TestImportStartsAgainWhenTheUploadBreaks(t *testing.T) {

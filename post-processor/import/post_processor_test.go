@@ -246,8 +246,9 @@ func TestPostProcessFailuresLeaveNoImage(t *testing.T) {
 		p.requireNothingLeft(t)
 	})
 	t.Run("Glance fails the upload", func(t *testing.T) {
-		// Every upload fails inside Glance (503, image back to queued).
-		p := startPPCloud(t, testcloud.Options{Faults: []testcloud.Fault{{Op: "image.upload", Action: testcloud.ActionFail,
+		// Every upload is refused by Glance: a full store answers 413, which no
+		// retry or restart can fix.
+		p := startPPCloud(t, testcloud.Options{Faults: []testcloud.Fault{{Op: "image.upload", Status: 413,
 			Message: "the store is full"}}})
 		_, _, err := p.postProcess(t, map[string]interface{}{"image_name": "pp-no-store", "local_file_path": path}, nil)
 		if err == nil || !strings.Contains(err.Error(), "the store is full") {
