@@ -148,7 +148,7 @@ func (c *Cloud) glanceCreateImage(w http.ResponseWriter, r *http.Request, rc *re
 	}
 	rc.reg.images[img.ID] = img
 	w.Header().Set("Location", rc.prefix+"/v2/images/"+img.ID)
-	w.Header().Set("OpenStack-image-import-methods", strings.Join(importMethods, ","))
+	w.Header().Set("OpenStack-image-import-methods", strings.Join(c.importMethods(), ","))
 	// Glance lists its internal staging and tasks stores here too (not in /v2/info/stores).
 	w.Header().Set("OpenStack-image-store-ids", strings.Join(append(append([]string{}, glanceStores...),
 		"os_glance_staging_store", "os_glance_tasks_store"), ","))

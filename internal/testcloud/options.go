@@ -65,6 +65,11 @@ type Options struct {
 	WebDownloadAllowedPorts []int
 	AllowAnyWebDownloadHost bool
 
+	// GlanceDownload makes every region offer the glance-download import method (Glance 2023.1+): an
+	// image pulls its data and formats from an image of another region of this cloud, read with the
+	// importing user's token. Off by default, as on the Zed reference cloud.
+	GlanceDownload bool
+
 	// SSHPort is the port every server's SSH endpoint listens on. 0 means 22 when the process may bind it,
 	// else one random free port shared by all server addresses (clients then need ssh_port).
 	SSHPort int
