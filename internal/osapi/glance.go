@@ -329,9 +329,9 @@ type ImportCall struct {
 	GlanceImageID          string
 	GlanceRegion           string
 	GlanceServiceInterface string
-	Stores               []string
-	AllStores            bool
-	AllStoresMustSucceed *bool
+	Stores                 []string
+	AllStores              bool
+	AllStoresMustSucceed   *bool
 }
 
 // ToImportCreateMap implements imageimport.CreateOptsBuilder. Fields are sent only
