@@ -16,6 +16,7 @@ import (
 	"github.com/hashicorp/packer-plugin-sdk/uuid"
 
 	"github.com/packer-glance/packer-plugin-glance/access"
+	"github.com/packer-glance/packer-plugin-glance/internal/imagecopy"
 	"github.com/packer-glance/packer-plugin-glance/internal/retry"
 )
 
@@ -48,7 +49,14 @@ func connect(ctx context.Context, cfg *Config) (*Cloud, error) {
 	if err != nil {
 		return nil, err
 	}
-	return newOSAPICloud(sess, access.DownloadOptions{})
+	cloud, err := newOSAPICloud(sess, access.DownloadOptions{})
+	if err != nil {
+		return nil, err
+	}
+	if len(cfg.CopyTo) > 0 {
+		cloud.Copies = imagecopy.FromSession(sess, cfg.APIRetryTimeout)
+	}
+	return cloud, nil
 }
 
 // Run authenticates, runs the steps, and returns the image.
@@ -71,8 +79,8 @@ func (b *Builder) Run(ctx context.Context, ui packersdk.Ui, hook packersdk.Hook)
 	putGenerated(state, "ImageName", b.config.ImageName)
 	putGenerated(state, "Region", cloud.Region)
 
-	create := &stepCreateImage{}
-	runner := commonsteps.NewRunner(b.steps(create), b.config.PackerConfig, ui)
+	create, copies := &stepCreateImage{}, &stepCopyImages{}
+	runner := commonsteps.NewRunner(b.steps(create, copies), b.config.PackerConfig, ui)
 	runner.Run(ctx, state)
 
 	// The outcome is decided only now that every clean-up has run: a Ctrl-C
@@ -90,6 +98,7 @@ func (b *Builder) Run(ctx context.Context, ui packersdk.Ui, hook packersdk.Hook)
 		failure = errors.New("build cancelled")
 	}
 	if failure != nil {
+		copies.undo(state)
 		create.undo(state)
 		return nil, failure
 	}
@@ -100,6 +109,8 @@ func (b *Builder) Run(ctx context.Context, ui packersdk.Ui, hook packersdk.Hook)
 	replaceCtx, cancelReplace := retry.CleanupContext()
 	defer cancelReplace()
 	(&stepReplaceImages{}).Run(replaceCtx, state)
+	copied, _ := state.Get(stateCopies).(*imagecopy.Result)
+	copied.ReplaceOlder(replaceCtx, ui.Say)
 	a := &Artifact{
 		ImageID:    img.ID,
 		ImageName:  img.Name,
@@ -112,6 +123,7 @@ func (b *Builder) Run(ctx context.Context, ui packersdk.Ui, hook packersdk.Hook)
 	if a.ImageName == "" {
 		a.ImageName = b.config.ImageName
 	}
+	a.addCopies(cloud, copied)
 	if url := stringOf(state, stateSourceImportURL); url != "" {
 		a.SourceImageURL = access.RedactURLString(url) // the URL may carry credentials
 	} else if src, ok := state.Get(stateSourceImage).(*Image); ok {
@@ -120,13 +132,16 @@ func (b *Builder) Run(ctx context.Context, ui packersdk.Ui, hook packersdk.Hook)
 	return a, nil
 }
 
-// steps lists the build in order; cleanups run in reverse. create is the step
-// that makes the image, which Run asks to undo when the build fails late.
-func (b *Builder) steps(create *stepCreateImage) []multistep.Step {
+// steps lists the build in order; cleanups run in reverse. create and copies
+// are the steps that make the image and its copies, which Run asks to undo
+// when the build fails late.
+func (b *Builder) steps(create *stepCreateImage, copies *stepCopyImages) []multistep.Step {
 	cfg := &b.config
 	makeImage := !cfg.SkipCreateImage
+	copyImage := makeImage && len(cfg.CopyTo) > 0
 	return []multistep.Step{
 		&stepPreValidate{},
+		multistep.If(copyImage, &stepCheckCopies{}),
 		&stepResolveNetwork{},
 		&stepSourceImage{},
 		multistep.If(needsTemporaryKey(cfg) || cfg.Comm.SSHPrivateKeyFile != "", &communicator.StepSSHKeyGen{
@@ -159,6 +174,7 @@ func (b *Builder) steps(create *stepCreateImage) []multistep.Step {
 		multistep.If(makeImage, create),
 		multistep.If(makeImage, &stepWaitImage{}),
 		multistep.If(makeImage, &stepUpdateImage{}),
+		multistep.If(copyImage, copies),
 	}
 }
 

@@ -13,6 +13,7 @@ import (
 	"github.com/hashicorp/packer-plugin-sdk/template/interpolate"
 
 	"github.com/packer-glance/packer-plugin-glance/access"
+	"github.com/packer-glance/packer-plugin-glance/internal/imagecopy"
 )
 
 // Config is the glance builder's configuration: how to reach the cloud, how to run
@@ -22,6 +23,7 @@ type Config struct {
 	access.AccessConfig `mapstructure:",squash"`
 	RunConfig           `mapstructure:",squash"`
 	ImageConfig         `mapstructure:",squash"`
+	imagecopy.Config    `mapstructure:",squash"`
 
 	ctx interpolate.Context
 }
@@ -51,6 +53,7 @@ func (c *Config) Prepare(raws ...interface{}) (warnings []string, err error) {
 	w, es = c.ImageConfig.Prepare(&c.ctx, c.UseBlockStorageVolume)
 	warnings = append(warnings, w...)
 	errs = packersdk.MultiErrorAppend(errs, es...)
+	errs = packersdk.MultiErrorAppend(errs, c.prepareCopies()...)
 
 	if c.UserDataFile != "" {
 		if _, err := os.Stat(c.UserDataFile); err != nil {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/hashicorp/hcl/v2/hcldec"
 	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
+	"github.com/hashicorp/packer-plugin-sdk/uuid"
 
 	"github.com/packer-glance/packer-plugin-glance/access"
 	"github.com/packer-glance/packer-plugin-glance/internal/glanceimport"
@@ -57,6 +58,11 @@ func (p *PostProcessor) PostProcess(ctx context.Context, ui packersdk.Ui, input 
 		return nil, true, false, err
 	}
 	glance := osapi.New(sess).Glance()
+	marker := uuid.TimeOrderedUUID()
+	copier, err := c.copier(ctx, sess, marker, ui)
+	if err != nil {
+		return nil, true, false, err
+	}
 	ui.Say(fmt.Sprintf("Importing %s into Glance as %q", sourceID, c.ImageName))
 	res, err := glanceimport.Import(ctx, glance, glanceimport.Request{
 		Source:               src,
@@ -69,7 +75,9 @@ func (p *PostProcessor) PostProcess(ctx context.Context, ui packersdk.Ui, input 
 		AllStoresMustSucceed: c.AllStoresMustSucceed,
 		MaxImageSize:         c.maxImageSize,
 		Force:                c.ImageForce,
+		KeepOlder:            copier.Enabled(),
 		KeepFailedImage:      c.KeepFailedImage,
+		Marker:               marker,
 		OwnerID:              sess.Project.ID,
 		Timeout:              c.ImportTimeout,
 		Track: func(name string, total int64, r io.ReadCloser) io.ReadCloser {
@@ -85,6 +93,10 @@ func (p *PostProcessor) PostProcess(ctx context.Context, ui packersdk.Ui, input 
 	}
 	img := res.Image
 	ui.Sayf("Image %q is active: ID %s, %s, %s/%s", img.Name, img.ID, sizeText(img.SizeBytes), img.DiskFormat, img.ContainerFormat)
+	copies, err := c.copy(ctx, copier, glance, sess.Project.ID, img, res.Older, ui)
+	if err != nil {
+		return nil, true, false, err
+	}
 	a := &Artifact{
 		ImageID:        img.ID,
 		ImageName:      img.Name,
@@ -102,7 +114,17 @@ func (p *PostProcessor) PostProcess(ctx context.Context, ui packersdk.Ui, input 
 		},
 		"import_method": string(res.Method),
 	}
+	a.addCopies(imageRegion(sess, glance), copies)
 	return a, true, false, nil
+}
+
+// imageRegion is the region of the session's Glance: the one the session
+// names, else the catalog's.
+func imageRegion(sess *access.Session, glance *osapi.Glance) string {
+	if ep, err := glance.Endpoint(); err == nil {
+		return sess.CatalogRegion(ep)
+	}
+	return sess.Region
 }
 
 // source picks the data to import: the configured URL or file, else one file of
