@@ -50,7 +50,7 @@ func (a *Artifact) addCopies(cloud *Cloud, copies *imagecopy.Result) {
 		}
 		a.StateData["generated_data"] = gen
 	}
-	gen["ImageIDs"] = imagecopy.ImageIDs(a.Placements)
+	gen["ImageIDs"] = imagecopy.ImageIDsJSON(a.Placements)
 }
 
 // copied reports whether the artifact has copies.
@@ -81,7 +81,7 @@ func (a *Artifact) String() string {
 	if a.copied() {
 		var copies []string
 		for _, p := range a.Placements[1:] {
-			copies = append(copies, fmt.Sprintf("%s (%s) in %s", p.Name, p.ImageID, p.Key))
+			copies = append(copies, fmt.Sprintf("%s (%s) in %s", p.Name, p.ImageID, p.Where()))
 		}
 		out += "; copies: " + strings.Join(copies, ", ")
 	}

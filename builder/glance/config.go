@@ -30,7 +30,7 @@ type Config struct {
 
 // generatedVariables are the names Prepare announces; steps fill them in
 // generated_data, and provisioners read them as `build.<Name>`.
-var generatedVariables = []string{"SourceImage", "SourceImageName", "ImageName", "Region"}
+var generatedVariables = []string{"SourceImage", "SourceImageName", "ImageName", "Region", "ImageIDs"}
 
 // Prepare decodes and validates the template's settings without touching the cloud.
 func (c *Config) Prepare(raws ...interface{}) (warnings []string, err error) {

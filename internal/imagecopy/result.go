@@ -2,6 +2,7 @@ package imagecopy
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -83,6 +84,18 @@ type Placement struct {
 	Name    string
 }
 
+// Where names the image's place for people: its region, or "cloud/region".
+func (p Placement) Where() string {
+	region := p.Region
+	if region == "" {
+		region = "the default region"
+	}
+	if p.Cloud != "" {
+		return p.Cloud + "/" + region
+	}
+	return region
+}
+
 // Placements lists the source image and its copies.
 func Placements(region, imageID, name string, r *Result) []Placement {
 	out := []Placement{{Region: region, ImageID: imageID, Name: name}}
@@ -126,4 +139,13 @@ func ImageIDs(ps []Placement) map[string]string {
 		m[p.Key] = p.ImageID
 	}
 	return m
+}
+
+// ImageIDsJSON is ImageIDs as a JSON object (keys sorted), the form it takes in
+// generated_data: Packer's build variables are strings, numbers, booleans and
+// lists, and a map there would fail every later post-processor. Templates read
+// it with jsondecode(build.ImageIDs)["kz-ala-1"].
+func ImageIDsJSON(ps []Placement) string {
+	b, _ := json.Marshal(ImageIDs(ps)) // a map of strings always encodes
+	return string(b)
 }

@@ -42,7 +42,7 @@ func (a *Artifact) addCopies(region string, copies *imagecopy.Result) {
 	a.Placements = imagecopy.Placements(region, a.ImageID, a.ImageName, copies)
 	a.copies = copies
 	if gen, ok := a.stateData["generated_data"].(map[string]interface{}); ok {
-		gen["ImageIDs"] = imagecopy.ImageIDs(a.Placements)
+		gen["ImageIDs"] = imagecopy.ImageIDsJSON(a.Placements)
 	}
 }
 
@@ -72,7 +72,7 @@ func (a *Artifact) String() string {
 	if a.copied() {
 		var copies []string
 		for _, p := range a.Placements[1:] {
-			copies = append(copies, fmt.Sprintf("%q (ID %s) in %s", p.Name, p.ImageID, p.Key))
+			copies = append(copies, fmt.Sprintf("%q (ID %s) in %s", p.Name, p.ImageID, p.Where()))
 		}
 		out += "; copies: " + strings.Join(copies, ", ")
 	}
