@@ -35,7 +35,9 @@ func (c *Config) copier(ctx context.Context, sess *access.Session, marker string
 	copier := imagecopy.New(imagecopy.FromSession(sess, c.APIRetryTimeout), c.Config, imagecopy.Options{
 		Name: c.ImageName, Members: c.ImageMembers, AutoAcceptMembers: c.ImageAutoAcceptMembers, Force: c.ImageForce,
 		Marker: marker, Say: func(line string) { ui.Say(line) },
-		Track: func(name string, total int64, r io.ReadCloser) io.ReadCloser { return ui.TrackProgress(name, 0, total, r) },
+		Track: func(name string, total int64, r io.ReadCloser) io.ReadCloser {
+			return ui.TrackProgress(name, 0, total, r)
+		},
 	})
 	ui.Sayf("Checking the %d copy_to target(s)...", len(c.CopyTo))
 	if err := copier.Check(ctx); err != nil {
