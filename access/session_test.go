@@ -55,15 +55,24 @@ func (k *fakeKeystone) handler(base func() string) http.Handler {
 			fmt.Fprint(w, `{"error":{"code":401,"message":"The request you have made requires authentication.","title":"Unauthorized"}}`)
 			return
 		}
-		k.writeToken(w, base(), fmt.Sprintf("tok-%d", n), http.StatusCreated)
-	})
-	// A bare token is validated rather than exchanged.
-	mux.HandleFunc("GET /v3/auth/tokens", func(w http.ResponseWriter, r *http.Request) {
-		if r.Header.Get("X-Subject-Token") != "right-token" {
-			w.WriteHeader(http.StatusUnauthorized)
-			return
+		// A token is scoped to the project the request names, else unscoped.
+		var project map[string]any
+		if scope, _ := body["auth"].(map[string]any)["scope"].(map[string]any); scope["project"] != nil {
+			project = demoProject
 		}
-		k.writeToken(w, base(), "right-token", http.StatusOK)
+		k.writeToken(w, base(), fmt.Sprintf("tok-%d", n), http.StatusCreated, project)
+	})
+	// A bare token is validated rather than exchanged: right-token is scoped to
+	// project demo, unscoped-token to nothing.
+	mux.HandleFunc("GET /v3/auth/tokens", func(w http.ResponseWriter, r *http.Request) {
+		switch tok := r.Header.Get("X-Subject-Token"); tok {
+		case "right-token":
+			k.writeToken(w, base(), tok, http.StatusOK, demoProject)
+		case "unscoped-token":
+			k.writeToken(w, base(), tok, http.StatusOK, nil)
+		default:
+			w.WriteHeader(http.StatusUnauthorized)
+		}
 	})
 	// Service clients probe their endpoint for API versions.
 	mux.HandleFunc("GET /image/", func(w http.ResponseWriter, r *http.Request) {
@@ -73,7 +82,10 @@ func (k *fakeKeystone) handler(base func() string) http.Handler {
 	return mux
 }
 
-func (k *fakeKeystone) writeToken(w http.ResponseWriter, base, token string, status int) {
+// demoProject is the project of the fake Keystone's scoped tokens.
+var demoProject = map[string]any{"id": "p-demo", "name": "demo", "domain": map[string]any{"id": "default", "name": "Default"}}
+
+func (k *fakeKeystone) writeToken(w http.ResponseWriter, base, token string, status int, project map[string]any) {
 	var endpoints []map[string]string
 	for _, region := range []string{"RegionOne", "kz-ala-1"} {
 		for _, iface := range []string{"public", "internal", "admin"} {
@@ -86,11 +98,15 @@ func (k *fakeKeystone) writeToken(w http.ResponseWriter, base, token string, sta
 	w.Header().Set("X-Subject-Token", token)
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(map[string]any{"token": map[string]any{
+	tok := map[string]any{
 		"expires_at": "2099-01-01T00:00:00.000000Z",
 		"catalog":    []any{map[string]any{"type": "image", "name": "glance", "id": "img", "endpoints": endpoints}},
 		"user":       map[string]any{"id": "u1", "name": "demo"},
-	}})
+	}
+	if project != nil {
+		tok["project"] = project
+	}
+	_ = json.NewEncoder(w).Encode(map[string]any{"token": tok})
 }
 
 func hasMethod(identity map[string]any, m string) bool {
@@ -180,6 +196,39 @@ func TestAuthenticateMethodsAndEndpoints(t *testing.T) {
 	}
 	if err := sess.ServiceError("compute", err); !strings.Contains(err.Error(), "finding the compute endpoint (public interface, any region)") {
 		t.Errorf("missing compute endpoint error = %v", err)
+	}
+}
+
+// The session knows the project its token is scoped to, however it logged in:
+// name checks and clean-up look only at that project's images.
+func TestSessionKnowsTheTokensProject(t *testing.T) {
+	_, srv := startKeystone(t, false)
+	auth := srv.URL + "/v3"
+	cases := []struct {
+		name string
+		cfg  AccessConfig
+		want Project
+	}{
+		{"password with a project", AccessConfig{IdentityEndpoint: auth, Username: "demo", Password: "right-password", ProjectName: "demo"},
+			Project{ID: "p-demo", Name: "demo", DomainID: "default"}},
+		{"project-scoped token", AccessConfig{IdentityEndpoint: auth, Token: "right-token"},
+			Project{ID: "p-demo", Name: "demo", DomainID: "default"}},
+		{"unscoped token", AccessConfig{IdentityEndpoint: auth, Token: "unscoped-token"}, Project{}},
+		{"password without a project", AccessConfig{IdentityEndpoint: auth, Username: "demo", Password: "right-password"}, Project{}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			sess, err := tc.cfg.Authenticate(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if sess.Project != tc.want {
+				t.Errorf("Project = %+v, want %+v", sess.Project, tc.want)
+			}
+			if sess.UserName != "demo" || sess.UserID != "u1" {
+				t.Errorf("user = %q (%s), want demo (u1)", sess.UserName, sess.UserID)
+			}
+		})
 	}
 }
 

@@ -61,6 +61,8 @@ func main() {
 		Image:      glanceimport.ImageSpec{Name: *name, DiskFormat: *diskFormat},
 		Say:        func(string) {},
 		Decompress: glanceimport.DecompressAuto,
+		// The engine checks names only within the session's project.
+		OwnerID: sess.Project.ID,
 	})
 	took := time.Since(start)
 	if err != nil {

@@ -28,6 +28,8 @@ type Builder struct {
 	config Config
 	// newCloud connects to the cloud; tests replace it with a fake.
 	newCloud func(ctx context.Context, cfg *Config) (*Cloud, error)
+	// connect makes the communicator's connection steps; tests replace it.
+	connect connectFunc
 }
 
 var _ packersdk.Builder = new(Builder)
@@ -59,7 +61,8 @@ func connect(ctx context.Context, cfg *Config) (*Cloud, error) {
 	return cloud, nil
 }
 
-// Run authenticates, runs the steps, and returns the image.
+// Run authenticates, runs the steps, and returns the image. Once the build has
+// succeeded, older images are replaced (image_force) and retired (keep_latest).
 func (b *Builder) Run(ctx context.Context, ui packersdk.Ui, hook packersdk.Hook) (packersdk.Artifact, error) {
 	newCloud := b.newCloud
 	if newCloud == nil {
@@ -111,6 +114,8 @@ func (b *Builder) Run(ctx context.Context, ui packersdk.Ui, hook packersdk.Hook)
 	(&stepReplaceImages{}).Run(replaceCtx, state)
 	copied, _ := state.Get(stateCopies).(*imagecopy.Result)
 	copied.ReplaceOlder(replaceCtx, ui.Say)
+	(&stepRetireImages{}).Run(replaceCtx, state)
+	retireCopies(replaceCtx, state, copied)
 	a := &Artifact{
 		ImageID:    img.ID,
 		ImageName:  img.Name,
@@ -139,9 +144,15 @@ func (b *Builder) steps(create *stepCreateImage, copies *stepCopyImages) []multi
 	cfg := &b.config
 	makeImage := !cfg.SkipCreateImage
 	copyImage := makeImage && len(cfg.CopyTo) > 0
+	verify := makeImage && cfg.Verifies()
+	connect := b.connect
+	if connect == nil {
+		connect = sdkConnect
+	}
 	return []multistep.Step{
 		&stepPreValidate{},
 		multistep.If(copyImage, &stepCheckCopies{}),
+		multistep.If(verify, &stepVerifyFlavor{}),
 		&stepResolveNetwork{},
 		&stepSourceImage{},
 		multistep.If(needsTemporaryKey(cfg) || cfg.Comm.SSHPrivateKeyFile != "", &communicator.StepSSHKeyGen{
@@ -162,17 +173,17 @@ func (b *Builder) steps(create *stepCreateImage, copies *stepCopyImages) []multi
 		&stepGetPassword{},
 		&stepAllocateFloatingIP{},
 		&stepWaitReachable{},
-		&communicator.StepConnect{
-			Config:    &cfg.Comm,
-			Host:      commHost(cfg),
-			SSHConfig: cfg.Comm.SSHConfigFunc(),
-		},
+		connect(&cfg.Comm, commHost(cfg)),
 		&commonsteps.StepProvision{},
 		&commonsteps.StepCleanupTempKeys{Comm: &cfg.Comm},
 		multistep.If(makeImage, &stepStopServer{}),
 		multistep.If(makeImage && cfg.UseBlockStorageVolume, &stepDeleteServer{}),
 		multistep.If(makeImage, create),
 		multistep.If(makeImage, &stepWaitImage{}),
+		// With verify the image is promoted only once its boot test passed.
+		multistep.If(verify, &stepStageImage{}),
+		multistep.If(verify, &stepReleaseBuildServer{}),
+		multistep.If(verify, &stepVerify{connect: connect}),
 		multistep.If(makeImage, &stepUpdateImage{}),
 		multistep.If(copyImage, copies),
 	}

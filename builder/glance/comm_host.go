@@ -3,6 +3,7 @@ package glance
 import (
 	"fmt"
 
+	"github.com/hashicorp/packer-plugin-sdk/communicator"
 	"github.com/hashicorp/packer-plugin-sdk/multistep"
 )
 
@@ -14,11 +15,17 @@ import (
 // IPv4 before IPv6 unless ssh_ip_version says otherwise, else the server's access
 // IP.
 func commHost(cfg *Config) func(multistep.StateBag) (string, error) {
+	return serverHost(cfg, &cfg.Comm, stateServer)
+}
+
+// serverHost is commHost for the server stored under serverKey, with the
+// communicator settings comm (verify reaches its own server this way).
+func serverHost(cfg *Config, comm *communicator.Config, serverKey string) func(multistep.StateBag) (string, error) {
 	return func(state multistep.StateBag) (string, error) {
-		if h := cfg.Comm.Host(); h != "" {
+		if h := comm.Host(); h != "" {
 			return h, nil
 		}
-		srv, _ := state.Get(stateServer).(*Server)
+		srv, _ := state.Get(serverKey).(*Server)
 		if cfg.SSHInterface != "" && srv != nil {
 			if addr := pickAddress(srv, cfg.SSHInterface, cfg.SSHIPVersion, nil); addr != "" {
 				return addr, nil

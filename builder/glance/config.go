@@ -23,6 +23,7 @@ type Config struct {
 	access.AccessConfig `mapstructure:",squash"`
 	RunConfig           `mapstructure:",squash"`
 	ImageConfig         `mapstructure:",squash"`
+	LifecycleConfig     `mapstructure:",squash"`
 	imagecopy.Config    `mapstructure:",squash"`
 
 	ctx interpolate.Context
@@ -54,6 +55,10 @@ func (c *Config) Prepare(raws ...interface{}) (warnings []string, err error) {
 	warnings = append(warnings, w...)
 	errs = packersdk.MultiErrorAppend(errs, es...)
 	errs = packersdk.MultiErrorAppend(errs, c.prepareCopies()...)
+
+	w, es = c.LifecycleConfig.Prepare(&c.ImageConfig, &c.RunConfig)
+	warnings = append(warnings, w...)
+	errs = packersdk.MultiErrorAppend(errs, es...)
 
 	if c.UserDataFile != "" {
 		if _, err := os.Stat(c.UserDataFile); err != nil {

@@ -144,6 +144,10 @@ type FlatConfig struct {
 	ImageDiskFormat                   *string                `mapstructure:"image_disk_format" required:"false" cty:"image_disk_format" hcl:"image_disk_format"`
 	SkipCreateImage                   *bool                  `mapstructure:"skip_create_image" required:"false" cty:"skip_create_image" hcl:"skip_create_image"`
 	ImageForce                        *bool                  `mapstructure:"image_force" required:"false" cty:"image_force" hcl:"image_force"`
+	ImageFamily                       *string                `mapstructure:"image_family" required:"false" cty:"image_family" hcl:"image_family"`
+	KeepLatest                        *int                   `mapstructure:"keep_latest" required:"false" cty:"keep_latest" hcl:"keep_latest"`
+	RetireAction                      *string                `mapstructure:"retire_action" required:"false" cty:"retire_action" hcl:"retire_action"`
+	Verify                            *FlatVerifyConfig      `mapstructure:"verify" required:"false" cty:"verify" hcl:"verify"`
 	CopyTo                            []imagecopy.FlatTarget `mapstructure:"copy_to" required:"false" cty:"copy_to" hcl:"copy_to"`
 	CopyTimeout                       *string                `mapstructure:"copy_timeout" required:"false" cty:"copy_timeout" hcl:"copy_timeout"`
 	CopyFailure                       *string                `mapstructure:"copy_failure" required:"false" cty:"copy_failure" hcl:"copy_failure"`
@@ -294,6 +298,10 @@ func (*FlatConfig) HCL2Spec() map[string]hcldec.Spec {
 		"image_disk_format":                     &hcldec.AttrSpec{Name: "image_disk_format", Type: cty.String, Required: false},
 		"skip_create_image":                     &hcldec.AttrSpec{Name: "skip_create_image", Type: cty.Bool, Required: false},
 		"image_force":                           &hcldec.AttrSpec{Name: "image_force", Type: cty.Bool, Required: false},
+		"image_family":                          &hcldec.AttrSpec{Name: "image_family", Type: cty.String, Required: false},
+		"keep_latest":                           &hcldec.AttrSpec{Name: "keep_latest", Type: cty.Number, Required: false},
+		"retire_action":                         &hcldec.AttrSpec{Name: "retire_action", Type: cty.String, Required: false},
+		"verify":                                &hcldec.BlockSpec{TypeName: "verify", Nested: hcldec.ObjectSpec((*FlatVerifyConfig)(nil).HCL2Spec())},
 		"copy_to":                               &hcldec.BlockListSpec{TypeName: "copy_to", Nested: hcldec.ObjectSpec((*imagecopy.FlatTarget)(nil).HCL2Spec())},
 		"copy_timeout":                          &hcldec.AttrSpec{Name: "copy_timeout", Type: cty.String, Required: false},
 		"copy_failure":                          &hcldec.AttrSpec{Name: "copy_failure", Type: cty.String, Required: false},

@@ -39,6 +39,8 @@ type fakeCloud struct {
 	// lose makes a create method do its work and then fail with the error, as
 	// when the reply is lost (a 5xx from a proxy, a broken connection, Ctrl-C).
 	lose map[string]error
+	// loseFrom makes lose apply only from the method's nth call on (1-based).
+	loseFrom map[string]int
 
 	flavors        map[string]string // name -> id
 	networks       []NetworkInfo
@@ -77,7 +79,7 @@ func init() { lostLookupPause = 10 * time.Millisecond }
 
 func newFakeCloud() *fakeCloud {
 	f := &fakeCloud{
-		fail: map[string]error{}, failAfter: map[string]int{}, count: map[string]int{}, lose: map[string]error{},
+		fail: map[string]error{}, failAfter: map[string]int{}, count: map[string]int{}, lose: map[string]error{}, loseFrom: map[string]int{},
 		flavors:     map[string]string{"m1.small": "flavor-small"},
 		networks:    []NetworkInfo{{ID: "net-private", Name: "private"}, {ID: "net-public", Name: "public", External: true}},
 		secGroups:   map[string]string{"default": "sg-default"},
@@ -225,7 +227,7 @@ func (f *fakeCloud) CreateServer(ctx context.Context, spec ServerSpec) (string, 
 	}
 	f.servers[id] = &fakeServer{spec: spec, script: script, srv: Server{ID: id,
 		Addresses: []Address{{Network: "private", Addr: "10.0.0.5", Version: 4, Type: "fixed"}}}}
-	if err := f.lose["CreateServer"]; err != nil {
+	if err := f.lose["CreateServer"]; err != nil && f.count["CreateServer"] >= f.loseFrom["CreateServer"] {
 		return "", err
 	}
 	return id, nil
@@ -609,6 +611,24 @@ func (f *fakeCloud) OwnedImagesMarked(ctx context.Context, marker string) ([]Ima
 	var out []Image
 	for _, img := range f.images {
 		if img.Properties[imagepolicy.MarkerProperty] == marker && img.Visibility != "public" {
+			out = append(out, *img)
+		}
+	}
+	return out, nil
+}
+
+// OwnedImagesInFamily lists the images of the family, hidden ones included; an
+// image of another project (Owner set and not "demo") is never listed, as
+// Glance's owner filter would not.
+func (f *fakeCloud) OwnedImagesInFamily(ctx context.Context, family string) ([]Image, error) {
+	if err := f.record("OwnedImagesInFamily", family); err != nil {
+		return nil, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []Image
+	for _, img := range f.images {
+		if img.Properties[imagepolicy.FamilyProperty] == family && (img.Owner == "" || img.Owner == "demo") {
 			out = append(out, *img)
 		}
 	}

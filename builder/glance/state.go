@@ -108,17 +108,12 @@ func toWaiterImage(img *Image) *images.Image {
 // killed, deleted and deactivated images) and returns the image as last read.
 func waitImageActive(ctx context.Context, imgs Images, id, what string, timeout time.Duration, importStarted bool, ui packersdk.Ui) (*Image, error) {
 	var last *Image
-	var hiccups transientErrors
+	// A passing 5xx never reaches here: the session's retry policy rides it out.
 	get := func(ctx context.Context, id string) (*images.Image, error) {
 		img, err := imgs.GetImage(ctx, id)
 		if err != nil {
-			// A passing 5xx counts as "no change yet" once the image was seen.
-			if last != nil && hiccups.tolerate(err) {
-				return toWaiterImage(last), nil
-			}
 			return nil, err
 		}
-		hiccups.reset()
 		last = img
 		return toWaiterImage(img), nil
 	}

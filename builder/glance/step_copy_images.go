@@ -9,6 +9,7 @@ import (
 	"github.com/hashicorp/packer-plugin-sdk/multistep"
 
 	"github.com/packer-glance/packer-plugin-glance/internal/imagecopy"
+	"github.com/packer-glance/packer-plugin-glance/internal/imagepolicy"
 	"github.com/packer-glance/packer-plugin-glance/internal/retry"
 )
 
@@ -90,5 +91,22 @@ func (s *stepCopyImages) undo(state multistep.StateBag) {
 	defer cancel()
 	if err := s.made.Delete(ctx, ui.Say); err != nil {
 		ui.Error(err.Error())
+	}
+}
+
+// retireCopies applies keep_latest in each copy's region and project, as
+// stepRetireImages does for the image; like it, Builder.Run calls it once the
+// build has succeeded, and nothing it meets fails the build.
+func retireCopies(ctx context.Context, state multistep.StateBag, copies *imagecopy.Result) {
+	r := configOf(state).retention()
+	if !r.Enabled() || copies == nil {
+		return
+	}
+	ui := uiOf(state)
+	for _, c := range copies.Copies {
+		say := func(line string) { ui.Say(c.Target + ": " + line) }
+		if _, err := imagepolicy.Retire(ctx, c.Images(), r, c.ImageID, say); err != nil {
+			ui.Error("Warning: " + c.Target + ": " + err.Error() + " (nothing was retired there)")
+		}
 	}
 }

@@ -34,6 +34,9 @@ func (s *stepCreateImage) Run(ctx context.Context, state multistep.StateBag) mul
 	// The image carries this build's marker from its creation: only an image with
 	// it is ever taken for one this build made.
 	marker := map[string]string{imagepolicy.MarkerProperty: stringOf(state, stateBuildUUID)}
+	for k, v := range notInherited(state) {
+		marker[k] = v
+	}
 	s.started = time.Now()
 	if cfg.UseBlockStorageVolume {
 		volumeID := stringOf(state, stateVolumeID)
@@ -56,6 +59,25 @@ func (s *stepCreateImage) Run(ctx context.Context, state multistep.StateBag) mul
 	state.Put(stateImageID, id)
 	ui.Sayf("Image %s is being made", id)
 	return multistep.ActionContinue
+}
+
+// notInherited blanks the lifecycle properties (image_family, retired_at) the
+// source image carries, from the image's creation on: a build from the newest
+// image of a family must not be found as the newest of that family while it
+// is unfinished or unverified, nor join it unasked. image_family gets its
+// value, if any, with the image's final properties.
+func notInherited(state multistep.StateBag) map[string]string {
+	src, ok := state.Get(stateSourceImage).(*Image)
+	if !ok || src == nil {
+		return nil
+	}
+	blank := map[string]string{}
+	for _, k := range imagepolicy.LifecycleProperties {
+		if _, has := src.Properties[k]; has {
+			blank[k] = ""
+		}
+	}
+	return blank
 }
 
 func (s *stepCreateImage) Cleanup(state multistep.StateBag) {

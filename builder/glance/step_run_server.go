@@ -118,8 +118,8 @@ func (s *stepRunServer) removeServer(state multistep.StateBag) {
 }
 
 // deleteServer deletes a server and waits until it is gone, so that its ports,
-// floating IP, security group and volume can be released afterwards. Nova's
-// occasional 500 on delete is retried within the wait.
+// floating IP, security group and volume can be released afterwards. (Nova's
+// occasional 500 or 409 on delete is retried by the session's policy.)
 func deleteServer(ctx context.Context, state multistep.StateBag, id string) error {
 	cfg, cloud := configOf(state), cloudOf(state)
 	requested := false
@@ -132,8 +132,6 @@ func deleteServer(ctx context.Context, state multistep.StateBag, id string) erro
 				return false, nil // read it back after the backoff, not at once
 			case osapi.IsNotFound(err):
 				return true, nil
-			case isServerError(err), osapi.IsConflict(err):
-				return false, nil // try the delete again on the next poll
 			default:
 				return false, fmt.Errorf("deleting server %s: %w", id, err)
 			}

@@ -63,23 +63,27 @@ func TestStepRunServer(t *testing.T) {
 			t.Error("deleted a server it did not create")
 		}
 	})
-	t.Run("cleanup retries a 500 and waits until the server is gone", func(t *testing.T) {
+	t.Run("cleanup waits until the server is gone, with force_delete", func(t *testing.T) {
 		e := prepared(t, with("force_delete", true))
 		s := &stepRunServer{}
 		e.mustRun(t, s)
-		e.fake.fail["DeleteServer"] = errServer
-		e.fake.onCall = func(m string) {
-			if m == "DeleteServer" {
-				delete(e.fake.fail, "DeleteServer")
-			}
-		}
 		s.Cleanup(e.state)
 		e.noLeaks(t)
-		if e.fake.called("DeleteServer") != 2 || e.fake.called("GetServer") == 0 {
+		if e.fake.called("DeleteServer") != 1 || e.fake.called("GetServer") == 0 {
 			t.Errorf("calls: %v", e.fake.calls)
 		}
 		if last := e.fake.calls[len(e.fake.calls)-2]; last[:len("DeleteServer")] != "DeleteServer" || last[len(last)-4:] != "true" {
 			t.Errorf("force_delete not used: %v", e.fake.calls)
+		}
+	})
+	t.Run("a delete error that outlasted the client's retries is reported", func(t *testing.T) {
+		e := prepared(t, minimal())
+		s := &stepRunServer{}
+		e.mustRun(t, s)
+		e.fake.fail["DeleteServer"] = errServer
+		s.Cleanup(e.state)
+		if !contains(e.out.String(), "delete it by hand") && !contains(e.out.String(), "Error") {
+			t.Errorf("no error shown:\n%s", e.out)
 		}
 	})
 	t.Run("no second delete after the volume flow deleted it", func(t *testing.T) {

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/hashicorp/packer-plugin-sdk/communicator"
 	"github.com/hashicorp/packer-plugin-sdk/multistep"
 
 	"github.com/packer-glance/packer-plugin-glance/internal/retry"
@@ -24,11 +25,19 @@ var reachProbeEvery = 250 * time.Millisecond
 // probed from here) and with no communicator.
 //
 // Uses: config, server, floating_ip.
-type stepWaitReachable struct{}
+type stepWaitReachable struct {
+	// comm and host reach another server than the build's (verify's); unset,
+	// the build's communicator and server.
+	comm *communicator.Config
+	host func(multistep.StateBag) (string, error)
+}
 
 func (s *stepWaitReachable) Run(ctx context.Context, state multistep.StateBag) multistep.StepAction {
 	cfg, ui := configOf(state), uiOf(state)
-	comm := &cfg.Comm
+	comm, hostOf := &cfg.Comm, commHost(cfg)
+	if s.comm != nil {
+		comm, hostOf = s.comm, s.host
+	}
 	var timeout time.Duration
 	switch comm.Type {
 	case "ssh":
@@ -41,7 +50,7 @@ func (s *stepWaitReachable) Run(ctx context.Context, state multistep.StateBag) m
 	default:
 		return multistep.ActionContinue
 	}
-	host, err := commHost(cfg)(state)
+	host, err := hostOf(state)
 	if err != nil {
 		return halt(state, err)
 	}

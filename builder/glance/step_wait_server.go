@@ -3,11 +3,8 @@ package glance
 import (
 	"context"
 	"fmt"
-	"log"
-	"net/http"
 	"time"
 
-	"github.com/gophercloud/gophercloud/v2"
 	"github.com/hashicorp/packer-plugin-sdk/multistep"
 
 	"github.com/packer-glance/packer-plugin-glance/internal/osapi"
@@ -32,8 +29,9 @@ func (s *stepWaitServer) Run(ctx context.Context, state multistep.StateBag) mult
 	ui.Sayf("Server %s is ACTIVE", id)
 	// Nova gave the guest its public key when the server was created: the
 	// temporary keypair is no longer needed, and deleting it now keeps it off
-	// the clean-up's path.
-	if kp, ok := state.Get(stateKeypairStep).(*stepCreateKeypair); ok {
+	// the clean-up's path. With verify, the test server needs it too: it is
+	// deleted once that server is ACTIVE.
+	if kp, ok := state.Get(stateKeypairStep).(*stepCreateKeypair); ok && !cfg.Verifies() {
 		kp.deleteNow(ctx, state)
 	}
 	return multistep.ActionContinue
@@ -47,7 +45,6 @@ func (s *stepWaitServer) Cleanup(multistep.StateBag) {}
 func waitServerStatus(ctx context.Context, state multistep.StateBag, id, want string, timeout time.Duration) (*Server, error) {
 	cloud := cloudOf(state)
 	var last *Server
-	var hiccups transientErrors
 	settle(ctx)
 	err := retry.WaitFor(ctx, fmt.Sprintf("server %s to become %s", id, want), timeout, waitBackoff(want), func(ctx context.Context) (bool, error) {
 		srv, err := cloud.Compute.GetServer(ctx, id)
@@ -55,12 +52,8 @@ func waitServerStatus(ctx context.Context, state multistep.StateBag, id, want st
 			if osapi.IsNotFound(err) {
 				return false, fmt.Errorf("server %s disappeared while waiting for it to become %s", id, want)
 			}
-			if hiccups.tolerate(err) {
-				return false, nil
-			}
 			return false, fmt.Errorf("reading server %s: %w", id, err)
 		}
-		hiccups.reset()
 		last = srv
 		switch srv.Status {
 		case want:
@@ -77,31 +70,6 @@ func waitServerStatus(ctx context.Context, state multistep.StateBag, id, want st
 		return false, nil
 	})
 	return last, err
-}
-
-// maxTransientErrors is how many 5xx answers in a row a status wait shrugs off:
-// one hiccup of an API server must not fail a long build, a broken API must.
-const maxTransientErrors = 3
-
-// transientErrors counts consecutive 5xx answers of a status wait.
-type transientErrors int
-
-func (t *transientErrors) tolerate(err error) bool {
-	if !isServerError(err) || int(*t) >= maxTransientErrors-1 {
-		return false
-	}
-	*t++
-	log.Printf("[WARN] status read failed (%v); trying again (%d of %d)", err, *t, maxTransientErrors)
-	return true
-}
-
-func (t *transientErrors) reset() { *t = 0 }
-
-func isServerError(err error) bool {
-	return gophercloud.ResponseCodeIs(err, http.StatusInternalServerError) ||
-		gophercloud.ResponseCodeIs(err, http.StatusBadGateway) ||
-		gophercloud.ResponseCodeIs(err, http.StatusServiceUnavailable) ||
-		gophercloud.ResponseCodeIs(err, http.StatusGatewayTimeout)
 }
 
 // waitBackoff is the polling schedule of a wait for a server status: a boot is

@@ -37,6 +37,8 @@ func TestConfigureRejectsEveryConflictAndInvalidValue(t *testing.T) {
 		{"sort key twice", map[string]any{"name": "a", "sort": "name,name:asc"}, []string{"sorts by name twice"}},
 		{"empty sort key", map[string]any{"name": "a", "sort": "name,"}, []string{"empty key"}},
 		{"sort with most_recent", map[string]any{"name": "a", "sort": "name", "most_recent": true}, []string{"sort and most_recent are both set"}},
+		{"sort with family", map[string]any{"family": "golden-fedora", "sort": "name"}, []string{"sort and family are both set"}},
+		{"family and its property disagree", map[string]any{"family": "golden-fedora", "properties": map[string]string{"image_family": "x"}}, []string{"can never both match"}},
 		{"negative timeout", map[string]any{"name": "a", "timeout": "-1s"}, []string{"timeout is -1s"}},
 		{"unparsable timeout", map[string]any{"name": "a", "timeout": "soon"}, []string{"timeout"}},
 		{"access conflict", map[string]any{"name": "a", "username": "u", "user_id": "i"}, []string{"username and user_id are both set"}},
@@ -96,6 +98,17 @@ func TestConfigureAcceptsValidOptionsAndFillsDefaults(t *testing.T) {
 	}
 	q := c.Query()
 	if !q.MostRecent || q.Filter.Name != "Fedora-Cloud-Base-*" {
+		t.Errorf("Query() = %+v", q)
+	}
+}
+
+// family alone is a complete lookup: the newest active, visible image of it.
+func TestConfigureFamilyAlone(t *testing.T) {
+	var d Datasource
+	if err := d.Configure(map[string]any{"family": "golden-fedora"}); err != nil {
+		t.Fatalf("Configure: %v", err)
+	}
+	if q := d.config.Query(); q.Filter.Family != "golden-fedora" || q.Sort != "" {
 		t.Errorf("Query() = %+v", q)
 	}
 }

@@ -10,10 +10,12 @@ import (
 	"hash"
 	"io"
 	"log"
+	"net/http"
 	"slices"
 	"strings"
 	"time"
 
+	"github.com/gophercloud/gophercloud/v2"
 	"github.com/gophercloud/gophercloud/v2/openstack/image/v2/images"
 	"github.com/hashicorp/packer-plugin-sdk/uuid"
 
@@ -461,17 +463,18 @@ func (im *importer) stream(ctx context.Context, method Method) error {
 // which breaks every upload fails the import within minutes.
 const streamRestarts = 3
 
-// streamRestarting streams the data, and when the upload breaks on Glance's
-// side (a connection reset or refused, a 5xx: glance-api restarting), deletes
-// the half-made image and starts again from the source, if the source can be
-// read again (a file or a URL, not an open stream). A wrong checksum or a size
-// limit never restarts.
+// streamRestarting streams the data, and when the upload breaks the way a
+// restarting glance-api breaks it (a connection reset, refused or cut short, or a
+// proxy's 502 or 504), deletes the half-made image and starts again from the
+// source, if the source can be read again (a file or a URL, not an open stream).
+// Glance's own refusals (a 500 or 503 from a failing store, any 4xx), a wrong
+// checksum or a size limit never restart: sending the data again would not help.
 func (im *importer) streamRestarting(ctx context.Context, method Method) error {
 	for attempt := 1; ; attempt++ {
 		err := im.stream(ctx, method)
 		var v *verifyError
 		if err == nil || errors.As(err, &v) || ctx.Err() != nil || im.req.Source.Reader != nil ||
-			attempt > streamRestarts || !retry.IsTransient(err) {
+			attempt > streamRestarts || !uploadBrokeInTransit(err) {
 			return err
 		}
 		im.req.Say(fmt.Sprintf("The upload broke (%v): starting again from %s (%d of %d)", err, im.req.Source.describe(), attempt, streamRestarts))
@@ -490,6 +493,17 @@ func (im *importer) streamRestarting(ctx context.Context, method Method) error {
 			return err
 		}
 	}
+}
+
+// uploadBrokeInTransit reports whether an upload failed on its way rather than
+// being refused by Glance: a broken connection, or a proxy that could not reach
+// glance-api.
+func uploadBrokeInTransit(err error) bool {
+	var code gophercloud.ErrUnexpectedResponseCode
+	if errors.As(err, &code) {
+		return code.Actual == http.StatusBadGateway || code.Actual == http.StatusGatewayTimeout
+	}
+	return retry.IsTransient(err)
 }
 
 // verifyError is a checksum mismatch or an image over max_image_size; it passes

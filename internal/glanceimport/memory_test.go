@@ -3,6 +3,8 @@ package glanceimport
 import (
 	"context"
 	"io"
+	"io/fs"
+	"path/filepath"
 	"runtime"
 	"runtime/metrics"
 	"sync"
@@ -12,7 +14,7 @@ import (
 
 	"github.com/klauspost/compress/gzip"
 
-	"github.com/packer-glance/packer-plugin-glance/internal/glanceimport/fakeglance"
+	"github.com/packer-glance/packer-plugin-glance/internal/testcloud"
 )
 
 // generated is a deterministic stream of n bytes that costs no memory: a 1 MiB
@@ -74,8 +76,9 @@ func heapPeak() (stop func() uint64) {
 }
 
 // The import's memory must not grow with the image: stream multi-GiB data, plain
-// and gzip-compressed, through the whole engine into the emulator, and bound the
-// peak heap (which includes the emulator's own buffers).
+// and gzip-compressed, through the whole engine into the test cloud, and bound
+// the peak heap (which includes the cloud's own buffers). The cloud only hashes
+// the data, so the test costs no disk either.
 func TestImportMemoryStaysBounded(t *testing.T) {
 	if testing.Short() {
 		t.Skip("streams gigabytes")
@@ -105,10 +108,11 @@ func TestImportMemoryStaysBounded(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			_, g := startCloud(t, fakeglance.Options{})
+			dir := t.TempDir()
+			cloud, g := startCloud(t, testcloud.Options{DiscardImageData: true, DataDir: dir})
 			runtime.GC()
 			stop := heapPeak()
-			res, err := Import(context.Background(), g, quietRequest(Request{
+			res, err := Import(context.Background(), g, cloud.request(Request{
 				Source: Source{Reader: c.source(c.size), Name: "generated"},
 				Image:  ImageSpec{DiskFormat: "raw"},
 			}))
@@ -123,6 +127,33 @@ func TestImportMemoryStaysBounded(t *testing.T) {
 			if peak > limit {
 				t.Fatalf("peak heap %.1f MiB exceeds %d MiB", float64(peak)/(1<<20), limit>>20)
 			}
+			if img, _ := cloud.GetImage(res.Image.ID); img.Size != c.size || img.OSHashValue != res.UploadedSHA512 {
+				t.Fatalf("the cloud hashed %d bytes to %.16s…, the engine sent %d bytes hashing to %.16s…",
+					img.Size, img.OSHashValue, c.size, res.UploadedSHA512)
+			}
+			if n := filesBytes(t, dir); n > 1<<20 {
+				t.Fatalf("the test cloud wrote %d bytes to disk", n)
+			}
 		})
 	}
+}
+
+// filesBytes adds up the sizes of the regular files under dir.
+func filesBytes(t *testing.T, dir string) int64 {
+	t.Helper()
+	var total int64
+	err := filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {
+		if err != nil || !d.Type().IsRegular() {
+			return err
+		}
+		info, err := d.Info()
+		if err == nil {
+			total += info.Size()
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return total
 }

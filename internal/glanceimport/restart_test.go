@@ -13,8 +13,8 @@ import (
 	"github.com/packer-glance/packer-plugin-glance/internal/testcloud"
 )
 
-// An upload that breaks on Glance's side (here a 503, as glance-api answers
-// while it restarts) starts again from the file with a new image: the import
+// An upload that breaks on its way (here a proxy's 502, as when glance-api
+// restarts behind it) starts again from the file with a new image: the import
 // succeeds and leaves exactly one image. A refused upload of a stream that
 // cannot be read again is not restarted.
 func TestImportStartsAgainWhenTheUploadBreaks(t *testing.T) {
@@ -37,7 +37,7 @@ func TestImportStartsAgainWhenTheUploadBreaks(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	c.AddFault(testcloud.Fault{Op: "image.upload", Status: 503, Times: 2})
+	c.AddFault(testcloud.Fault{Op: "image.upload", Status: 502, Times: 2})
 	var said []string
 	res, err := Import(ctx, g, Request{
 		Source: Source{File: file}, Image: ImageSpec{Name: "restarted", DiskFormat: "raw"}, OwnerID: sess.Project.ID,
@@ -54,7 +54,7 @@ func TestImportStartsAgainWhenTheUploadBreaks(t *testing.T) {
 		t.Errorf("images named restarted: %+v, want only the active %s", imgs, res.Image.ID)
 	}
 
-	c.AddFault(testcloud.Fault{Op: "image.upload", Status: 503, Times: 1})
+	c.AddFault(testcloud.Fault{Op: "image.upload", Status: 502, Times: 1})
 	f, err := os.Open(file)
 	if err != nil {
 		t.Fatal(err)

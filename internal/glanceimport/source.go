@@ -12,6 +12,7 @@ import (
 	"path"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/packer-glance/packer-plugin-glance/access"
 	"github.com/packer-glance/packer-plugin-glance/internal/retry"
@@ -33,7 +34,8 @@ type Source struct {
 	Username, Password string
 	// Headers are added to the plugin's downloads.
 	Headers map[string]string
-	// HTTPClient makes the downloads; nil means a client with default settings.
+	// HTTPClient makes the downloads; nil means access.NewDownloadClient with
+	// default options.
 	HTTPClient *http.Client
 }
 
@@ -67,8 +69,17 @@ func (s *Source) client() *http.Client {
 	if s.HTTPClient != nil {
 		return s.HTTPClient
 	}
-	return http.DefaultClient
+	return defaultClient()
 }
+
+// defaultClient downloads when the request names no client. It is the
+// plugin's download client, not http.DefaultClient, which would send
+// Headers and a signed URL (as Referer) on to whatever host a source
+// redirects to, and follow https to http.
+var defaultClient = sync.OnceValue(func() *http.Client {
+	c, _ := access.NewDownloadClient(access.DownloadOptions{}) // without CA files it cannot fail
+	return c
+})
 
 // open starts reading the source. size is -1 when unknown.
 func (s *Source) open(ctx context.Context) (body io.ReadCloser, size int64, err error) {

@@ -71,6 +71,9 @@ func DescribeQuery(q Query, ownerID string) string {
 	if f.NameRegex != "" {
 		add("name_regex = %q", f.NameRegex)
 	}
+	if f.Family != "" {
+		add("family = %q (the newest of it)", f.Family)
+	}
 	if f.Owner != "" {
 		if ownerID != "" && ownerID != f.Owner {
 			add("owner = %q (project %s)", f.Owner, ownerID)

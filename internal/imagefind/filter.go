@@ -8,6 +8,8 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+
+	"github.com/packer-glance/packer-plugin-glance/internal/imagepolicy"
 )
 
 // Filter says which Glance images qualify. Every option that is set must match;
@@ -65,6 +67,12 @@ type Filter struct {
 	// `uploading`, `importing`, `deactivated`, `killed` or `pending_delete`.
 	// Defaults to `active`, the only status a server can boot from.
 	Status string `mapstructure:"status" required:"false"`
+	// The image family, the `image_family` property the `glance` builder and
+	// the `glance-import` post-processor set with their `image_family` option:
+	// the newest active, non-hidden image of the family is taken, as if
+	// `most_recent = true` were set. Combines with the other filters (an
+	// `owner` narrows it to one project's images); `sort` cannot be set with it.
+	Family string `mapstructure:"family" required:"false"`
 	// The smallest image size, in bytes, to accept. Defaults to no lower bound.
 	SizeMin int64 `mapstructure:"size_min" required:"false"`
 	// The largest image size, in bytes, to accept. Defaults to no upper bound.
@@ -99,7 +107,7 @@ var attributeOptions = map[string]string{
 func (f Filter) isEmpty() bool {
 	return f.Name == "" && f.NameRegex == "" && f.Owner == "" && f.Visibility == "" &&
 		len(f.Tags) == 0 && len(f.Properties) == 0 && f.ContainerFormat == "" &&
-		f.DiskFormat == "" && f.SizeMin == 0 && f.SizeMax == 0
+		f.DiskFormat == "" && f.SizeMin == 0 && f.SizeMax == 0 && f.Family == ""
 }
 
 // WithDefaults returns f with unset options that have a default filled in.
@@ -120,8 +128,8 @@ func (f Filter) Validate(prefix string) []error {
 		errs = append(errs, fmt.Errorf(format, args...))
 	}
 	if f.isEmpty() {
-		add("no image filter is set: set at least one of %sname, %sname_regex, %sowner, %stags, %sproperties, %svisibility, %scontainer_format, %sdisk_format, %ssize_min or %ssize_max, or Glance would offer every active image",
-			prefix, prefix, prefix, prefix, prefix, prefix, prefix, prefix, prefix, prefix)
+		add("no image filter is set: set at least one of %sname, %sname_regex, %sfamily, %sowner, %stags, %sproperties, %svisibility, %scontainer_format, %sdisk_format, %ssize_min or %ssize_max, or Glance would offer every active image",
+			prefix, prefix, prefix, prefix, prefix, prefix, prefix, prefix, prefix, prefix, prefix)
 	}
 	if f.Name != "" && f.NameRegex != "" {
 		add("%sname and %sname_regex are both set: set only one of them (a name with * is a wildcard pattern)", prefix, prefix)
@@ -152,6 +160,13 @@ func (f Filter) Validate(prefix string) []error {
 	}
 	if f.SizeMin > 0 && f.SizeMax > 0 && f.SizeMin > f.SizeMax {
 		add("%ssize_min (%d) is larger than %ssize_max (%d): no image can match", prefix, f.SizeMin, prefix, f.SizeMax)
+	}
+	if f.Family != "" && strings.TrimSpace(f.Family) == "" {
+		add("%sfamily is blank: name the family, such as \"golden-fedora\"", prefix)
+	}
+	if v, ok := f.Properties[imagepolicy.FamilyProperty]; ok && f.Family != "" && v != f.Family {
+		add("%sfamily = %q and %sproperties[%q] = %q can never both match: set the family with %sfamily only",
+			prefix, f.Family, prefix, imagepolicy.FamilyProperty, v, prefix)
 	}
 	for i, t := range f.Tags {
 		if strings.TrimSpace(t) == "" {

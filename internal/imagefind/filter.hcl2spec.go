@@ -21,6 +21,7 @@ type FlatFilter struct {
 	MemberStatus    *string           `mapstructure:"member_status" required:"false" cty:"member_status" hcl:"member_status"`
 	Hidden          *bool             `mapstructure:"hidden" required:"false" cty:"hidden" hcl:"hidden"`
 	Status          *string           `mapstructure:"status" required:"false" cty:"status" hcl:"status"`
+	Family          *string           `mapstructure:"family" required:"false" cty:"family" hcl:"family"`
 	SizeMin         *int64            `mapstructure:"size_min" required:"false" cty:"size_min" hcl:"size_min"`
 	SizeMax         *int64            `mapstructure:"size_max" required:"false" cty:"size_max" hcl:"size_max"`
 }
@@ -48,6 +49,7 @@ func (*FlatFilter) HCL2Spec() map[string]hcldec.Spec {
 		"member_status":    &hcldec.AttrSpec{Name: "member_status", Type: cty.String, Required: false},
 		"hidden":           &hcldec.AttrSpec{Name: "hidden", Type: cty.Bool, Required: false},
 		"status":           &hcldec.AttrSpec{Name: "status", Type: cty.String, Required: false},
+		"family":           &hcldec.AttrSpec{Name: "family", Type: cty.String, Required: false},
 		"size_min":         &hcldec.AttrSpec{Name: "size_min", Type: cty.Number, Required: false},
 		"size_max":         &hcldec.AttrSpec{Name: "size_max", Type: cty.Number, Required: false},
 	}

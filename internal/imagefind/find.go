@@ -62,7 +62,7 @@ func (fd Finder) Find(ctx context.Context, q Query) (*images.Image, error) {
 	}
 	req := m.listRequest(q)
 
-	w := walk{m: m, mostRecent: q.MostRecent, keepListOrder: q.Sort != "", seen: map[string]bool{}}
+	w := walk{m: m, mostRecent: q.newest(), keepListOrder: q.Sort != "", seen: map[string]bool{}}
 	if err := fd.Images.ListImages(ctx, req, w.page); err != nil {
 		return nil, err
 	}
@@ -74,7 +74,7 @@ func (fd Finder) Find(ctx context.Context, q Query) (*images.Image, error) {
 	switch {
 	case w.matched == 0:
 		return nil, &NoMatchError{Query: q, OwnerID: owner, Listed: w.listed, Rejected: w.rejected}
-	case q.MostRecent:
+	case q.newest():
 		return w.best, nil
 	case w.matched > 1:
 		return nil, &AmbiguousError{Count: w.matched, Candidates: w.candidates}

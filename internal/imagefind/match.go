@@ -8,6 +8,7 @@ import (
 
 	"github.com/gophercloud/gophercloud/v2/openstack/image/v2/images"
 
+	"github.com/packer-glance/packer-plugin-glance/internal/imagepolicy"
 	"github.com/packer-glance/packer-plugin-glance/internal/osapi"
 )
 
@@ -94,6 +95,11 @@ func (m *matcher) mismatch(img *images.Image) string {
 			return fmt.Sprintf("tags (%q)", t)
 		}
 	}
+	if f.Family != "" {
+		if got, ok := propertyString(img, imagepolicy.FamilyProperty); !ok || got != f.Family {
+			return "family"
+		}
+	}
 	for _, k := range sortedKeys(f.Properties) {
 		got, ok := propertyString(img, k)
 		if !ok || got != f.Properties[k] {
@@ -143,7 +149,7 @@ func (m *matcher) listRequest(q Query) ListRequest {
 	if r.Limit == 0 {
 		r.Limit = DefaultPageSize
 	}
-	if q.MostRecent {
+	if q.newest() {
 		r.Sort = mostRecentSort
 	}
 	sendable := func(v string) string {
@@ -158,6 +164,9 @@ func (m *matcher) listRequest(q Query) ListRequest {
 	r.Status = sendable(f.Status)
 	r.ContainerFormat = sendable(f.ContainerFormat)
 	r.DiskFormat = sendable(f.DiskFormat)
+	if f.Family != "" && osapi.ServerSideProperty(imagepolicy.FamilyProperty) {
+		r.Properties = map[string]string{imagepolicy.FamilyProperty: f.Family}
+	}
 	for k, v := range f.Properties {
 		if osapi.ServerSideProperty(k) {
 			if r.Properties == nil {

@@ -13,7 +13,8 @@ type Query struct {
 	Filter Filter
 	// MostRecent picks the newest match by created_at when several images
 	// match; ties go to the greatest name, then the greatest ID (the order
-	// Glance lists them in with sort=created_at:desc,name:desc).
+	// Glance lists them in with sort=created_at:desc,name:desc). A Filter.Family
+	// implies it.
 	MostRecent bool
 	// Sort is Glance's sort expression, `key[:asc|desc],...`, with keys
 	// SortKeys allows. It orders the candidates named when several images
@@ -48,12 +49,18 @@ func (q Query) Validate(prefix string) []error {
 		if q.MostRecent {
 			errs = append(errs, fmt.Errorf("%ssort and %smost_recent are both set: most_recent orders by created_at (then name, then ID) itself; remove sort", prefix, prefix))
 		}
+		if q.Filter.Family != "" {
+			errs = append(errs, fmt.Errorf("%ssort and %sfamily are both set: family takes the newest image of the family; remove sort", prefix, prefix))
+		}
 	}
 	if q.PageSize < 0 {
 		errs = append(errs, fmt.Errorf("page size %d is negative", q.PageSize))
 	}
 	return errs
 }
+
+// newest reports whether the newest match is taken: most_recent, or a family.
+func (q Query) newest() bool { return q.MostRecent || q.Filter.Family != "" }
 
 // validateSort checks a Glance sort expression: comma-separated keys, each
 // optionally followed by :asc or :desc, no key twice.

@@ -86,6 +86,9 @@ type Images interface {
 	// OwnedImagesMarked lists the session project's images that carry this
 	// run's marker (MarkerProperty), hidden ones included.
 	OwnedImagesMarked(ctx context.Context, marker string) ([]Image, error)
+	// OwnedImagesInFamily lists the session project's images whose
+	// FamilyProperty is family, hidden ones included.
+	OwnedImagesInFamily(ctx context.Context, family string) ([]Image, error)
 	// UpdateImage applies all changes in one PATCH.
 	UpdateImage(ctx context.Context, id string, u Update) error
 	DeleteImage(ctx context.Context, id string) error
@@ -162,6 +165,21 @@ func (a *glanceImages) OwnedImagesMarked(ctx context.Context, marker string) ([]
 		return nil, ErrProjectUnknown
 	}
 	list, err := a.g.ImagesMarked(ctx, MarkerProperty, marker, a.project)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Image, 0, len(list))
+	for i := range list {
+		out = append(out, *FromGlance(&list[i]))
+	}
+	return out, nil
+}
+
+func (a *glanceImages) OwnedImagesInFamily(ctx context.Context, family string) ([]Image, error) {
+	if a.project == "" {
+		return nil, ErrProjectUnknown
+	}
+	list, err := a.g.ImagesMarked(ctx, FamilyProperty, family, a.project)
 	if err != nil {
 		return nil, err
 	}

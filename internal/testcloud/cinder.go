@@ -18,8 +18,24 @@ type volume struct {
 	ImageID                          string
 	Dir                              string // the volume's content: a folder, like a server disk
 	AttachedTo                       string
-	Metadata, ImageMetadata          map[string]string
-	Created                          time.Time
+	// AttachmentID and Attached describe the attachment while AttachedTo is set.
+	AttachmentID            string
+	Attached                time.Time
+	Metadata, ImageMetadata map[string]string
+	// Filled: the image's data is in. Cinder turns bootable to "true" and shows
+	// volume_image_metadata only then, not while the volume is creating or downloading.
+	Filled  bool
+	Created time.Time
+}
+
+// attach records v as attached to server serverID. Callers hold c.mu.
+func (v *volume) attach(serverID string) {
+	v.Status, v.AttachedTo, v.AttachmentID, v.Attached = "in-use", serverID, newUUID(), time.Now()
+}
+
+// detach clears the attachment and makes v available again. Callers hold c.mu.
+func (v *volume) detach() {
+	v.Status, v.AttachedTo, v.AttachmentID = "available", "", ""
 }
 
 // newVolume creates the record and its folder path. Callers hold c.mu.
@@ -39,6 +55,8 @@ func (c *Cloud) newVolume(reg *region, projectID, name string, size int, img *im
 		v.ImageMetadata["container_format"], v.ImageMetadata["disk_format"] = img.ContainerFormat, img.DiskFormat
 		v.ImageMetadata["min_disk"], v.ImageMetadata["min_ram"] = strconv.Itoa(img.MinDisk), strconv.Itoa(img.MinRAM)
 		v.ImageMetadata["size"] = strconv.FormatInt(img.Size, 10)
+		// Cinder records that it did not verify an image signature (none of the images has one).
+		v.ImageMetadata["signature_verified"] = "False"
 	}
 	reg.volumes[v.ID] = v
 	return v
@@ -66,8 +84,12 @@ func (c *Cloud) cinderRoutes() http.Handler {
 			map[string]any{"zoneName": "nova", "zoneState": map[string]any{"available": true}}}})
 	})
 	rt.handle("GET /v3/{project}/types", "volume.type.list", func(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
-		c.cinderOK(w, rc, http.StatusOK, map[string]any{"volume_types": []any{map[string]any{
-			"id": "testcloud-default", "name": "__DEFAULT__", "is_public": true, "extra_specs": map[string]any{}}}})
+		t := defaultVolumeType()
+		t["os-volume-type-access:is_public"] = true
+		c.cinderOK(w, rc, http.StatusOK, map[string]any{"volume_types": []any{t}})
+	})
+	rt.handle("GET /v3/{project}/types/default", "volume.type.default", func(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
+		c.cinderOK(w, rc, http.StatusOK, map[string]any{"volume_type": defaultVolumeType()})
 	})
 	rt.handle("GET /v3/{project}/limits", "volume.limits", func(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
 		c.cinderOK(w, rc, http.StatusOK, map[string]any{"limits": map[string]any{"rate": []any{},
@@ -75,6 +97,25 @@ func (c *Cloud) cinderRoutes() http.Handler {
 	})
 	return rt
 }
+
+// defaultVolumeType is the one volume type, Cinder's own default (its extra specs are hidden from
+// non-admins, as Cinder's policy does).
+func defaultVolumeType() map[string]any {
+	return map[string]any{"id": defaultVolumeTypeID, "name": "__DEFAULT__", "description": "Default Volume Type",
+		"is_public": true, "extra_specs": map[string]any{}}
+}
+
+// volumeTypeRecord is the volume type as upload-to-image answers it: the database record.
+func volumeTypeRecord() map[string]any {
+	t := defaultVolumeType()
+	for k, v := range map[string]any{"created_at": "2026-01-01T00:00:00.000000", "updated_at": nil, "deleted": false,
+		"deleted_at": nil, "qos_specs_id": nil} {
+		t[k] = v
+	}
+	return t
+}
+
+const defaultVolumeTypeID = "5f0a3a4e-2c1b-4d8e-9f7a-6b5c4d3e2f10"
 
 func (c *Cloud) cinderVersions(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
 	doc := map[string]any{
@@ -102,23 +143,27 @@ func (c *Cloud) cinderOK(w http.ResponseWriter, rc *reqCtx, status int, body any
 func (c *Cloud) volumeJSON(rc *reqCtx, v *volume) map[string]any {
 	attachments := []any{}
 	if v.AttachedTo != "" {
-		attachments = append(attachments, map[string]any{"server_id": v.AttachedTo, "attachment_id": "att-" + v.ID,
-			"volume_id": v.ID, "id": v.ID, "device": "/dev/vda", "host_name": nil})
+		attachments = append(attachments, map[string]any{"server_id": v.AttachedTo, "attachment_id": v.AttachmentID,
+			"attached_at": cinderTime(v.Attached), "volume_id": v.ID, "id": v.ID, "device": "/dev/vda", "host_name": nil})
 	}
 	md := map[string]string{}
 	for k, val := range v.Metadata {
 		md[k] = val
 	}
 	m := map[string]any{
-		"id": v.ID, "name": v.Name, "description": v.Description, "size": v.Size, "status": v.Status,
-		"availability_zone": "nova", "bootable": strconv.FormatBool(v.ImageID != ""), "encrypted": false,
+		"id": v.ID, "name": v.Name, "description": nullIfEmpty(v.Description), "size": v.Size, "status": v.Status,
+		"availability_zone": "nova", "bootable": strconv.FormatBool(v.ImageID != "" && v.Filled), "encrypted": false,
 		"multiattach": false, "attachments": attachments, "metadata": md, "volume_type": "__DEFAULT__",
-		"created_at": cinderTime(v.Created), "updated_at": cinderTime(time.Now()), "user_id": rc.tok.userID,
+		"created_at": cinderTime(v.Created), "updated_at": nil, "user_id": rc.tok.userID,
 		"os-vol-tenant-attr:tenant_id": v.ProjectID, "snapshot_id": nil, "source_volid": nil,
 		"replication_status": nil, "consistencygroup_id": nil,
 		"links": []any{map[string]any{"rel": "self", "href": rc.prefix + "/v3/" + v.ProjectID + "/volumes/" + v.ID}},
 	}
-	if len(v.ImageMetadata) > 0 {
+	// Cinder's record has no update time until the scheduler first touches it.
+	if v.Status != "creating" {
+		m["updated_at"] = cinderTime(time.Now())
+	}
+	if len(v.ImageMetadata) > 0 && v.Filled {
 		m["volume_image_metadata"] = v.ImageMetadata
 	}
 	return m
@@ -247,7 +292,7 @@ func (c *Cloud) cinderCreateVolume(w http.ResponseWriter, r *http.Request, rc *r
 		case err != nil || action != "":
 			v.Status = "error"
 		default:
-			v.Status = "available"
+			v.Status, v.Filled = "available", true
 		}
 	})
 	c.cinderOK(w, rc, http.StatusAccepted, map[string]any{"volume": c.volumeJSON(rc, v)})
@@ -338,9 +383,10 @@ func (c *Cloud) uploadVolumeToImage(w http.ResponseWriter, rc *reqCtx, v *volume
 		}
 		return def
 	}
-	force := args["force"] == true || args["force"] == "true" || args["force"] == "True"
-	if v.Status != "available" && !(force && v.Status == "in-use") {
-		rc.fail(w, http.StatusBadRequest, "Invalid volume: Volume %s status must be available or in-use, but current status is: %s.", v.ID, v.Status)
+	// "force" would allow an in-use volume only where enable_force_upload is on; Cinder's default
+	// (and the reference cloud) has it off, so only an available volume uploads.
+	if v.Status != "available" {
+		rc.fail(w, http.StatusBadRequest, "Invalid volume: Volume %s status must be available", v.ID)
 		return
 	}
 	name := str("image_name", "")
@@ -348,7 +394,12 @@ func (c *Cloud) uploadVolumeToImage(w http.ResponseWriter, rc *reqCtx, v *volume
 		rc.fail(w, http.StatusBadRequest, "Invalid input for field/attribute image_name.")
 		return
 	}
-	visibility := str("visibility", "private")
+	// visibility and protected count from microversion 3.1; without them Glance's default applies.
+	visibility, protected := "shared", false
+	if rc.micro.atLeast(3, 1) {
+		visibility = str("visibility", "shared")
+		protected = args["protected"] == true
+	}
 	if visibility == "public" && !rc.isAdmin() {
 		rc.fail(w, http.StatusForbidden, "Policy doesn't allow volume_extension:volume_actions:upload_public to be performed.")
 		return
@@ -364,8 +415,8 @@ func (c *Cloud) uploadVolumeToImage(w http.ResponseWriter, rc *reqCtx, v *volume
 	reg := rc.reg
 	img := c.newSnapshotImage(reg, v.ProjectID, name, props)
 	img.DiskFormat, img.ContainerFormat, img.Visibility = str("disk_format", "raw"), str("container_format", "bare"), visibility
-	img.Protected = args["protected"] == true
-	img.MinDisk = v.Size
+	// Cinder passes neither the volume's size nor the source image's min_disk on: min_disk stays 0.
+	img.Protected = protected
 	prev := v.Status
 	v.Status = "uploading"
 	action, msg := c.stateFault("volume.upload_image", rc.region)
@@ -379,9 +430,17 @@ func (c *Cloud) uploadVolumeToImage(w http.ResponseWriter, rc *reqCtx, v *volume
 			}
 		}})
 	c.cinderOK(w, rc, http.StatusAccepted, map[string]any{"os-volume_upload_image": map[string]any{
-		"id": v.ID, "updated_at": cinderTime(time.Now()), "status": "uploading", "display_description": v.Description,
-		"size": v.Size, "volume_type": map[string]any{"name": "__DEFAULT__"}, "image_id": img.ID,
+		"id": v.ID, "updated_at": cinderTime(time.Now()), "status": "uploading", "display_description": nullIfEmpty(v.Description),
+		"size": v.Size, "volume_type": volumeTypeRecord(), "image_id": img.ID,
 		"container_format": img.ContainerFormat, "disk_format": img.DiskFormat, "image_name": name,
 		"protected": img.Protected, "visibility": visibility,
 	}})
+}
+
+// nullIfEmpty is nil for "" (Cinder shows an unset description as null), else s.
+func nullIfEmpty(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
 }

@@ -45,6 +45,11 @@ type Cloud struct {
 // Start creates, seeds and starts a Cloud listening on 127.0.0.1.
 func Start(opts Options) (*Cloud, error) {
 	opts.applyDefaults()
+	for _, m := range opts.ImportMethods {
+		if !contains(importMethods, m) {
+			return nil, fmt.Errorf("testcloud: import method %q is not one of %s", m, strings.Join(importMethods, ", "))
+		}
+	}
 	c := &Cloud{
 		opts:    opts,
 		regions: map[string]*region{},
@@ -225,6 +230,10 @@ func (c *Cloud) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			Status:    status,
 			Region:    rc.region,
 			Interface: rc.iface,
+
+			ContentLength: r.ContentLength,
+			Headers:       openstackHeaders(r.Header),
+			ImportTask:    rc.importTask,
 		})
 	}()
 	switch {

@@ -63,37 +63,37 @@ func looksLikeUUID(s string) bool {
 // the image) and _DownloadGlanceImage (fetch its data through the web-download URI filter, with the
 // caller's token, and check the size). Both go over HTTP to this cloud, so the source region's
 // faults and policies apply.
-func (c *Cloud) glanceDownloadData(ctx context.Context, j importJob) (string, hashedFile, error) {
+func (c *Cloud) glanceDownloadData(ctx context.Context, j importJob) (string, hashedData, error) {
 	p := j.pull
 	base, err := c.remoteGlance(p.region, p.iface)
 	if err != nil {
-		return "", hashedFile{}, err
+		return "", hashedData{}, err
 	}
 	meta, err := c.remoteGet(ctx, p.caller.tok.id, base+"/v2/images/"+p.imageID)
 	if err != nil {
-		return "", hashedFile{}, err
+		return "", hashedData{}, err
 	}
 	defer meta.Body.Close()
 	if meta.StatusCode != http.StatusOK {
-		return "", hashedFile{}, fmt.Errorf("HTTP Error %d: %s", meta.StatusCode, http.StatusText(meta.StatusCode))
+		return "", hashedData{}, fmt.Errorf("HTTP Error %d: %s", meta.StatusCode, http.StatusText(meta.StatusCode))
 	}
 	var remote map[string]any
 	if err := json.NewDecoder(meta.Body).Decode(&remote); err != nil {
-		return "", hashedFile{}, fmt.Errorf("remote image metadata: %w", err)
+		return "", hashedData{}, fmt.Errorf("remote image metadata: %w", err)
 	}
 	if st, _ := remote["status"].(string); st != "active" {
-		return "", hashedFile{}, fmt.Errorf("Source image status should be active instead of %s", st)
+		return "", hashedData{}, fmt.Errorf("Source image status should be active instead of %s", st)
 	}
 	size, ok := remote["size"].(float64)
 	if !ok {
-		return "", hashedFile{}, fmt.Errorf("Size attribute of remote image %s could not be determined.", p.imageID)
+		return "", hashedData{}, fmt.Errorf("Size attribute of remote image %s could not be determined.", p.imageID)
 	}
 
 	c.mu.Lock()
 	img := j.img
 	if j.reg.images[img.ID] != img {
 		c.mu.Unlock()
-		return "", hashedFile{}, errors.New("Image was deleted during import")
+		return "", hashedData{}, errors.New("Image was deleted during import")
 	}
 	p.before = &pulledMeta{diskFormat: img.DiskFormat, containerFormat: img.ContainerFormat, properties: maps.Clone(img.Properties)}
 	img.DiskFormat, _ = remote["disk_format"].(string)
@@ -114,29 +114,31 @@ func (c *Cloud) glanceDownloadData(ctx context.Context, j importJob) (string, ha
 
 	fileURL := base + "/v2/images/" + p.imageID + "/file"
 	if err := c.checkGlanceDownloadURI(fileURL); err != nil {
-		return "", hashedFile{}, err
+		return "", hashedData{}, err
 	}
 	data, err := c.remoteGet(ctx, p.caller.tok.id, fileURL)
 	if err != nil {
-		return "", hashedFile{}, err
+		return "", hashedData{}, err
 	}
 	defer data.Body.Close()
 	if data.StatusCode != http.StatusOK {
-		return "", hashedFile{}, fmt.Errorf("HTTP Error %d: %s", data.StatusCode, http.StatusText(data.StatusCode))
+		return "", hashedData{}, fmt.Errorf("HTTP Error %d: %s", data.StatusCode, http.StatusText(data.StatusCode))
 	}
-	path := j.reg.imagePath(img.ID) + ".download"
-	h, err := streamToFile(path, data.Body)
+	path, h, err := c.receiveData(j.reg.imagePath(img.ID)+".download", data.Body, true)
 	if err != nil {
-		return "", hashedFile{}, fmt.Errorf("glance-download of %s: %w", fileURL, err)
+		return "", hashedData{}, fmt.Errorf("glance-download of %s: %w", fileURL, err)
 	}
 	if h.size != int64(size) {
-		_ = os.Remove(path)
-		return "", hashedFile{}, fmt.Errorf("Task %s failed because downloaded data size %d is different from expected %d", j.task.ID, h.size, int64(size))
+		removeData(path)
+		return "", hashedData{}, fmt.Errorf("Task %s failed because downloaded data size %d is different from expected %d", j.task.ID, h.size, int64(size))
+	}
+	if path == "" {
+		return "", h, nil
 	}
 	final := j.reg.imagePath(img.ID)
 	if err := os.Rename(path, final); err != nil {
 		_ = os.Remove(path)
-		return "", hashedFile{}, fmt.Errorf("store downloaded data: %w", err)
+		return "", hashedData{}, fmt.Errorf("store downloaded data: %w", err)
 	}
 	return final, h, nil
 }

@@ -5,7 +5,6 @@ import (
 	"compress/gzip"
 	"encoding/binary"
 	"fmt"
-	"io"
 	"os"
 )
 
@@ -14,15 +13,18 @@ var gzipMagic = []byte{0x1f, 0x8b, 0x08}
 
 // decompressImported mirrors Glance's image_decompression import plugin: imported data that starts
 // with the gzip magic is replaced by its decompressed bytes, unless the image's container_format is
-// "compressed". h describes the data as it is; the result describes the data as stored. (Glance's
-// plugin also unpacks zip and lha archives; the test cloud handles gzip only.)
-func decompressImported(path, containerFormat string, h hashedFile) (hashedFile, error) {
-	if containerFormat == "compressed" {
+// "compressed". h describes the data as it is; the result describes the data as stored. An empty path
+// means the data was discarded: h then carries the hashes of the decompressed stream, taken as the
+// data came in. (Glance's plugin also unpacks zip and lha archives; the test cloud handles gzip only.)
+func decompressImported(path, containerFormat string, h hashedData) (hashedData, error) {
+	if containerFormat == "compressed" || !bytes.HasPrefix(h.head, gzipMagic) {
 		return h, nil
 	}
-	head, err := readHead(path, len(gzipMagic))
-	if err != nil || !bytes.Equal(head, gzipMagic) {
-		return h, err
+	if path == "" {
+		if h.unpacked == nil {
+			return h, fmt.Errorf("decompress imported data: the discarded data was not hashed decompressed")
+		}
+		return *h.unpacked, h.unpackErr
 	}
 	f, err := os.Open(path)
 	if err != nil {
@@ -45,39 +47,23 @@ func decompressImported(path, containerFormat string, h hashedFile) (hashedFile,
 	return nh, nil
 }
 
-// readHead reads up to n bytes from the start of a file (fewer when the file is shorter).
-func readHead(path string, n int) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	buf := make([]byte, n)
-	got, err := io.ReadFull(f, buf)
-	if err == io.ErrUnexpectedEOF || err == io.EOF {
-		err = nil
-	}
-	return buf[:got], err
-}
-
 // qcow2HeaderLen is how much of a qcow2 file Glance's format inspector needs before it trusts the header.
 const qcow2HeaderLen = 512
 
 // inspectVirtualSize computes virtual_size the way Glance 25's in-flight format inspector does when
 // data is stored: only for container_format bare; raw is its own size; qcow2 reads the header's size
-// field when the magic matches. Anything else, or data that does not match its disk_format, gives 0
-// (virtual_size stays null). Other formats Glance inspects (vhd, vhdx, vmdk, vdi, qed) are not
-// emulated.
-func inspectVirtualSize(path, diskFormat, containerFormat string, size int64) int64 {
-	if containerFormat != "bare" || path == "" {
+// field when the magic matches. head is the start of the data. Anything else, or data that does not
+// match its disk_format, gives 0 (virtual_size stays null). Other formats Glance inspects (vhd, vhdx,
+// vmdk, vdi, qed) are not emulated.
+func inspectVirtualSize(head []byte, diskFormat, containerFormat string, size int64) int64 {
+	if containerFormat != "bare" {
 		return 0
 	}
 	switch diskFormat {
 	case "raw":
 		return max(size, 0)
 	case "qcow2":
-		head, err := readHead(path, qcow2HeaderLen)
-		if err != nil || len(head) < qcow2HeaderLen || !bytes.Equal(head[:4], []byte("QFI\xfb")) {
+		if len(head) < qcow2HeaderLen || !bytes.Equal(head[:4], []byte("QFI\xfb")) {
 			return 0
 		}
 		return int64(binary.BigEndian.Uint64(head[24:32]))

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"os"
 	"strings"
 )
 
@@ -70,6 +69,8 @@ func (c *Cloud) lookupImage(w http.ResponseWriter, r *http.Request, rc *reqCtx) 
 		rc.fail(w, http.StatusNotFound, "No image found with ID %s", id)
 		return nil
 	}
+	// The request log shows which calls met an image its import task still held.
+	rc.importTask = img.importTask
 	return img
 }
 
@@ -148,7 +149,7 @@ func (c *Cloud) glanceCreateImage(w http.ResponseWriter, r *http.Request, rc *re
 	}
 	rc.reg.images[img.ID] = img
 	w.Header().Set("Location", rc.prefix+"/v2/images/"+img.ID)
-	w.Header().Set("OpenStack-image-import-methods", strings.Join(c.importMethods(), ","))
+	w.Header().Set("OpenStack-image-import-methods", strings.Join(c.opts.ImportMethods, ","))
 	// Glance lists its internal staging and tasks stores here too (not in /v2/info/stores).
 	w.Header().Set("OpenStack-image-store-ids", strings.Join(append(append([]string{}, glanceStores...),
 		"os_glance_staging_store", "os_glance_tasks_store"), ","))
@@ -369,11 +370,9 @@ func (c *Cloud) removeImage(reg *region, img *image) {
 	delete(reg.images, img.ID)
 	img.Status = "deleted"
 	img.uploadGen++
-	for _, p := range []string{img.dataPath, img.stagePath} {
-		if p != "" {
-			_ = os.Remove(p)
-		}
-	}
+	removeData(img.dataPath)
+	removeData(img.stagePath)
+	img.staged = nil
 }
 
 func (c *Cloud) glanceAddTag(w http.ResponseWriter, r *http.Request, rc *reqCtx) {

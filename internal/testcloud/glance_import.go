@@ -14,19 +14,16 @@ import (
 	"time"
 )
 
-var importMethods = []string{"glance-direct", "web-download", "copy-image"}
+// importMethods are the import methods the test cloud implements; Options.ImportMethods enables some
+// of them, as Glance's enabled_import_methods does (default: defaultImportMethods).
+var importMethods = []string{"glance-direct", "web-download", "copy-image", methodGlanceDownload}
+
+// defaultImportMethods are those of the Zed reference cloud, which lacks glance-download.
+var defaultImportMethods = []string{"glance-direct", "web-download", "copy-image"}
 
 // methodGlanceDownload pulls an image from another region of the same Keystone (Glance 2023.1+). It is
-// offered only with Options.GlanceDownload.
+// offered with Options.GlanceDownload, or when Options.ImportMethods names it.
 const methodGlanceDownload = "glance-download"
-
-// importMethods lists the import methods this cloud offers.
-func (c *Cloud) importMethods() []string {
-	if c.opts.GlanceDownload {
-		return append(append([]string{}, importMethods...), methodGlanceDownload)
-	}
-	return importMethods
-}
 
 // taskFailedMessage is the message of a failed import task on Glance (its executor's generic one).
 const taskFailedMessage = "Task failed due to Internal Error"
@@ -74,7 +71,7 @@ func (t *task) imageTaskJSON() map[string]any {
 
 func (c *Cloud) glanceInfoImport(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
 	writeJSON(w, http.StatusOK, map[string]any{"import-methods": map[string]any{
-		"description": "Import methods available.", "type": "array", "value": c.importMethods(),
+		"description": "Import methods available.", "type": "array", "value": c.opts.ImportMethods,
 	}})
 }
 
@@ -97,6 +94,9 @@ func (c *Cloud) checkWebDownloadURI(raw string) error {
 	}
 	if !c.opts.AllowAnyWebDownloadHost && !contains(c.opts.WebDownloadAllowedHosts, u.Hostname()) {
 		return fmt.Errorf("URI for web-download does not pass filtering: %s", raw)
+	}
+	if c.opts.AllowAnyWebDownloadPort {
+		return nil
 	}
 	port := u.Port()
 	if port == "" {
@@ -144,7 +144,7 @@ func (c *Cloud) glanceImport(w http.ResponseWriter, r *http.Request, rc *reqCtx)
 		return
 	}
 	method := req.Method.Name
-	if !contains(c.importMethods(), method) {
+	if !contains(c.opts.ImportMethods, method) {
 		rc.fail(w, http.StatusBadRequest, "Unknown import method name '%s'.", method)
 		return
 	}
@@ -188,7 +188,7 @@ func (c *Cloud) glanceImport(w http.ResponseWriter, r *http.Request, rc *reqCtx)
 		}
 		stores = missing
 	case "glance-direct":
-		if img.Status != "uploading" || img.stagePath == "" {
+		if img.Status != "uploading" || img.staged == nil {
 			rc.fail(w, http.StatusConflict, "Image needs to be staged before an import can be started")
 			return
 		}
@@ -286,7 +286,7 @@ func (c *Cloud) startImport(j importJob) {
 		return // stays importing forever
 	}
 	c.goBackground(func(ctx context.Context) {
-		var h hashedFile
+		var h hashedData
 		var err error
 		var dataPath string
 		switch j.method {
@@ -299,7 +299,7 @@ func (c *Cloud) startImport(j importJob) {
 		case "copy-image":
 			// Both stores share one file on disk; copying is bookkeeping.
 		}
-		if err == nil && dataPath != "" {
+		if err == nil && j.method != "copy-image" {
 			// Glance's image_decompression import plugin (enabled on the reference cloud) runs on
 			// web-download and glance-direct data before it is stored.
 			c.mu.Lock()
@@ -325,7 +325,7 @@ func (c *Cloud) startImport(j importJob) {
 }
 
 // completeImport applies Glance's success and failure semantics. Called under c.mu.
-func (c *Cloud) completeImport(j importJob, dataPath string, h hashedFile, err error) {
+func (c *Cloud) completeImport(j importJob, dataPath string, h hashedData, err error) {
 	img := j.img
 	if j.reg.images[img.ID] != img {
 		if dataPath != "" {
@@ -376,7 +376,7 @@ func (c *Cloud) completeImport(j importJob, dataPath string, h hashedFile, err e
 		c.finishTask(j.task, "success", "Copied image to stores: "+strings.Join(j.stores, ","))
 	default:
 		markActive(img, dataPath, h, j.stores)
-		img.stagePath = ""
+		img.stagePath, img.staged = "", nil
 		// Like Glance, the image is active as soon as its data is stored, while the task still
 		// holds the lock; the task succeeds and lets go a moment later.
 		img.importTask = j.task.ID
@@ -392,10 +392,8 @@ func (c *Cloud) completeImport(j importJob, dataPath string, h hashedFile, err e
 }
 
 func (c *Cloud) cleanStaging(img *image) {
-	if img.stagePath != "" {
-		_ = os.Remove(img.stagePath)
-		img.stagePath = ""
-	}
+	removeData(img.stagePath)
+	img.stagePath, img.staged = "", nil
 }
 
 func (c *Cloud) finishTask(t *task, status, msg string) {
@@ -403,29 +401,36 @@ func (c *Cloud) finishTask(t *task, status, msg string) {
 	t.Status, t.Message, t.Updated, t.Expires = status, msg, now, now.Add(48*time.Hour)
 }
 
-// promoteStaged moves staged data into the store.
-func (c *Cloud) promoteStaged(reg *region, img *image) (string, hashedFile, error) {
+// promoteStaged moves staged data into the store. Discarded staged data has only its hashes, which
+// were taken when it was staged.
+func (c *Cloud) promoteStaged(reg *region, img *image) (string, hashedData, error) {
 	c.mu.Lock()
-	src := img.stagePath
+	src, staged := img.stagePath, img.staged
 	c.mu.Unlock()
+	if staged == nil {
+		return "", hashedData{}, errors.New("the staged data is gone")
+	}
+	if src == "" {
+		return "", *staged, nil
+	}
 	dst := reg.imagePath(img.ID) + ".import"
 	if err := os.Rename(src, dst); err != nil {
-		return "", hashedFile{}, fmt.Errorf("move staged data: %w", err)
+		return "", hashedData{}, fmt.Errorf("move staged data: %w", err)
 	}
 	h, err := hashFile(dst)
 	if err != nil {
 		_ = os.Remove(dst)
-		return "", hashedFile{}, err
+		return "", hashedData{}, err
 	}
 	final := reg.imagePath(img.ID)
 	if err := os.Rename(dst, final); err != nil {
-		return "", hashedFile{}, fmt.Errorf("store imported data: %w", err)
+		return "", hashedData{}, fmt.Errorf("store imported data: %w", err)
 	}
 	return final, h, nil
 }
 
 // webDownload fetches uri for real, re-checking every redirect against the filter.
-func (c *Cloud) webDownload(ctx context.Context, reg *region, id, uri string) (string, hashedFile, error) {
+func (c *Cloud) webDownload(ctx context.Context, reg *region, id, uri string) (string, hashedData, error) {
 	client := &http.Client{
 		Timeout: 10 * time.Minute,
 		CheckRedirect: func(req *http.Request, via []*http.Request) error {
@@ -438,32 +443,34 @@ func (c *Cloud) webDownload(ctx context.Context, reg *region, id, uri string) (s
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, uri, nil)
 	if err != nil {
-		return "", hashedFile{}, fmt.Errorf("web-download request: %w", err)
+		return "", hashedData{}, fmt.Errorf("web-download request: %w", err)
 	}
 	resp, err := client.Do(req)
 	if err != nil {
-		return "", hashedFile{}, fmt.Errorf("web-download of %s: %w", uri, err)
+		return "", hashedData{}, fmt.Errorf("web-download of %s: %w", uri, err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return "", hashedFile{}, fmt.Errorf("web-download of %s: HTTP %d", uri, resp.StatusCode)
+		return "", hashedData{}, fmt.Errorf("web-download of %s: HTTP %d", uri, resp.StatusCode)
 	}
 	if resp.ContentLength < 0 {
 		// Glance's web-download converts Content-Length to a number and fails without one.
-		return "", hashedFile{}, fmt.Errorf("web-download of %s: the source sent no Content-Length", uri)
+		return "", hashedData{}, fmt.Errorf("web-download of %s: the source sent no Content-Length", uri)
 	}
-	path := reg.imagePath(id) + ".download"
-	h, err := streamToFile(path, resp.Body)
+	path, h, err := c.receiveData(reg.imagePath(id)+".download", resp.Body, true)
 	if err != nil {
-		return "", hashedFile{}, fmt.Errorf("web-download of %s: %w", uri, err)
+		return "", hashedData{}, fmt.Errorf("web-download of %s: %w", uri, err)
 	}
 	if resp.ContentLength >= 0 && resp.ContentLength != h.size {
-		_ = os.Remove(path)
-		return "", hashedFile{}, fmt.Errorf("web-download of %s: got %d bytes, Content-Length said %d", uri, h.size, resp.ContentLength)
+		removeData(path)
+		return "", hashedData{}, fmt.Errorf("web-download of %s: got %d bytes, Content-Length said %d", uri, h.size, resp.ContentLength)
+	}
+	if path == "" {
+		return "", h, nil
 	}
 	final := reg.imagePath(id)
 	if err := os.Rename(path, final); err != nil {
-		return "", hashedFile{}, fmt.Errorf("store downloaded data: %w", err)
+		return "", hashedData{}, fmt.Errorf("store downloaded data: %w", err)
 	}
 	return final, h, nil
 }

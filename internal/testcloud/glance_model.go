@@ -54,11 +54,14 @@ type member struct {
 
 type image struct {
 	Image
-	dataPath   string // stored data, "" until active
-	stagePath  string // staged data for glance-direct
-	importTask string // the os_glance_import_task lock
-	importing  string // os_glance_importing_to_stores
-	failed     string // os_glance_failed_import
+	dataPath  string // stored data, "" until active
+	stagePath string // staged data for glance-direct
+	// discarded: the image has data, but only its hashes were kept (Options.DiscardImageData).
+	discarded  bool
+	staged     *hashedData // what was staged for glance-direct (also when its file was discarded)
+	importTask string      // the os_glance_import_task lock
+	importing  string      // os_glance_importing_to_stores
+	failed     string      // os_glance_failed_import
 	// imported: an import was started once, so the two store properties above exist from then on (as
 	// empty strings after a success), like the properties Glance writes.
 	imported  bool

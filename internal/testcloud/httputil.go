@@ -27,6 +27,8 @@ type reqCtx struct {
 	// acceptJSON: the client asked for JSON (Accept: application/json), which makes Glance's webob
 	// error pages JSON instead of HTML.
 	acceptJSON bool
+	// importTask is the import task that held the image the call named, when it did (request log).
+	importTask string
 }
 
 type reqCtxKey struct{}

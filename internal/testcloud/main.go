@@ -41,6 +41,8 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	ports := fs.String("web-download-ports", "", "extra comma-separated ports allowed for web-download (80,443,8000,8080 always are)")
 	glanceDownload := fs.Bool("glance-download", false, "offer the glance-download import method (pull an image from another region)")
 	sshPort := fs.Int("ssh-port", 0, "port of the servers' SSH endpoints (default 22 when possible, else random)")
+	discard := fs.Bool("discard-image-data", false, "hash image data (uploads, staging, web-download) without storing it")
+	methods := fs.String("import-methods", "", "comma-separated import methods to offer (default glance-direct,web-download,copy-image)")
 	verbose := fs.Bool("v", false, "log every request to stderr")
 	exitWithParent := fs.Bool("exit-with-parent", true, "stop when the parent process goes away (so that killing `go run` stops the cloud too)")
 	var faults faultFlags
@@ -52,7 +54,15 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		ListenAddr: *listen, DataDir: *dataDir, SeedRoot: *seedRoot, TokenLifetime: *tokenLifetime,
 		ServerBootDelay: *delay, ServerStopDelay: *delay, ServerDeleteDelay: *delay, VolumeDelay: *delay,
 		ImageDelay: *delay, SSHPort: *sshPort, Seed: true, GlanceDownload: *glanceDownload,
-		WebDownloadAllowedPorts: []int{80, 443, 8000, 8080}, Faults: faults,
+		WebDownloadAllowedPorts: []int{80, 443, 8000, 8080}, Faults: faults, DiscardImageData: *discard,
+	}
+	if *methods != "" {
+		opts.ImportMethods = []string{}
+		for _, m := range strings.Split(*methods, ",") {
+			if m = strings.TrimSpace(m); m != "" {
+				opts.ImportMethods = append(opts.ImportMethods, m)
+			}
+		}
 	}
 	for _, p := range strings.Split(*ports, ",") {
 		if p = strings.TrimSpace(p); p != "" {

@@ -406,6 +406,9 @@ func (c *Cloud) novaCreateServer(w http.ResponseWriter, r *http.Request, rc *req
 	if s.AdminPass == "" {
 		s.AdminPass = newHexID()[:12]
 	}
+	if k := reg.keypairs[rc.tok.userID+"/"+in.KeyName]; k != nil && in.KeyName != "" {
+		s.authKey = k.key
+	}
 	for k, v := range in.Metadata {
 		s.Metadata[k] = v
 	}
@@ -563,7 +566,15 @@ func (c *Cloud) novaServerVolumes(w http.ResponseWriter, r *http.Request, rc *re
 	}
 	out := []any{}
 	if s.BootVolume != "" {
-		out = append(out, map[string]any{"id": s.BootVolume, "volumeId": s.BootVolume, "serverId": s.ID, "device": "/dev/vda"})
+		// tag (2.70) and delete_on_termination (2.79) are shown from those microversions on.
+		att := map[string]any{"id": s.BootVolume, "volumeId": s.BootVolume, "serverId": s.ID, "device": "/dev/vda"}
+		if rc.micro.atLeast(2, 70) {
+			att["tag"] = nil
+		}
+		if rc.micro.atLeast(2, 79) {
+			att["delete_on_termination"] = s.DeleteVolumeOnTermination
+		}
+		out = append(out, att)
 	}
 	c.novaOK(w, rc, http.StatusOK, map[string]any{"volumeAttachments": out})
 }

@@ -87,9 +87,9 @@ func (c *Cloud) bootServer(reg *region, s *server, plan bootPlan) {
 	if plan.volume != nil {
 		s.BootVolume, s.DeleteVolumeOnTermination = plan.volume.ID, plan.deleteOnEnd
 		s.Disk = plan.volume.Dir
-		plan.volume.Status, plan.volume.AttachedTo = "in-use", s.ID
+		plan.volume.attach(s.ID)
 		if plan.newVolume {
-			plan.volume.Status = "in-use"
+			plan.volume.Filled = true
 		}
 	} else {
 		s.Disk = filepath.Join(reg.dir, "disks", s.ID)
@@ -175,8 +175,7 @@ func (c *Cloud) finishServerDelete(reg *region, s *server) {
 		}
 	}
 	if v := reg.volumes[s.BootVolume]; v != nil {
-		v.AttachedTo = ""
-		v.Status = "available"
+		v.detach()
 		if s.DeleteVolumeOnTermination {
 			c.removeVolume(reg, v)
 		}

@@ -39,6 +39,10 @@ type server struct {
 	Fault                       *serverFault
 	Created, Updated            time.Time
 	Gone                        bool // deleted: no longer served
+	// authKey is the keypair's public key as it was when the server was
+	// created: like a real guest, which got it at boot (cloud-init), the
+	// server keeps accepting it after the keypair is deleted.
+	authKey ssh.PublicKey
 }
 
 func (s *server) setState(status, vm, task string, power int) {

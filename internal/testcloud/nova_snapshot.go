@@ -39,7 +39,7 @@ func (c *Cloud) runSnapshot(j snapshotJob) {
 	c.goBackground(func(ctx context.Context) {
 		tmp := j.reg.imagePath(j.img.ID) + ".snapshot"
 		err := writeArchiveFile(j.dir, tmp)
-		var h hashedFile
+		var h hashedData
 		if err == nil {
 			h, err = hashFile(tmp)
 		}

@@ -397,3 +397,16 @@ func TestSeedRootFromFolder(t *testing.T) {
 		t.Fatalf("server disk: %q", out)
 	}
 }
+
+// A server keeps accepting the key it was created with after its keypair is
+// deleted: the guest got the key at boot.
+func TestServerKeepsItsKeyAfterTheKeypairIsDeleted(t *testing.T) {
+	e := newComputeEnv(t, Options{})
+	s := e.boot(t, "keeps-key", e.baseImage)
+	if err := keypairs.Delete(testCtx(t), e.compute, "k", nil).ExtractErr(); err != nil {
+		t.Fatal(err)
+	}
+	if got := run(t, e.dial(t, fixedIP(s)), "echo still-in"); strings.TrimSpace(got) != "still-in" {
+		t.Errorf("output %q", got)
+	}
+}

@@ -43,6 +43,19 @@ type Options struct {
 	// DataDir holds image data, staging areas and server disks. Default: a temporary folder removed by Close.
 	DataDir string
 
+	// DiscardImageData streams the image data clients send (PUT /file, PUT /stage) and web-download
+	// fetches through the hashes (size, checksum, os_hash_value, virtual_size, gzip decompression of
+	// imports) without writing it to DataDir, so that tests may move gigabytes at no disk cost. Such
+	// an image's data cannot be read back: GET /file answers 404 and ImageData fails; servers and
+	// volumes made from it get the minimal root. Snapshots and volume uploads are still stored.
+	DiscardImageData bool
+
+	// ImportMethods are the import methods the cloud offers, as Glance's enabled_import_methods
+	// (default: glance-direct, web-download and copy-image; glance-download may be named too, see
+	// GlanceDownload). /v2/info/import and the create reply's OpenStack-image-import-methods list
+	// them; another method's import is 400 and, without glance-direct, PUT /stage is 404, as on Glance.
+	ImportMethods []string
+
 	// Seed asks for the contract resources (base image, flavors, networks, default security groups).
 	// Seeding is on by default anyway; set NoSeed to get an empty cloud.
 	Seed   bool
@@ -60,10 +73,13 @@ type Options struct {
 
 	// WebDownloadAllowedHosts and WebDownloadAllowedPorts filter web-download URIs like Glance's
 	// [import_filtering_opts]. Defaults: hosts 127.0.0.1 and localhost; ports 80, 443, 8000, 8080.
-	// An empty host list in the defaults is never used: set AllowAnyWebDownloadHost to drop the host filter.
+	// An empty list means the defaults: AllowAnyWebDownloadHost and AllowAnyWebDownloadPort drop a filter,
+	// as Glance does when both its allowed and disallowed lists are empty (AllowAnyWebDownloadPort suits
+	// tests whose source servers listen on random ports).
 	WebDownloadAllowedHosts []string
 	WebDownloadAllowedPorts []int
 	AllowAnyWebDownloadHost bool
+	AllowAnyWebDownloadPort bool
 
 	// GlanceDownload makes every region offer the glance-download import method (Glance 2023.1+): an
 	// image pulls its data and formats from an image of another region of this cloud, read with the
@@ -113,6 +129,12 @@ func (o *Options) applyDefaults() {
 	}
 	if len(o.WebDownloadAllowedPorts) == 0 {
 		o.WebDownloadAllowedPorts = []int{80, 443, 8000, 8080}
+	}
+	if o.ImportMethods == nil {
+		o.ImportMethods = append([]string{}, defaultImportMethods...)
+	}
+	if o.GlanceDownload && !contains(o.ImportMethods, methodGlanceDownload) {
+		o.ImportMethods = append(o.ImportMethods, methodGlanceDownload)
 	}
 	if o.Logf == nil {
 		o.Logf = func(string, ...any) {}

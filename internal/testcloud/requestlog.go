@@ -2,6 +2,8 @@ package testcloud
 
 import (
 	"io"
+	"net/http"
+	"strings"
 	"sync"
 	"time"
 )
@@ -17,6 +19,30 @@ type Request struct {
 	Status    int       `json:"status"`
 	Region    string    `json:"region,omitempty"`    // empty for identity
 	Interface string    `json:"interface,omitempty"` // public, internal or admin; empty for identity
+
+	// ContentLength is the request's declared body length: -1 for a chunked body, 0 for none.
+	ContentLength int64 `json:"content_length,omitempty"`
+	// Headers holds the request's OpenStack headers (names starting with OpenStack- or X-OpenStack-,
+	// such as X-Openstack-Image-Size or OpenStack-API-Version), in Go's canonical form. Tokens and
+	// other headers are left out.
+	Headers map[string]string `json:"headers,omitempty"`
+	// ImportTask is the ID of the import task that held the image the call named when it was
+	// served (its os_glance_import_task). On Glance, a change made then races the task's own updates.
+	ImportTask string `json:"import_task,omitempty"`
+}
+
+// openstackHeaders picks the OpenStack headers of a request for the log.
+func openstackHeaders(h http.Header) map[string]string {
+	var out map[string]string
+	for k, v := range h {
+		if strings.HasPrefix(k, "Openstack-") || strings.HasPrefix(k, "X-Openstack-") {
+			if out == nil {
+				out = map[string]string{}
+			}
+			out[k] = strings.Join(v, ", ")
+		}
+	}
+	return out
 }
 
 // maxLoggedRequests bounds the log so that a long standalone run cannot grow without limit.

@@ -192,9 +192,7 @@ func (c *Cloud) targetFor(ip string) (sshTarget, bool) {
 			return sshTarget{}, false
 		}
 		t := sshTarget{serverID: s.ID, region: reg.name, disk: s.Disk, password: s.AdminPass}
-		if k := reg.keypairs[s.UserID+"/"+s.KeyName]; k != nil && s.KeyName != "" {
-			t.key = k.key
-		}
+		t.key = s.authKey
 		return t, true
 	}
 	return sshTarget{}, false

@@ -28,6 +28,7 @@ type Config struct {
 	access.AccessConfig `mapstructure:",squash"`
 	SourceConfig        `mapstructure:",squash"`
 	ImageConfig         `mapstructure:",squash"`
+	LifecycleConfig     `mapstructure:",squash"`
 	imagecopy.Config    `mapstructure:",squash"`
 
 	ctx interpolate.Context
@@ -61,6 +62,9 @@ func (c *Config) Prepare(raws ...interface{}) ([]string, error) {
 		errs = packersdk.MultiErrorAppend(errs, e)
 	}
 	for _, e := range c.ImageConfig.prepare() {
+		errs = packersdk.MultiErrorAppend(errs, e)
+	}
+	for _, e := range c.LifecycleConfig.prepare(&c.ImageConfig) {
 		errs = packersdk.MultiErrorAppend(errs, e)
 	}
 	for _, e := range c.crossChecks() {

@@ -76,6 +76,9 @@ type FlatConfig struct {
 	ImageForce                  *bool                  `mapstructure:"image_force" required:"false" cty:"image_force" hcl:"image_force"`
 	KeepFailedImage             *bool                  `mapstructure:"keep_failed_image" required:"false" cty:"keep_failed_image" hcl:"keep_failed_image"`
 	ImportTimeout               *string                `mapstructure:"import_timeout" required:"false" cty:"import_timeout" hcl:"import_timeout"`
+	ImageFamily                 *string                `mapstructure:"image_family" required:"false" cty:"image_family" hcl:"image_family"`
+	KeepLatest                  *int                   `mapstructure:"keep_latest" required:"false" cty:"keep_latest" hcl:"keep_latest"`
+	RetireAction                *string                `mapstructure:"retire_action" required:"false" cty:"retire_action" hcl:"retire_action"`
 	CopyTo                      []imagecopy.FlatTarget `mapstructure:"copy_to" required:"false" cty:"copy_to" hcl:"copy_to"`
 	CopyTimeout                 *string                `mapstructure:"copy_timeout" required:"false" cty:"copy_timeout" hcl:"copy_timeout"`
 	CopyFailure                 *string                `mapstructure:"copy_failure" required:"false" cty:"copy_failure" hcl:"copy_failure"`
@@ -158,6 +161,9 @@ func (*FlatConfig) HCL2Spec() map[string]hcldec.Spec {
 		"image_force":                   &hcldec.AttrSpec{Name: "image_force", Type: cty.Bool, Required: false},
 		"keep_failed_image":             &hcldec.AttrSpec{Name: "keep_failed_image", Type: cty.Bool, Required: false},
 		"import_timeout":                &hcldec.AttrSpec{Name: "import_timeout", Type: cty.String, Required: false},
+		"image_family":                  &hcldec.AttrSpec{Name: "image_family", Type: cty.String, Required: false},
+		"keep_latest":                   &hcldec.AttrSpec{Name: "keep_latest", Type: cty.Number, Required: false},
+		"retire_action":                 &hcldec.AttrSpec{Name: "retire_action", Type: cty.String, Required: false},
 		"copy_to":                       &hcldec.BlockListSpec{TypeName: "copy_to", Nested: hcldec.ObjectSpec((*imagecopy.FlatTarget)(nil).HCL2Spec())},
 		"copy_timeout":                  &hcldec.AttrSpec{Name: "copy_timeout", Type: cty.String, Required: false},
 		"copy_failure":                  &hcldec.AttrSpec{Name: "copy_failure", Type: cty.String, Required: false},

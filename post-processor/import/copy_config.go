@@ -2,16 +2,15 @@ package importpp
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 
 	"github.com/gophercloud/gophercloud/v2/openstack/image/v2/images"
 	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
 
-	"github.com/packer-glance/packer-plugin-glance/access"
 	"github.com/packer-glance/packer-plugin-glance/internal/imagecopy"
 	"github.com/packer-glance/packer-plugin-glance/internal/imagepolicy"
-	"github.com/packer-glance/packer-plugin-glance/internal/osapi"
 	"github.com/packer-glance/packer-plugin-glance/internal/retry"
 )
 
@@ -28,11 +27,14 @@ func (c *Config) prepareCopies() []error {
 // copier checks the copy_to targets before anything is imported, so a
 // post-processor that could not publish its image fails before moving data;
 // nil without copy_to.
-func (c *Config) copier(ctx context.Context, sess *access.Session, marker string, ui packersdk.Ui) (*imagecopy.Copier, error) {
+func (c *Config) copier(ctx context.Context, cl *cloud, marker string, ui packersdk.Ui) (*imagecopy.Copier, error) {
 	if len(c.CopyTo) == 0 {
 		return nil, nil
 	}
-	copier := imagecopy.New(imagecopy.FromSession(sess, c.APIRetryTimeout), c.Config, imagecopy.Options{
+	if cl.copies == nil {
+		return nil, errors.New("copy_to is set, but this cloud connection cannot copy images (this is a bug in the plugin)")
+	}
+	copier := imagecopy.New(cl.copies, c.Config, imagecopy.Options{
 		Name: c.ImageName, Members: c.ImageMembers, AutoAcceptMembers: c.ImageAutoAcceptMembers, Force: c.ImageForce,
 		Marker: marker, Say: func(line string) { ui.Say(line) },
 		Track: func(name string, total int64, r io.ReadCloser) io.ReadCloser {
@@ -50,11 +52,10 @@ func (c *Config) copier(ctx context.Context, sess *access.Session, marker string
 // imported image is deleted too: the post-processor leaves no image in any
 // region. Once everything succeeded, image_force replaces the older images,
 // the image's and each copy's.
-func (c *Config) copy(ctx context.Context, copier *imagecopy.Copier, glance *osapi.Glance, project string, img *images.Image, older []imagepolicy.Image, ui packersdk.Ui) (*imagecopy.Result, error) {
+func (c *Config) copy(ctx context.Context, copier *imagecopy.Copier, imgs imagepolicy.Images, img *images.Image, older []imagepolicy.Image, ui packersdk.Ui) (*imagecopy.Result, error) {
 	if !copier.Enabled() {
 		return nil, nil
 	}
-	imgs := imagepolicy.On(glance, project)
 	res, err := copier.Copy(ctx, img.ID)
 	if err != nil {
 		dctx, cancel := retry.CleanupContext()
@@ -73,4 +74,19 @@ func (c *Config) copy(ctx context.Context, copier *imagecopy.Copier, glance *osa
 	imagepolicy.ReplaceOlder(rctx, imgs, older, img.ID, func(line string) { ui.Say(line) })
 	res.ReplaceOlder(rctx, func(line string) { ui.Say(line) })
 	return res, nil
+}
+
+// retireCopies applies keep_latest in each copy's region and project, as
+// retire does for the image.
+func (c *Config) retireCopies(ctx context.Context, ui packersdk.Ui, copies *imagecopy.Result) {
+	r := c.retention()
+	if !r.Enabled() || copies == nil {
+		return
+	}
+	for _, cp := range copies.Copies {
+		say := func(line string) { ui.Say(cp.Target + ": " + line) }
+		if _, err := imagepolicy.Retire(ctx, cp.Images(), r, cp.ImageID, say); err != nil {
+			ui.Error("Warning: " + cp.Target + ": " + err.Error() + " (nothing was retired there)")
+		}
+	}
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"net/http"
 	"path/filepath"
 	"strings"
 
@@ -17,6 +18,8 @@ import (
 
 	"github.com/packer-glance/packer-plugin-glance/access"
 	"github.com/packer-glance/packer-plugin-glance/internal/glanceimport"
+	"github.com/packer-glance/packer-plugin-glance/internal/imagecopy"
+	"github.com/packer-glance/packer-plugin-glance/internal/imagepolicy"
 	"github.com/packer-glance/packer-plugin-glance/internal/osapi"
 )
 
@@ -26,6 +29,52 @@ const BuilderID = "packer-glance.glance-import"
 // PostProcessor implements packersdk.PostProcessor.
 type PostProcessor struct {
 	config Config
+	// newCloud connects to the cloud; tests replace it to reach an in-process
+	// one. nil means connect.
+	newCloud func(ctx context.Context, c *Config) (*cloud, error)
+}
+
+// cloud is what PostProcess uses of a connection: the engine's Glance client,
+// the HTTP client of the plugin's own source downloads, and the session's
+// region and project.
+type cloud struct {
+	glance   glanceimport.Glance
+	download *http.Client
+	region   string
+	project  string
+	// copies is where copy_to copies the image from (nil without copy_to).
+	copies *imagecopy.Origin
+}
+
+// connect logs in with the configured credentials.
+func connect(ctx context.Context, c *Config) (*cloud, error) {
+	sess, err := c.AccessConfig.Authenticate(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return sessionCloud(sess, c)
+}
+
+// sessionCloud makes PostProcess's clients from a logged-in session.
+func sessionCloud(sess *access.Session, c *Config) (*cloud, error) {
+	download, err := sess.DownloadClient(c.downloadOptions())
+	if err != nil {
+		return nil, err
+	}
+	cl := &cloud{glance: osapi.New(sess).Glance(), download: download, region: sess.Region, project: sess.Project.ID}
+	if len(c.CopyTo) > 0 {
+		cl.copies = imagecopy.FromSession(sess, c.APIRetryTimeout)
+	}
+	return cl, nil
+}
+
+// imageRegion is the region of the image, for the artifact's list of images:
+// the session's, else the catalog's name of it.
+func (cl *cloud) imageRegion() string {
+	if cl.region == "" && cl.copies != nil {
+		return cl.copies.Region
+	}
+	return cl.region
 }
 
 var _ packersdk.PostProcessor = new(PostProcessor)
@@ -50,21 +99,22 @@ func (p *PostProcessor) PostProcess(ctx context.Context, ui packersdk.Ui, input 
 	if err != nil {
 		return nil, true, false, err
 	}
-	sess, err := c.AccessConfig.Authenticate(ctx)
+	newCloud := p.newCloud
+	if newCloud == nil {
+		newCloud = connect
+	}
+	cl, err := newCloud(ctx, c)
 	if err != nil {
 		return nil, true, false, err
 	}
-	if src.HTTPClient, err = sess.DownloadClient(c.downloadOptions()); err != nil {
-		return nil, true, false, err
-	}
-	glance := osapi.New(sess).Glance()
+	src.HTTPClient = cl.download
 	marker := uuid.TimeOrderedUUID()
-	copier, err := c.copier(ctx, sess, marker, ui)
+	copier, err := c.copier(ctx, cl, marker, ui)
 	if err != nil {
 		return nil, true, false, err
 	}
 	ui.Say(fmt.Sprintf("Importing %s into Glance as %q", sourceID, c.ImageName))
-	res, err := glanceimport.Import(ctx, glance, glanceimport.Request{
+	res, err := glanceimport.Import(ctx, cl.glance, glanceimport.Request{
 		Source:               src,
 		Method:               glanceimport.Method(c.ImportMethod),
 		Decompress:           glanceimport.DecompressMode(c.Decompress),
@@ -78,7 +128,7 @@ func (p *PostProcessor) PostProcess(ctx context.Context, ui packersdk.Ui, input 
 		KeepOlder:            copier.Enabled(),
 		KeepFailedImage:      c.KeepFailedImage,
 		Marker:               marker,
-		OwnerID:              sess.Project.ID,
+		OwnerID:              cl.project,
 		Timeout:              c.ImportTimeout,
 		Track: func(name string, total int64, r io.ReadCloser) io.ReadCloser {
 			if total < 0 {
@@ -93,18 +143,21 @@ func (p *PostProcessor) PostProcess(ctx context.Context, ui packersdk.Ui, input 
 	}
 	img := res.Image
 	ui.Sayf("Image %q is active: ID %s, %s, %s/%s", img.Name, img.ID, sizeText(img.SizeBytes), img.DiskFormat, img.ContainerFormat)
-	copies, err := c.copy(ctx, copier, glance, sess.Project.ID, img, res.Older, ui)
+	imgs := imagepolicy.On(cl.glance, cl.project)
+	copies, err := c.copy(ctx, copier, imgs, img, res.Older, ui)
 	if err != nil {
 		return nil, true, false, err
 	}
+	c.retire(ctx, ui, imgs, img.ID)
+	c.retireCopies(ctx, ui, copies)
 	a := &Artifact{
 		ImageID:        img.ID,
 		ImageName:      img.Name,
-		Region:         sess.Region,
+		Region:         cl.region,
 		Checksum:       glanceChecksum(img),
 		SourceChecksum: res.SourceChecksum,
 		SourceID:       sourceID,
-		deleteImage:    glance.DeleteImage,
+		deleteImage:    cl.glance.DeleteImage,
 	}
 	a.stateData = map[string]interface{}{
 		"generated_data": map[string]interface{}{
@@ -114,17 +167,22 @@ func (p *PostProcessor) PostProcess(ctx context.Context, ui packersdk.Ui, input 
 		},
 		"import_method": string(res.Method),
 	}
-	a.addCopies(imageRegion(sess, glance), copies)
+	a.addCopies(cl.imageRegion(), copies)
 	return a, true, false, nil
 }
 
-// imageRegion is the region of the session's Glance: the one the session
-// names, else the catalog's.
-func imageRegion(sess *access.Session, glance *osapi.Glance) string {
-	if ep, err := glance.Endpoint(); err == nil {
-		return sess.CatalogRegion(ep)
+// retire applies keep_latest once the new image is active. Nothing it meets
+// fails the import: the new image stands, and what could not be retired is
+// reported.
+func (c *Config) retire(ctx context.Context, ui packersdk.Ui, imgs imagepolicy.Images, newID string) {
+	r := c.retention()
+	if !r.Enabled() {
+		return
 	}
-	return sess.Region
+	ui.Sayf("Keeping the %d newest images of family %q (retire_action = %s)...", r.Keep, r.Family, r.Action)
+	if _, err := imagepolicy.Retire(ctx, imgs, r, newID, ui.Say); err != nil {
+		ui.Error("Warning: " + err.Error() + " (nothing was retired)")
+	}
 }
 
 // source picks the data to import: the configured URL or file, else one file of

@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
 """The "full" profile's API work, done with direct API calls (the openstack CLI costs ~2.5 s a call).
 
-  fullcloud.py services      service users placement/nova/neutron, their services and endpoints
+  fullcloud.py services      service users placement/nova/neutron/cinder, their services and endpoints
   fullcloud.py wait-compute  until nova-compute is up and has a resource provider in Placement
-  fullcloud.py resources     flavors, networks private/public, router, demo's SSH rule, tiny-guest
+  fullcloud.py wait-volume   until cinder-volume (backend ceph) and cinder-scheduler are up
+  fullcloud.py resources     flavors, networks private/public, router, demo's SSH rule, tiny-guest,
+                             the default volume type
   fullcloud.py wait-agents   until the linuxbridge, dhcp, metadata and l3 agents are alive
 
 Every step is "look up, create if missing": a rerun changes nothing. Standard library only.
@@ -22,6 +24,8 @@ GLANCE = E.get("RC_GLANCE", "http://127.0.0.1:9292")
 NOVA = E.get("RC_NOVA", "http://127.0.0.1:8774") + "/v2.1"
 NEUTRON = E.get("RC_NEUTRON", "http://127.0.0.1:9696") + "/v2.0"
 PLACEMENT = E.get("RC_PLACEMENT", "http://127.0.0.1:8778")
+CINDER = E.get("RC_CINDER") or "http://127.0.0.1:8776"
+VOLUME_TYPE = E.get("RC_VOLUME_TYPE") or "ceph"
 REGION = E.get("RC_REGION", "RegionOne")
 
 # Networks: the host holds .1 on each bridge (stages/hostnet.sh); the router takes .254 on private,
@@ -94,31 +98,43 @@ def services():
     tok = admin_token()
     created = []
     role_admin = first(tok, KEYSTONE + "/roles?name=admin", "roles")
+    # Role "service" on the service users: Cinder lets only a request with a service token of that role
+    # delete an attachment Nova made (OSSA-2023-003), so without it a server's delete leaves its
+    # boot volume in-use ("ConflictNovaUsingAttachment", 409 to Nova). Zed's bootstrap does not make it.
+    role_service, new = ensure_ks(tok, "roles", "role", {"name": "service"}, "name=service")
+    if new:
+        created.append("role service")
     project, new = ensure_ks(tok, "projects", "project",
                              {"name": "service", "domain_id": "default", "description": "service users"},
                              "name=service")
     if new:
         created.append("project service")
+    # (service user, service name, type, URL). Cinder is in the catalog twice, as the test cloud has
+    # it: volumev3 (what Nova and older clients look for) and block-storage (the current name).
+    volume_url = CINDER + "/v3/%(project_id)s"
     catalog = [
-        ("placement", "placement", PLACEMENT),
-        ("nova", "compute", NOVA),
-        ("neutron", "network", E.get("RC_NEUTRON", "http://127.0.0.1:9696")),
+        ("placement", "placement", "placement", PLACEMENT),
+        ("nova", "nova", "compute", NOVA),
+        ("neutron", "neutron", "network", E.get("RC_NEUTRON", "http://127.0.0.1:9696")),
+        ("cinder", "cinderv3", "volumev3", volume_url),
+        ("cinder", "cinder", "block-storage", volume_url),
     ]
-    for user, stype, url in catalog:
+    for user, name, stype, url in catalog:
         u, new = ensure_ks(tok, "users", "user",
                            {"name": user, "domain_id": "default", "password": E["RC_SERVICE_PASSWORD"]},
                            f"name={user}")
         if new:
             created.append(f"user {user}")
-        call("PUT", f"{KEYSTONE}/projects/{project['id']}/users/{u['id']}/roles/{role_admin['id']}", tok)
+        for role in (role_admin, role_service):
+            call("PUT", f"{KEYSTONE}/projects/{project['id']}/users/{u['id']}/roles/{role['id']}", tok)
         svc, new = ensure_ks(tok, "services", "service",
-                             {"name": user, "type": stype, "enabled": True}, f"type={stype}")
+                             {"name": name, "type": stype, "enabled": True}, f"type={stype}")
         if new:
             created.append(f"service {stype}")
         for iface in ("public", "internal", "admin"):
             _, new = ensure_ks(tok, "endpoints", "endpoint",
                                {"service_id": svc["id"], "interface": iface, "url": url, "region_id": REGION},
-                               f"service_id={svc['id']}&interface={iface}")
+                               f"service_id={svc['id']}&interface={iface}&region_id={REGION}")
             if new:
                 created.append(f"endpoint {stype} {iface}")
     return created
@@ -155,6 +171,32 @@ def wait_compute(timeout):
     wait_for("nova-compute up", timeout, compute_up)
     wait_for("compute resource provider in Placement", timeout, provider)
     return []
+
+
+def wait_volume(timeout):
+    tok, scope = token("admin", E["RC_ADMIN_PASSWORD"], "admin")
+    project = scope["project"]["id"]
+
+    def volume_up():
+        _, data, _ = call("GET", f"{CINDER}/v3/{project}/os-services", tok)
+        up = {s["binary"] for s in data["services"] if s["state"] == "up" and s["status"] == "enabled"}
+        return {"cinder-scheduler", "cinder-volume"} <= up
+
+    wait_for("cinder-volume and cinder-scheduler up", timeout, volume_up)
+    return []
+
+
+def volume_type(tok):
+    """The default volume type (cinder.conf default_volume_type), bound to the RBD backend."""
+    _, scope = token("admin", E["RC_ADMIN_PASSWORD"], "admin")
+    base = f"{CINDER}/v3/{scope['project']['id']}"
+    _, data, _ = call("GET", f"{base}/types", tok)
+    if any(t["name"] == VOLUME_TYPE for t in data["volume_types"]):
+        return []
+    call("POST", f"{base}/types", tok, {"volume_type": {
+        "name": VOLUME_TYPE, "description": "Ceph RBD pool volumes (test/realcloud)",
+        "os-volume-type-access:is_public": True, "extra_specs": {"volume_backend_name": "ceph"}}})
+    return [f"volume type {VOLUME_TYPE}"]
 
 
 def wait_agents(timeout):
@@ -249,6 +291,7 @@ def resources():
         created.append(f"demo default group: {proto} {port or ''}".strip())
 
     created += guest_image(tok)
+    created += volume_type(tok)
     return created
 
 
@@ -289,6 +332,7 @@ def main():
         "resources": resources,
         "wait-compute": lambda: wait_compute(timeout),
         "wait-agents": lambda: wait_agents(timeout),
+        "wait-volume": lambda: wait_volume(timeout),
     }
     if cmd not in actions:
         sys.exit(f"usage: fullcloud.py {'|'.join(actions)}")

@@ -14,6 +14,9 @@ RC_HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 RC_REGION=RegionOne
 RC_KEYSTONE=http://127.0.0.1:5000
 RC_GLANCE=http://127.0.0.1:9292
+# A second Glance in the same Keystone, for multi-region tests (stage glancekz).
+RC_REGION_KZ=kz-ala-1
+RC_GLANCE_KZ=http://127.0.0.1:9293
 RC_ADMIN_PASSWORD=admin-secret
 RC_DEMO_PASSWORD=demo-secret
 RC_SERVICE_PASSWORD=service-secret

@@ -60,6 +60,7 @@ RC_OUT=${RC_OUT:-$(cd "$here/../.." && pwd)/.realcloud}
 
 rc_register() {
   RC_KEYSTONE=$RC_KEYSTONE RC_GLANCE=$RC_GLANCE RC_REGION=$RC_REGION RC_ADMIN_PASSWORD=$RC_ADMIN_PASSWORD \
+    RC_GLANCE_KZ=$RC_GLANCE_KZ RC_REGION_KZ=$RC_REGION_KZ \
     RC_DEMO_PASSWORD=$RC_DEMO_PASSWORD RC_SERVICE_PASSWORD=$RC_SERVICE_PASSWORD RC_STATE=$RC_STATE \
     RC_OUT=$RC_OUT timeout 120 /usr/bin/python3 "$here/register.py"
 }
@@ -81,18 +82,23 @@ rc_up() {
   if declare -F rc_profile_after_register >/dev/null; then rc_profile_after_register; fi
   # Glance checks tokens with its service user, so a token-carrying request proves the whole chain.
   rc_check
-  echo "realcloud ready: keystone $RC_KEYSTONE/v3, glance $RC_GLANCE, clouds realcloud realcloud-admin realcloud-alt realcloud-appcred in $RC_OUT/clouds.yaml ($(($(now_ms) - t0)) ms)"
+  echo "realcloud ready: keystone $RC_KEYSTONE/v3, glance $RC_GLANCE ($RC_REGION) and $RC_GLANCE_KZ ($RC_REGION_KZ), clouds realcloud realcloud-admin realcloud-alt realcloud-appcred in $RC_OUT/clouds.yaml ($(($(now_ms) - t0)) ms)"
 }
 
-# rc_check: Keystone issues a token and Glance accepts it on GET /v2/info/import (which needs one).
+# rc_check: Keystone issues a token and both Glances accept it on GET /v2/info/import (which needs one).
 rc_check() {
   local body tok code
   printf -v body '{"auth":{"identity":{"methods":["password"],"password":{"user":{"name":"demo","domain":{"name":"Default"},"password":"%s"}}},"scope":{"project":{"name":"demo","domain":{"name":"Default"}}}}}' "$RC_DEMO_PASSWORD"
   tok=$(curl -sS -m 20 -D - -o /dev/null -H 'Content-Type: application/json' -d "$body" "$RC_KEYSTONE/v3/auth/tokens" |
     tr -d '\r' | sed -n 's/^[Xx]-[Ss]ubject-[Tt]oken: //p')
   [[ -n $tok ]] || die "Keystone issued no token for demo (log: $RC_LOGS/keystone.log)"
-  code=$(curl -s -m 20 -o /dev/null -w '%{http_code}' -H "X-Auth-Token: $tok" "$RC_GLANCE/v2/info/import")
-  [[ $code == 200 ]] || die "Glance answered $code to GET /v2/info/import (log: $RC_LOGS/glance-api.log)"
+  local url log
+  for url in "$RC_GLANCE" "$RC_GLANCE_KZ"; do
+    log=glance-api.log
+    [[ $url == "$RC_GLANCE_KZ" ]] && log=glance-api-kz.log
+    code=$(curl -s -m 20 -o /dev/null -w '%{http_code}' -H "X-Auth-Token: $tok" "$url/v2/info/import")
+    [[ $code == 200 ]] || die "Glance $url answered $code to GET /v2/info/import (log: $RC_LOGS/$log)"
+  done
 }
 
 rc_down() {
@@ -118,10 +124,14 @@ rc_status() {
 rc_purge() {
   rc_down
   mariadb_start
-  mysql -uroot -e 'DROP DATABASE IF EXISTS keystone; DROP DATABASE IF EXISTS glance;'
+  mysql -uroot -e 'DROP DATABASE IF EXISTS keystone; DROP DATABASE IF EXISTS glance; DROP DATABASE IF EXISTS glance_kz;
+    DROP DATABASE IF EXISTS cinder;'
   mariadb_stop
   rm -rf "$RC_STAMPS" "$RC_STATE/appcred.json" /etc/keystone/fernet-keys /etc/keystone/credential-keys
-  find /var/lib/glance/images /var/lib/glance/staging -mindepth 1 -delete 2>/dev/null || true
+  # Ceph (full profile): the cluster is made again from scratch, with the same fsid.
+  rm -rf /var/lib/ceph/mon/ceph-a /var/lib/ceph/mgr/ceph-x /var/lib/ceph/osd/ceph-0 /etc/ceph/ceph.client.*.keyring
+  find /var/lib/glance/images /var/lib/glance/staging /var/lib/glance-kz-ala-1/images /var/lib/glance-kz-ala-1/staging \
+    -mindepth 1 -delete 2>/dev/null || true
   log "purged"
 }
 

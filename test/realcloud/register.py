@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
-"""Registers the test identities and the image endpoint in Keystone with direct API calls, then writes
-clouds.yaml and appcred.env for the tests.
+"""Registers the test identities and the image endpoints (region RegionOne, and the second Glance as
+region kz-ala-1) in Keystone with direct API calls, then writes clouds.yaml and appcred.env for the
+tests.
 
 Why not the openstack CLI: each CLI call costs about 2.5 s of Python start-up, and this needs a
 dozen calls. Every step is "look up, create if missing", so a rerun changes nothing and takes well
@@ -16,6 +17,9 @@ import urllib.request
 KEYSTONE = os.environ.get("RC_KEYSTONE", "http://127.0.0.1:5000") + "/v3"
 GLANCE = os.environ.get("RC_GLANCE", "http://127.0.0.1:9292")
 REGION = os.environ.get("RC_REGION", "RegionOne")
+# The second Glance (stage glancekz): same Keystone, its own region.
+GLANCE_KZ = os.environ.get("RC_GLANCE_KZ", "http://127.0.0.1:9293")
+REGION_KZ = os.environ.get("RC_REGION_KZ", "kz-ala-1")
 ADMIN_PW = os.environ["RC_ADMIN_PASSWORD"]
 DEMO_PW = os.environ["RC_DEMO_PASSWORD"]
 # A second non-admin project and user: image members need a project that is not the owner's and
@@ -111,10 +115,18 @@ def main():
     svc = note(*ensure(admin_token, "services", "service",
                        {"name": "glance", "type": "image", "description": "image service", "enabled": True},
                        type="image"), "service image")
-    for iface in ("public", "internal", "admin"):
-        note(*ensure(admin_token, "endpoints", "endpoint",
-                     {"service_id": svc["id"], "interface": iface, "url": GLANCE, "region_id": REGION},
-                     service_id=svc["id"], interface=iface), f"endpoint image {iface}")
+    # GET /v3/regions filters only by parent: ask for the one region.
+    if call("GET", f"/regions/{REGION_KZ}", admin_token, ok=(200, 404))[0] == 404:
+        # Keystone refuses endpoints in a region it does not know.
+        call("POST", "/regions", admin_token, {"region": {"id": REGION_KZ, "description": "second test region"}})
+        created.append(f"region {REGION_KZ}")
+    for region, url in ((REGION, GLANCE), (REGION_KZ, GLANCE_KZ)):
+        for iface in ("public", "internal", "admin"):
+            note(*ensure(admin_token, "endpoints", "endpoint",
+                         {"service_id": svc["id"], "interface": iface, "url": url, "region_id": region},
+                         service_id=svc["id"], interface=iface, region_id=region),
+                 f"endpoint image {iface} {region}")
+    keep_first_region_first(admin_token, svc["id"], created)
 
     appcred = application_credential(demo_u["id"])
 
@@ -122,6 +134,45 @@ def main():
     took = time.monotonic() - t0
     print(f"registered in {took:.1f}s" + (f" (created: {', '.join(created)})" if created else " (nothing new)"),
           file=sys.stderr)
+
+
+def keep_first_region_first(admin_token, service_id, created):
+    """Makes RegionOne's image endpoint come first in the catalog for each interface.
+
+    A client that names no region (a template with only identity_endpoint and token, OS_* variables
+    without OS_REGION_NAME) takes the first matching endpoint of the catalog, as gophercloud and
+    keystoneauth do. Keystone builds the catalog without ORDER BY, so the order follows the
+    database (in practice the random endpoint IDs), not the creation order. Keystone picks the IDs,
+    but an endpoint's region and URL can be changed: where a kz-ala-1 record comes first, the two
+    records of that interface swap their region and URL. The check reads a real token's catalog,
+    so it holds whatever decides the order, as long as the order is stable.
+    """
+    for attempt in range(3):
+        _, tok = password_token("admin", ADMIN_PW, "admin")
+        wrong = []
+        for entry in tok.get("catalog", []):
+            if entry.get("id") != service_id:
+                continue
+            seen = set()
+            for ep in entry["endpoints"]:
+                if ep["interface"] in seen:
+                    continue
+                seen.add(ep["interface"])
+                if ep["region_id"] != REGION:
+                    wrong.append(ep["interface"])
+        if not wrong:
+            return
+        if attempt == 2:
+            raise RuntimeError(f"the catalog still lists {REGION_KZ} before {REGION} for {wrong}")
+        for iface in wrong:
+            _, data, _ = call("GET", f"/endpoints?service_id={service_id}&interface={iface}", admin_token)
+            by_region = {ep["region_id"]: ep for ep in data["endpoints"]}
+            one, kz = by_region[REGION], by_region[REGION_KZ]
+            call("PATCH", f"/endpoints/{kz['id']}", admin_token,
+                 {"endpoint": {"region_id": REGION, "url": one["url"]}})
+            call("PATCH", f"/endpoints/{one['id']}", admin_token,
+                 {"endpoint": {"region_id": REGION_KZ, "url": kz["url"]}})
+            created.append(f"image {iface} endpoints swapped ({REGION} first)")
 
 
 def application_credential(demo_user_id):
@@ -159,7 +210,10 @@ def write_outputs(appcred):
                 f"      project_name: {project}\n      user_domain_name: Default\n"
                 f"      project_domain_name: Default\n")
 
-    common = f"    region_name: {REGION}\n    interface: public\n    identity_api_version: 3\n"
+    # region_name: clients that name no region use RegionOne. regions: the openstack CLI (openstacksdk)
+    # accepts only listed regions for --os-region-name. Flow style: simple readers take it as one value.
+    common = (f"    region_name: {REGION}\n    regions: [{REGION}, {REGION_KZ}]\n"
+              "    interface: public\n    identity_api_version: 3\n")
     text = ("# Written by test/realcloud (make realcloud): the real Keystone + Glance on loopback.\n"
             "clouds:\n"
             "  realcloud:\n" + pw_cloud("demo", DEMO_PW, "demo") + common +

@@ -103,6 +103,8 @@ type session struct {
 	ProjectID string
 	UserID    string
 	Image     string // Glance base URL, without /v2
+	Volume    string // Cinder v3 URL with the project (…/v3/<project>), "" when the catalog has none
+	Compute   string // Nova URL (…/v2.1), "" when the catalog has none
 }
 
 func newSession(t *testing.T, c *cloudConfig) *session {
@@ -160,6 +162,11 @@ func (s *session) authenticate() error {
 	s.ProjectID = str(obj(tok, "project"), "id")
 	s.UserID = str(obj(tok, "user"), "id")
 	s.Image = url
+	s.Volume = strings.TrimRight(catalogURL(tok, "block-storage", s.cloud.Interface, s.cloud.Region), "/")
+	if s.Volume == "" {
+		s.Volume = strings.TrimRight(catalogURL(tok, "volumev3", s.cloud.Interface, s.cloud.Region), "/")
+	}
+	s.Compute = strings.TrimRight(catalogURL(tok, "compute", s.cloud.Interface, s.cloud.Region), "/")
 	return nil
 }
 
@@ -186,6 +193,20 @@ func (s *session) Do(t *testing.T, method, path string, body any, header map[str
 	r, err := rawRequest(method, s.Image+path, body, h)
 	if err != nil {
 		t.Fatalf("%s %s: %v", method, path, err)
+	}
+	return r
+}
+
+// DoURL sends a request to any absolute URL (another service, another region) with the session's token.
+func (s *session) DoURL(t *testing.T, method, url string, body any, header map[string]string) *response {
+	t.Helper()
+	h := map[string]string{"X-Auth-Token": s.Token(t)}
+	for k, v := range header {
+		h[k] = v
+	}
+	r, err := rawRequest(method, url, body, h)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, url, err)
 	}
 	return r
 }

@@ -196,8 +196,8 @@ func TestAccFullBuildAndRebuild(t *testing.T) {
 }
 
 // TestAccFullBuildFailuresLeaveNothing: a provisioner that fails and a Ctrl-C while provisioning
-// both end the build with no server, port, floating IP, keypair, security group or image left
-// (volumes: this profile has no Cinder, see takeInventory).
+// both end the build with no server, port, floating IP, keypair, security group, image or volume
+// left (the boot-from-volume variants are in volume_test.go).
 func TestAccFullBuildFailuresLeaveNothing(t *testing.T) {
 	source := `
   source_image             = data.glance-image.guest.id

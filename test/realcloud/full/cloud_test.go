@@ -60,10 +60,11 @@ func cloudsYAML(t *testing.T) string {
 	return p
 }
 
-// cloud is one authenticated user's view: service clients and the project it works in.
+// cloud is one authenticated user's view: service clients and the project it works in. volume is
+// nil when the catalog has no block-storage endpoint.
 type cloud struct {
-	compute, network, image, identity *gophercloud.ServiceClient
-	projectID                         string
+	compute, network, image, identity, volume *gophercloud.ServiceClient
+	projectID                                 string
 }
 
 // connectAs logs in as clouds.yaml entry name of the file path.
@@ -93,6 +94,7 @@ func connectAs(t *testing.T, path, name string) *cloud {
 		t.Fatal(err)
 	}
 	c.identity = identityClient(t, sess.Provider)
+	c.volume = volumeClient(sess.Provider)
 	res, ok := sess.Provider.GetAuthResult().(tokens.CreateResult)
 	if !ok {
 		t.Fatalf("unexpected auth result %T", sess.Provider.GetAuthResult())

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gophercloud/gophercloud/v2/openstack/blockstorage/v3/volumes"
 	"github.com/gophercloud/gophercloud/v2/openstack/compute/v2/keypairs"
 	"github.com/gophercloud/gophercloud/v2/openstack/compute/v2/servers"
 	"github.com/gophercloud/gophercloud/v2/openstack/image/v2/images"
@@ -21,8 +22,8 @@ type inventory map[string][]string
 
 // takeInventory lists, through the APIs, everything a build could leave in c's project: servers,
 // ports (of servers: Neutron's own DHCP and router ports are not the build's), floating IPs,
-// keypairs, security groups and images. Volumes: this profile has no Cinder, so a build cannot
-// create one (a boot-from-volume build fails at the block-storage endpoint lookup).
+// keypairs, security groups, images and volumes (with their status: a volume still there in any
+// state is a leak).
 func takeInventory(t *testing.T, ctx context.Context, c *cloud) inventory {
 	t.Helper()
 	inv := inventory{}
@@ -72,6 +73,15 @@ func takeInventory(t *testing.T, ctx context.Context, c *cloud) inventory {
 	must(t, "reading images", err)
 	for _, i := range is {
 		add("image", i.ID, i.Name+" status="+string(i.Status))
+	}
+	if c.volume != nil {
+		vp, err := volumes.List(c.volume, volumes.ListOpts{}).AllPages(ctx)
+		must(t, "listing volumes", err)
+		vs, err := volumes.ExtractVolumes(vp)
+		must(t, "reading volumes", err)
+		for _, v := range vs {
+			add("volume", v.ID, v.Name+" status="+v.Status)
+		}
 	}
 	for _, v := range inv {
 		sort.Strings(v)

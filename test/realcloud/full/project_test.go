@@ -90,6 +90,16 @@ func roleID(t *testing.T, ctx context.Context, identity *gophercloud.ServiceClie
 	return rs[0].ID
 }
 
+// volumeClient is Cinder's v3 client on the session's provider (catalog type block-storage, then
+// volumev3), or nil when the catalog has neither.
+func volumeClient(provider *gophercloud.ProviderClient) *gophercloud.ServiceClient {
+	c, err := openstack.NewBlockStorageV3(provider, gophercloud.EndpointOpts{Region: "RegionOne"})
+	if err != nil {
+		return nil
+	}
+	return c
+}
+
 // identityClient is Keystone's v3 client on the session's provider.
 func identityClient(t *testing.T, provider *gophercloud.ProviderClient) *gophercloud.ServiceClient {
 	t.Helper()

@@ -3,7 +3,7 @@
 # networks private (fixed IPs the host reaches) and public (external, floating IPs the host reaches)
 # and the guest image tiny-guest (SSH user root). Stages start in this order and stop in reverse.
 # shellcheck shell=bash
-RC_STAGES=(mariadb keystone glance guest rabbitmq libvirt hostnet services placement nova neutron)
+RC_STAGES=(mariadb keystone glance glancekz guest rabbitmq libvirt hostnet services placement ceph cinder nova neutron)
 
 # rc_profile_after_register: called by realcloud.sh once the base identities exist (demo's project
 # is needed for its security group). Maps the compute host, creates the flavors, networks, router
@@ -16,7 +16,8 @@ rc_profile_after_register() {
     nova_manage cell_v2 discover_hosts
     stamp_set "nova-host-$RC_HOST"
   fi
-  rc_fullcloud resources || die "creating flavors, networks or images failed"
+  rc_fullcloud wait-volume || die "cinder-volume did not come up (log: $RC_LOGS/cinder-volume.log)"
+  rc_fullcloud resources || die "creating flavors, networks, images or the volume type failed"
   rc_fullcloud wait-agents || die "the Neutron agents are not all alive (logs: $RC_LOGS/neutron-*.log)"
   log "full profile: compute, network and guest ready ($(($(now_ms) - t0)) ms)"
 }

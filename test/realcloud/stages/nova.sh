@@ -67,6 +67,15 @@ $(rc_authtoken nova)
 [libvirt]
 virt_type = qemu
 cpu_mode = none
+# Volumes on Ceph (stage cinder): QEMU opens them with librbd as client.cinder, whose key libvirt
+# keeps as a secret (stages/cinder.sh). Needs qemu-block-extra (stage ceph's packages).
+rbd_user = $RC_CEPH_CLIENT
+rbd_secret_uuid = $RC_CEPH_SECRET_UUID
+
+[cinder]
+$(rc_authtoken nova)
+os_region_name = $RC_REGION
+catalog_info = volumev3::publicURL
 
 [compute]
 cpu_allocation_ratio = 16.0
