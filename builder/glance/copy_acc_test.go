@@ -195,3 +195,63 @@ func TestAccBuildCopyNameTakenInTarget(t *testing.T) {
 	onlyIn(t, c, "RegionOne", "golden-one")
 	noTempLeaks(t, c)
 }
+
+// `packer validate` checks copy_to offline: blocks naming unknown regions and
+// clouds validate with no cloud reachable; a block with neither region nor
+// cloud is an error naming it.
+func TestAccValidateCopyToOffline(t *testing.T) {
+	acctest.Skip(t)
+	template := func(blocks string) string {
+		return `
+packer {
+  required_plugins {
+    glance = { version = ">= 0.1.0", source = "` + acctest.SourceAddress + `" }
+  }
+}
+source "glance" "t" {
+  source_image = "7a2c5f0e-4c63-4f3e-9b57-1b0b0d1e6f01"
+  flavor       = "m1.small"
+  ssh_username = "fedora"
+  image_name   = "golden"
+` + blocks + `
+}
+build {
+  sources = ["source.glance.t"]
+  post-processor "glance-import" {
+    image_name       = "imported"
+    image_source_url = "https://example.com/disk.qcow2"
+` + blocks + `
+  }
+}
+`
+	}
+	validate := func(content string) acctest.Result {
+		dir := t.TempDir()
+		acctest.WriteFile(t, dir, "t.pkr.hcl", content)
+		return acctest.Packer(t, acctest.Run{Dir: dir, Args: []string{"validate", "."}, Env: []string{"OS_AUTH_URL=http://127.0.0.1:1/v3"}})
+	}
+	res := validate(template(`
+  copy_to {
+    region = "nowhere-1"
+  }
+  copy_to {
+    cloud      = "no-such-cloud"
+    name       = "golden-elsewhere"
+    visibility = "community"
+    protected  = true
+  }
+  copy_timeout = "2h"
+  copy_failure = "warn"`))
+	if res.ExitCode != 0 {
+		t.Fatalf("valid copy_to blocks failed to validate offline:\n%s", res.Output)
+	}
+	// Packer stops at the first component that fails: the builder's block, then the post-processor's.
+	bad := "\n  copy_to {\n    name = \"nowhere\"\n  }"
+	full := template(bad)
+	for _, content := range []string{full, strings.Replace(full, bad, "", 1)} {
+		res = validate(content)
+		if res.ExitCode == 0 || !strings.Contains(res.Output, "copy_to block 1: set region") {
+			t.Fatalf("a copy_to block with neither region nor cloud validated:\n%s", res.Output)
+		}
+	}
+}
