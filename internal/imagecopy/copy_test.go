@@ -364,8 +364,12 @@ func TestCopySlowTargetIsGivenUp(t *testing.T) {
 	w.only(t, "RegionOne", "golden-2")
 }
 
-// corruptSource hands out the source's data with one byte changed.
-type corruptSource struct{ Source }
+// corruptSource hands out the source's data with one byte changed, or one
+// byte short.
+type corruptSource struct {
+	Source
+	short bool
+}
 
 func (c corruptSource) Download(ctx context.Context, id string) (io.ReadCloser, error) {
 	rc, err := c.Source.Download(ctx, id)
@@ -377,19 +381,35 @@ func (c corruptSource) Download(ctx context.Context, id string) (io.ReadCloser, 
 	if err != nil {
 		return nil, err
 	}
-	b[len(b)/2] ^= 1
+	if c.short {
+		b = b[:len(b)-1]
+	} else {
+		b[len(b)/2] ^= 1
+	}
 	return io.NopCloser(bytes.NewReader(b)), nil
 }
 
-func TestCopyOfDataThatIsNotTheSourceNeverActivates(t *testing.T) {
-	w := newWorld(t, testcloud.Options{}, 2<<20)
-	w.origin.Glance = corruptSource{w.origin.Glance}
-	cp := w.copier(Config{CopyTo: []Target{{Region: "kz-ala-1"}}}, Options{})
-	_, err := cp.Copy(ctxFor(t), w.src.ID)
-	if err == nil || !strings.Contains(err.Error(), "sha512 of the data read") {
-		t.Fatalf("corrupt data was not caught: %v", err)
+// Data that is not the source's fails the copy: a wrong size before Glance may
+// activate it, a changed byte by Glance's hash of the copy.
+func TestCopyOfDataThatIsNotTheSourceFails(t *testing.T) {
+	for _, short := range []bool{true, false} {
+		w := newWorld(t, testcloud.Options{}, 2<<20)
+		w.origin.Glance = corruptSource{Source: w.origin.Glance, short: short}
+		cp := w.copier(Config{CopyTo: []Target{{Region: "kz-ala-1"}}}, Options{})
+		_, err := cp.Copy(ctxFor(t), w.src.ID)
+		want := map[bool]string{true: "the source image's data is 2097151 bytes, Glance says 2097152", false: "sha512"}[short]
+		if err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), "differs from the source's") && !short {
+			t.Fatalf("short %v: want an error with %q, got %v", short, want, err)
+		}
+		if short {
+			for _, r := range w.cloud.Requests() {
+				if r.Op == "image.upload" && r.Region == "kz-ala-1" && r.Status == 204 {
+					t.Error("Glance took a copy of the wrong size")
+				}
+			}
+		}
+		w.nothingLeft(t)
 	}
-	w.nothingLeft(t)
 }
 
 func TestCopyGoesOnAfterALostCreateReply(t *testing.T) {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"hash"
 	"io"
 	"sync"
 	"sync/atomic"
@@ -36,10 +35,9 @@ type fanout struct {
 	free  chan []byte
 	taps  []*tap
 	stall time.Duration
-	// hash sees every byte read; check runs at the end of the source, before the
-	// taps see their end: an error there reaches every upload instead of EOF, so
-	// Glance never activates data that is not the source's.
-	hash  hash.Hash
+	// check runs at the end of the source, before the taps see their end: an
+	// error there reaches every upload instead of EOF, so Glance never
+	// activates a copy of the wrong size.
 	check func(read int64) error
 	read  atomic.Int64
 }
@@ -54,8 +52,8 @@ func (e *sourceError) Unwrap() error { return e.err }
 // errStalled is the error of a tap the fan-out gave up on.
 var errStalled = errors.New("the target took no data while the other targets waited for it")
 
-func newFanout(src io.Reader, stall time.Duration, h hash.Hash, check func(int64) error) *fanout {
-	f := &fanout{src: src, free: make(chan []byte, ringBuffers), stall: stall, hash: h, check: check}
+func newFanout(src io.Reader, stall time.Duration, check func(int64) error) *fanout {
+	f := &fanout{src: src, free: make(chan []byte, ringBuffers), stall: stall, check: check}
 	for range ringBuffers {
 		f.free <- make([]byte, bufferSize)
 	}
@@ -116,9 +114,6 @@ func (f *fanout) run(ctx context.Context) {
 		if n == 0 {
 			f.free <- buf
 		} else {
-			if f.hash != nil {
-				f.hash.Write(buf[:n])
-			}
 			f.read.Add(int64(n))
 			c := &chunk{f: f, buf: buf, n: n}
 			c.refs.Store(1)

@@ -75,7 +75,7 @@ func startTaps(f *fanout, n int) ([]*tap, []context.Context) {
 func TestFanoutEveryTapGetsTheWholeStreamInOrder(t *testing.T) {
 	const size = 40<<20 + 12345
 	var checked atomic.Int64
-	f := newFanout(&patternSource{n: size}, time.Minute, sha512.New(), func(n int64) error { checked.Store(n); return nil })
+	f := newFanout(&patternSource{n: size}, time.Minute, func(n int64) error { checked.Store(n); return nil })
 	taps, _ := startTaps(f, 3)
 	var wg sync.WaitGroup
 	sums := make([]string, len(taps))
@@ -95,8 +95,8 @@ func TestFanoutEveryTapGetsTheWholeStreamInOrder(t *testing.T) {
 			t.Errorf("tap %d: %v, hash %s…", i, errs[i], sums[i][:12])
 		}
 	}
-	if checked.Load() != size || hex.EncodeToString(f.hash.Sum(nil)) != want {
-		t.Errorf("the check saw %d bytes", checked.Load())
+	if checked.Load() != size {
+		t.Errorf("the check saw %d bytes, want %d", checked.Load(), size)
 	}
 	if len(f.free) != ringBuffers {
 		t.Errorf("%d of %d buffers came back to the ring", len(f.free), ringBuffers)
@@ -112,10 +112,10 @@ func TestFanoutFailedCheckOrSourceErrorReachesEveryTap(t *testing.T) {
 		check func(int64) error
 		want  string
 	}{
-		{"check", &patternSource{n: 5 << 20}, func(int64) error { return errors.New("hash differs") }, "hash differs"},
+		{"check", &patternSource{n: 5 << 20}, func(int64) error { return errors.New("size differs") }, "size differs"},
 		{"source", io.MultiReader(&patternSource{n: 3 << 20}, &failing{}), nil, "reading the source image's data after"},
 	} {
-		f := newFanout(tc.src, time.Minute, nil, tc.check)
+		f := newFanout(tc.src, time.Minute, tc.check)
 		taps, _ := startTaps(f, 2)
 		var wg sync.WaitGroup
 		errs := make([]error, 2)
@@ -142,7 +142,7 @@ func (failing) Read([]byte) (int, error) { return 0, errors.New("connection rese
 // cancelled; the others get the whole stream.
 func TestFanoutDropsAStalledTap(t *testing.T) {
 	const size = 5 * ringBuffers * bufferSize
-	f := newFanout(&patternSource{n: size}, 200*time.Millisecond, nil, nil)
+	f := newFanout(&patternSource{n: size}, 200*time.Millisecond, nil)
 	taps, ctxs := startTaps(f, 3)
 	var wg sync.WaitGroup
 	sums := make([]string, 2)
@@ -201,7 +201,7 @@ func TestFanoutMemoryStaysBounded(t *testing.T) {
 			}
 		}
 	}()
-	f := newFanout(&patternSource{n: size}, time.Minute, nil, nil)
+	f := newFanout(&patternSource{n: size}, time.Minute, nil)
 	taps, _ := startTaps(f, 4)
 	var wg sync.WaitGroup
 	for i, tp := range taps {
