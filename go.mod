@@ -11,6 +11,7 @@ require (
 	github.com/hashicorp/packer-plugin-sdk v0.6.6
 	github.com/klauspost/compress v1.20.3
 	github.com/klauspost/pgzip v1.3.0
+	github.com/mitchellh/mapstructure v1.5.0
 	github.com/pkg/sftp v1.13.10
 	github.com/ulikunitz/xz v0.5.10
 	github.com/zclconf/go-cty v1.19.0
@@ -116,7 +117,6 @@ require (
 	github.com/mitchellh/go-testing-interface v1.14.1 // indirect
 	github.com/mitchellh/go-wordwrap v1.0.1 // indirect
 	github.com/mitchellh/iochan v1.0.0 // indirect
-	github.com/mitchellh/mapstructure v1.5.0 // indirect
 	github.com/mitchellh/reflectwalk v1.0.0 // indirect
 	github.com/nu7hatch/gouuid v0.0.0-20131221200532-179d4d0c4d8d // indirect
 	github.com/packer-community/winrmcp v0.0.0-20180921211025-c76d91c1e7db // indirect

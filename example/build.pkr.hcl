@@ -1,8 +1,10 @@
 # Builds a golden image from the newest public Fedora 37 image the cloud offers:
 # the glance-image data source finds the base image, the glance builder boots it,
-# provisions it and saves it as a shared image with its properties and tags.
+# provisions it and saves it as a private image of your project, with its
+# properties and tags (set image_visibility = "shared" and image_members to share
+# it with other projects).
 #
-#   packer init example/build.pkr.hcl
+#   packer init example/build.pkr.hcl   # needs a published release; see README
 #   OS_CLOUD=mycloud packer build example/build.pkr.hcl
 #
 # Credentials come from clouds.yaml (OS_CLOUD) or OS_* variables, as for the
@@ -76,7 +78,8 @@ build {
 
   provisioner "shell" {
     inline = [
-      "echo 'built from ${build.SourceImageName} (${build.SourceImage}) in ${build.Region}' > /etc/golden-release",
+      # The fedora user is not root: writing under /etc needs sudo.
+      "echo 'built from ${build.SourceImageName} (${build.SourceImage}) in ${build.Region}' | sudo tee /etc/golden-release",
     ]
   }
 }

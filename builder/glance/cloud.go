@@ -43,6 +43,8 @@ type Compute interface {
 type Network interface {
 	// FindNetwork resolves a network name or ID.
 	FindNetwork(ctx context.Context, nameOrID string) (*NetworkInfo, error)
+	// Subnets lists the subnets the project can see, in Neutron's order.
+	Subnets(ctx context.Context) ([]SubnetInfo, error)
 	// FindPort resolves a port name or ID.
 	FindPort(ctx context.Context, nameOrID string) (*PortInfo, error)
 	// FindSecurityGroup resolves a security group name or ID in the project.
@@ -57,7 +59,8 @@ type Network interface {
 	ServerPorts(ctx context.Context, serverID string) ([]PortInfo, error)
 	// FindFloatingIP resolves a floating IP address or ID.
 	FindFloatingIP(ctx context.Context, addressOrID string) (*FloatingIP, error)
-	// FreeFloatingIP returns an unassociated floating IP of the network, or nil.
+	// FreeFloatingIP returns an unassociated floating IP of the network (of any
+	// network when networkID is ""), or nil.
 	FreeFloatingIP(ctx context.Context, networkID string) (*FloatingIP, error)
 	// CreateFloatingIP allocates an address on the network and binds it to the port.
 	CreateFloatingIP(ctx context.Context, networkID, portID, description string) (*FloatingIP, error)
@@ -118,6 +121,7 @@ type (
 	Address     = osapi.Address
 	NetworkInfo = osapi.NetworkInfo
 	PortInfo    = osapi.PortInfo
+	SubnetInfo  = osapi.SubnetInfo
 	FloatingIP  = osapi.FloatingIP
 	VolumeSpec  = osapi.VolumeSpec
 	Volume      = osapi.Volume

@@ -2,6 +2,7 @@ package glance
 
 import (
 	"context"
+	"net"
 	"strings"
 	"testing"
 	"time"
@@ -67,6 +68,22 @@ func TestAdapterLookups(t *testing.T) {
 	}
 	if _, err := c.Network.FindNetwork(ctx, "nope"); err == nil {
 		t.Error("unknown network found")
+	}
+	subnets, err := c.Network.Subnets(ctx)
+	if err != nil {
+		t.Fatalf("Subnets: %v", err)
+	}
+	onPublic := 0
+	for _, s := range subnets {
+		if _, _, perr := net.ParseCIDR(s.CIDR); perr != nil || s.ID == "" || s.NetworkID == "" {
+			t.Errorf("subnet %+v", s)
+		}
+		if s.NetworkID == pub.ID {
+			onPublic++
+		}
+	}
+	if len(subnets) < 2 || onPublic != 1 {
+		t.Errorf("Subnets = %+v, want the private and public networks' subnets", subnets)
 	}
 	if id, err := c.Network.FindSecurityGroup(ctx, "default"); err != nil || id == "" {
 		t.Errorf("FindSecurityGroup(default) = %q, %v", id, err)
@@ -261,6 +278,34 @@ func TestAdapterFindsWhatLostCreatesMade(t *testing.T) {
 	}
 }
 
+// An administrator sees every project's "default" security group; like Nova,
+// the name means the one of the session's project.
+func TestAdapterSecurityGroupOfTheSessionProject(t *testing.T) {
+	tc, _, ctx := adapterCloud(t) // the demo project's groups now exist
+	ac := access.AccessConfig{
+		IdentityEndpoint: tc.AuthURL(), Username: testcloud.AdminUser, Password: testcloud.AdminPassword,
+		ProjectName: testcloud.AdminProject, UserDomainName: "Default", ProjectDomainName: "Default", Region: "RegionOne",
+	}
+	sess, err := ac.Authenticate(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin, err := newOSAPICloud(sess, access.DownloadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, err := admin.Network.FindSecurityGroup(ctx, "default")
+	if err != nil {
+		t.Fatalf("FindSecurityGroup(default) as admin: %v", err)
+	}
+	if byID, err := admin.Network.FindSecurityGroup(ctx, id); err != nil || byID != id {
+		t.Errorf("by ID: %q, %v", byID, err)
+	}
+	if _, err := admin.Network.FindSecurityGroup(ctx, "nope"); err == nil {
+		t.Error("an unknown group was found")
+	}
+}
+
 // A create call whose reply is lost (the operation happens, the answer is a 504
 // or a 500) goes on with what it made, found by the build's marker, so the
 // build does not fail for a proxy's timeout: each create here is answered with
@@ -291,6 +336,13 @@ func TestAdapterGoesOnAfterLostReplies(t *testing.T) {
 	sg, err := c.Network.CreateSecurityGroup(ctx, "packer_lost_secgroup", "test")
 	if ids, _ := c.Network.SecurityGroupsNamed(ctx, "packer_lost_secgroup"); err != nil || len(ids) != 1 || ids[0] != sg {
 		t.Errorf("security group = %q, %v; groups of that name %v", sg, err, ids)
+	}
+	lose("secgroup_rule.create", 502)
+	if err := c.Network.AllowIngress(ctx, sg, 22, "0.0.0.0/0"); err != nil {
+		t.Errorf("rule: %v", err)
+	}
+	if n := tc.CountRequests("secgroup_rule.create"); n != 1 {
+		t.Errorf("the rule was created %d times, want once (and found)", n)
 	}
 	lose("server.create", 504)
 	id, err := c.Compute.CreateServer(ctx, ServerSpec{Name: "packer_lost_server", ImageID: seed, FlavorID: "1",
@@ -326,5 +378,35 @@ func TestAdapterGoesOnAfterLostReplies(t *testing.T) {
 	}
 	if ids, _ := c.Compute.ServersOfBuild(ctx, "packer_refused_server", "lost"); len(ids) != 0 {
 		t.Errorf("a refused create was retried: %v", ids)
+	}
+}
+
+// A create answered 5xx, which made nothing, is sent again while that goes on,
+// up to osapi.CreateAttempts calls: a cloud that fails one call in five still
+// gets its keypair made, one that fails them all fails the create.
+func TestAdapterSendsAFailedCreateAgain(t *testing.T) {
+	saved := osapi.LostLookupPause
+	osapi.LostLookupPause = 10 * time.Millisecond
+	t.Cleanup(func() { osapi.LostLookupPause = saved })
+	tc, c, ctx := adapterCloud(t)
+	const key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBJ6mHSyM1OF34sQ4kdZ8Ah1nCXx5Bd5pqUjjGdrfGVT t"
+
+	tc.AddFault(testcloud.Fault{Op: "keypair.create", Status: 502, Times: osapi.CreateAttempts - 1})
+	if err := c.Compute.CreateKeypair(ctx, "packer_again_keypair", key); err != nil {
+		t.Fatalf("keypair after %d failed calls: %v", osapi.CreateAttempts-1, err)
+	}
+	if n := tc.CountRequests("keypair.create"); n != osapi.CreateAttempts {
+		t.Errorf("%d keypair.create calls, want %d", n, osapi.CreateAttempts)
+	}
+
+	tc.ClearFaults()
+	tc.ResetRequests()
+	tc.AddFault(testcloud.Fault{Op: "keypair.create", Status: 500})
+	err := c.Compute.CreateKeypair(ctx, "packer_never_keypair", key)
+	if !gophercloud.ResponseCodeIs(err, 500) || !strings.Contains(err.Error(), "5 attempts failed") {
+		t.Errorf("a create that always fails: %v", err)
+	}
+	if n := tc.CountRequests("keypair.create"); n != osapi.CreateAttempts {
+		t.Errorf("%d keypair.create calls, want %d", n, osapi.CreateAttempts)
 	}
 }

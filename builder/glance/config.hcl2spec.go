@@ -55,6 +55,7 @@ type FlatConfig struct {
 	AvailabilityZone                  *string                `mapstructure:"availability_zone" required:"false" cty:"availability_zone" hcl:"availability_zone"`
 	Networks                          []string               `mapstructure:"networks" required:"false" cty:"networks" hcl:"networks"`
 	Ports                             []string               `mapstructure:"ports" required:"false" cty:"ports" hcl:"ports"`
+	NetworkDiscoveryCIDRs             []string               `mapstructure:"network_discovery_cidrs" required:"false" cty:"network_discovery_cidrs" hcl:"network_discovery_cidrs"`
 	SecurityGroups                    []string               `mapstructure:"security_groups" required:"false" cty:"security_groups" hcl:"security_groups"`
 	TemporarySecurityGroup            *bool                  `mapstructure:"temporary_security_group" required:"false" cty:"temporary_security_group" hcl:"temporary_security_group"`
 	TemporarySecurityGroupSourceCIDRs []string               `mapstructure:"temporary_security_group_source_cidrs" required:"false" cty:"temporary_security_group_source_cidrs" hcl:"temporary_security_group_source_cidrs"`
@@ -67,6 +68,7 @@ type FlatConfig struct {
 	FloatingIP                        *string                `mapstructure:"floating_ip" required:"false" cty:"floating_ip" hcl:"floating_ip"`
 	FloatingIPNetwork                 *string                `mapstructure:"floating_ip_network" required:"false" cty:"floating_ip_network" hcl:"floating_ip_network"`
 	FloatingIPPool                    *string                `mapstructure:"floating_ip_pool" required:"false" cty:"floating_ip_pool" hcl:"floating_ip_pool"`
+	UseFloatingIP                     *bool                  `mapstructure:"use_floating_ip" required:"false" cty:"use_floating_ip" hcl:"use_floating_ip"`
 	ReuseIPs                          *bool                  `mapstructure:"reuse_ips" required:"false" cty:"reuse_ips" hcl:"reuse_ips"`
 	InstanceFloatingIPNet             *string                `mapstructure:"instance_floating_ip_net" required:"false" cty:"instance_floating_ip_net" hcl:"instance_floating_ip_net"`
 	SSHInterface                      *string                `mapstructure:"ssh_interface" required:"false" cty:"ssh_interface" hcl:"ssh_interface"`
@@ -81,6 +83,9 @@ type FlatConfig struct {
 	ShutdownCommand                   *string                `mapstructure:"shutdown_command" required:"false" cty:"shutdown_command" hcl:"shutdown_command"`
 	ShutdownTimeout                   *string                `mapstructure:"shutdown_timeout" required:"false" cty:"shutdown_timeout" hcl:"shutdown_timeout"`
 	StopBeforeSnapshot                *bool                  `mapstructure:"stop_before_snapshot" required:"false" cty:"stop_before_snapshot" hcl:"stop_before_snapshot"`
+	RackconnectWait                   *bool                  `mapstructure:"rackconnect_wait" required:"false" cty:"rackconnect_wait" hcl:"rackconnect_wait"`
+	OpenstackProvider                 *string                `mapstructure:"openstack_provider" required:"false" cty:"openstack_provider" hcl:"openstack_provider"`
+	ImageCreationWait                 *int                   `mapstructure:"image_creation_wait" required:"false" cty:"image_creation_wait" hcl:"image_creation_wait"`
 	Type                              *string                `mapstructure:"communicator" cty:"communicator" hcl:"communicator"`
 	PauseBeforeConnect                *string                `mapstructure:"pause_before_connecting" cty:"pause_before_connecting" hcl:"pause_before_connecting"`
 	SSHHost                           *string                `mapstructure:"ssh_host" cty:"ssh_host" hcl:"ssh_host"`
@@ -142,6 +147,7 @@ type FlatConfig struct {
 	ImageProtected                    *bool                  `mapstructure:"image_protected" required:"false" cty:"image_protected" hcl:"image_protected"`
 	ImageHidden                       *bool                  `mapstructure:"image_hidden" required:"false" cty:"image_hidden" hcl:"image_hidden"`
 	ImageDiskFormat                   *string                `mapstructure:"image_disk_format" required:"false" cty:"image_disk_format" hcl:"image_disk_format"`
+	DropImageProperties               []string               `mapstructure:"drop_image_properties" required:"false" cty:"drop_image_properties" hcl:"drop_image_properties"`
 	SkipCreateImage                   *bool                  `mapstructure:"skip_create_image" required:"false" cty:"skip_create_image" hcl:"skip_create_image"`
 	ImageForce                        *bool                  `mapstructure:"image_force" required:"false" cty:"image_force" hcl:"image_force"`
 	ImageFamily                       *string                `mapstructure:"image_family" required:"false" cty:"image_family" hcl:"image_family"`
@@ -209,6 +215,7 @@ func (*FlatConfig) HCL2Spec() map[string]hcldec.Spec {
 		"availability_zone":                     &hcldec.AttrSpec{Name: "availability_zone", Type: cty.String, Required: false},
 		"networks":                              &hcldec.AttrSpec{Name: "networks", Type: cty.List(cty.String), Required: false},
 		"ports":                                 &hcldec.AttrSpec{Name: "ports", Type: cty.List(cty.String), Required: false},
+		"network_discovery_cidrs":               &hcldec.AttrSpec{Name: "network_discovery_cidrs", Type: cty.List(cty.String), Required: false},
 		"security_groups":                       &hcldec.AttrSpec{Name: "security_groups", Type: cty.List(cty.String), Required: false},
 		"temporary_security_group":              &hcldec.AttrSpec{Name: "temporary_security_group", Type: cty.Bool, Required: false},
 		"temporary_security_group_source_cidrs": &hcldec.AttrSpec{Name: "temporary_security_group_source_cidrs", Type: cty.List(cty.String), Required: false},
@@ -221,6 +228,7 @@ func (*FlatConfig) HCL2Spec() map[string]hcldec.Spec {
 		"floating_ip":                           &hcldec.AttrSpec{Name: "floating_ip", Type: cty.String, Required: false},
 		"floating_ip_network":                   &hcldec.AttrSpec{Name: "floating_ip_network", Type: cty.String, Required: false},
 		"floating_ip_pool":                      &hcldec.AttrSpec{Name: "floating_ip_pool", Type: cty.String, Required: false},
+		"use_floating_ip":                       &hcldec.AttrSpec{Name: "use_floating_ip", Type: cty.Bool, Required: false},
 		"reuse_ips":                             &hcldec.AttrSpec{Name: "reuse_ips", Type: cty.Bool, Required: false},
 		"instance_floating_ip_net":              &hcldec.AttrSpec{Name: "instance_floating_ip_net", Type: cty.String, Required: false},
 		"ssh_interface":                         &hcldec.AttrSpec{Name: "ssh_interface", Type: cty.String, Required: false},
@@ -235,6 +243,9 @@ func (*FlatConfig) HCL2Spec() map[string]hcldec.Spec {
 		"shutdown_command":                      &hcldec.AttrSpec{Name: "shutdown_command", Type: cty.String, Required: false},
 		"shutdown_timeout":                      &hcldec.AttrSpec{Name: "shutdown_timeout", Type: cty.String, Required: false},
 		"stop_before_snapshot":                  &hcldec.AttrSpec{Name: "stop_before_snapshot", Type: cty.Bool, Required: false},
+		"rackconnect_wait":                      &hcldec.AttrSpec{Name: "rackconnect_wait", Type: cty.Bool, Required: false},
+		"openstack_provider":                    &hcldec.AttrSpec{Name: "openstack_provider", Type: cty.String, Required: false},
+		"image_creation_wait":                   &hcldec.AttrSpec{Name: "image_creation_wait", Type: cty.Number, Required: false},
 		"communicator":                          &hcldec.AttrSpec{Name: "communicator", Type: cty.String, Required: false},
 		"pause_before_connecting":               &hcldec.AttrSpec{Name: "pause_before_connecting", Type: cty.String, Required: false},
 		"ssh_host":                              &hcldec.AttrSpec{Name: "ssh_host", Type: cty.String, Required: false},
@@ -296,6 +307,7 @@ func (*FlatConfig) HCL2Spec() map[string]hcldec.Spec {
 		"image_protected":                       &hcldec.AttrSpec{Name: "image_protected", Type: cty.Bool, Required: false},
 		"image_hidden":                          &hcldec.AttrSpec{Name: "image_hidden", Type: cty.Bool, Required: false},
 		"image_disk_format":                     &hcldec.AttrSpec{Name: "image_disk_format", Type: cty.String, Required: false},
+		"drop_image_properties":                 &hcldec.AttrSpec{Name: "drop_image_properties", Type: cty.List(cty.String), Required: false},
 		"skip_create_image":                     &hcldec.AttrSpec{Name: "skip_create_image", Type: cty.Bool, Required: false},
 		"image_force":                           &hcldec.AttrSpec{Name: "image_force", Type: cty.Bool, Required: false},
 		"image_family":                          &hcldec.AttrSpec{Name: "image_family", Type: cty.String, Required: false},

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hashicorp/hcl/v2/hcldec"
+	"github.com/hashicorp/hcl/v2/hclparse"
 	"github.com/hashicorp/packer-plugin-sdk/common"
 )
 
@@ -143,6 +145,7 @@ func TestPrepareAccepts(t *testing.T) {
 		"user_data_file":      with("user_data_file", userData),
 		"floating ip":         with("floating_ip", "203.0.113.7", "instance_floating_ip_net", "private"),
 		"reuse ips":           with("floating_ip_network", "public", "reuse_ips", true),
+		"reuse any free ip":   with("reuse_ips", true),
 		"temporary group":     with("temporary_security_group", true, "temporary_security_group_source_cidrs", []string{"203.0.113.0/24", "2001:db8::/32"}),
 		"volume":              with("use_blockstorage_volume", true, "volume_name", "v", "volume_type", "ssd", "volume_size", 20, "volume_availability_zone", "az2", "image_disk_format", "qcow2"),
 		"image options":       with("image_visibility", "shared", "image_properties", map[string]string{"os_distro": "fedora", "hw_scsi_model": "virtio-scsi"}, "image_tags", []string{"golden", "ci"}, "image_members", []string{"p2"}, "image_auto_accept_members", true, "image_min_disk", 10, "image_min_ram", 512, "image_protected", true, "image_hidden", true, "image_force", true),
@@ -171,16 +174,12 @@ func TestPrepareRejects(t *testing.T) {
 		{"no source", with("source_image", nil), "no source image"},
 		{"two sources", with("source_image_name", "x"), "source_image and source_image_name"},
 		{"filter and url", with("source_image", nil, "external_source_image_url", "https://e/x", "source_image_filter", map[string]interface{}{"filters": map[string]interface{}{"name": "x"}}), "source_image_filter and external_source_image_url"},
-		{"most_recent without filters", with("source_image_filter", map[string]interface{}{"most_recent": true}), "most_recent"},
 		{"bad filter visibility", with("source_image", nil, "source_image_filter", map[string]interface{}{"filters": map[string]interface{}{"visibility": "protected"}}), "source_image_filter.filters.visibility"},
 		{"bad filter regex", with("source_image", nil, "source_image_filter", map[string]interface{}{"filters": map[string]interface{}{"name_regex": "("}}), "source_image_filter.filters.name_regex"},
 		{"name and regex", with("source_image", nil, "source_image_filter", map[string]interface{}{"filters": map[string]interface{}{"name": "a", "name_regex": "b"}}), "source_image_filter.filters."},
 		{"url not http", with("source_image", nil, "external_source_image_url", "file:///tmp/x"), "external_source_image_url"},
-		{"format without url", with("external_source_image_format", "raw"), "external_source_image_format"},
-		{"properties without url", with("external_source_image_properties", map[string]string{"a": "b"}), "external_source_image_properties"},
 		{"bad external format", with("source_image", nil, "external_source_image_url", "https://e/x", "external_source_image_format", "zip"), "external_source_image_format"},
 		{"no flavor", with("flavor", nil), "flavor"},
-		{"user data twice", with("user_data", "x", "user_data_file", "/nonexistent"), "user_data and user_data_file"},
 		{"missing user data file", with("user_data_file", "/nonexistent/file"), "user_data_file"},
 		{"long metadata value", with("instance_metadata", map[string]string{"k": strings.Repeat("v", 256)}), "instance_metadata"},
 		{"empty network", with("networks", []string{""}), "networks"},
@@ -189,13 +188,15 @@ func TestPrepareRejects(t *testing.T) {
 		{"temp group without communicator", with("ssh_username", nil, "communicator", "none", "temporary_security_group", true), "temporary_security_group"},
 		{"cidrs without temp group", with("temporary_security_group_source_cidrs", []string{"10.0.0.0/8"}), "temporary_security_group_source_cidrs"},
 		{"bad cidr", with("temporary_security_group", true, "temporary_security_group_source_cidrs", []string{"10.0.0.1"}), "temporary_security_group_source_cidrs"},
-		{"pool and network differ", with("floating_ip_pool", "a", "floating_ip_network", "b"), "floating_ip_pool and floating_ip_network"},
-		{"ip and reuse", with("floating_ip", "1.2.3.4", "reuse_ips", true), "floating_ip and reuse_ips"},
-		{"ip and network", with("floating_ip", "1.2.3.4", "floating_ip_network", "public"), "floating_ip and floating_ip_network"},
-		{"reuse without network", with("reuse_ips", true), "reuse_ips"},
-		{"port net without ip", with("instance_floating_ip_net", "private"), "instance_floating_ip_net"},
 		{"ip version", with("ssh_ip_version", "5"), "ssh_ip_version"},
-		{"volume option without volume", with("volume_size", 10), "volume_size"},
+		{"use_floating_ip without a network", with("use_floating_ip", true), "use_floating_ip = true needs floating_ip_network"},
+		{"bad discovery cidr", with("network_discovery_cidrs", []string{"10.0.0.1"}), "network_discovery_cidrs"},
+		{"empty discovery cidr", with("network_discovery_cidrs", []string{""}), "network_discovery_cidrs has an empty entry"},
+		{"drop and set the same property", with("image_properties", map[string]string{"user_id": "u"}, "drop_image_properties", []string{"user_id"}), "drop_image_properties and image_properties both name \"user_id\""},
+		{"drop a reserved property", with("drop_image_properties", []string{"os_glance_import_task"}), "drop_image_properties"},
+		{"drop an image field", with("drop_image_properties", []string{"name"}), "image field"},
+		{"drop twice", with("drop_image_properties", []string{"user_id", "user_id"}), "drop_image_properties lists"},
+		{"drop the build marker", with("drop_image_properties", []string{"packer_build_uuid"}), "packer_build_uuid marks the image"},
 		{"negative volume", with("use_blockstorage_volume", true, "volume_size", -1), "volume_size"},
 		{"disk format without volume", with("image_disk_format", "qcow2"), "image_disk_format"},
 		{"bad disk format", with("use_blockstorage_volume", true, "image_disk_format", "iso"), "image_disk_format"},
@@ -263,5 +264,161 @@ func TestPrepareMakesNoNetworkCall(t *testing.T) {
 	raw := with("identity_endpoint", "http://192.0.2.1:5000/v3", "username", "u", "password", "test-os-secret")
 	if _, _, err := prepare(t, raw); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// Options of the openstack builder are accepted; the three that do nothing here
+// say so in a deprecation warning.
+func TestPrepareAcceptsOpenstackBuilderOptions(t *testing.T) {
+	c, warns, err := prepare(t, with(
+		"network_discovery_cidrs", []string{"10.0.0.0/8", "2001:db8::/32"},
+		"use_floating_ip", true, "floating_ip_pool", "public",
+		"rackconnect_wait", true, "openstack_provider", "rackspace", "image_creation_wait", 30,
+		"image_visibility", "Public", "metadata", map[string]string{"os_distro": "fedora"}))
+	if err != nil {
+		t.Fatalf("rejected: %v", err)
+	}
+	if !reflect.DeepEqual(c.NetworkDiscoveryCIDRs, []string{"10.0.0.0/8", "2001:db8::/32"}) || !c.UseFloatingIP || c.FloatingIPNetwork != "public" {
+		t.Errorf("decoded %v %v %q", c.NetworkDiscoveryCIDRs, c.UseFloatingIP, c.FloatingIPNetwork)
+	}
+	if c.ImageVisibility != "public" {
+		t.Errorf("image_visibility = %q, want it normalised to public", c.ImageVisibility)
+	}
+	joined := strings.Join(warns, "\n")
+	for _, want := range []string{"rackconnect_wait is deprecated and does nothing here", "openstack_provider is deprecated and does nothing here",
+		"image_creation_wait is deprecated and does nothing here", "floating_ip_pool is deprecated"} {
+		if !strings.Contains(joined, want) {
+			t.Errorf("warnings miss %q:\n%s", want, joined)
+		}
+	}
+	// Set to their zero values, the deprecated options say nothing.
+	_, warns, err = prepare(t, with("rackconnect_wait", false, "openstack_provider", "", "image_creation_wait", 0))
+	if err != nil || len(warns) != 0 {
+		t.Errorf("zero values: warnings %v, error %v", warns, err)
+	}
+}
+
+// Where the openstack builder let one option win over another without a word,
+// this builder does the same and warns.
+func TestPrepareIgnoresWithAWarning(t *testing.T) {
+	userData := filepath.Join(t.TempDir(), "cloud-init.yaml")
+	if err := os.WriteFile(userData, []byte("#cloud-config\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name  string
+		raw   map[string]interface{}
+		warn  string
+		check func(*Config) bool
+	}{
+		{"floating_ip wins over floating_ip_network", with("floating_ip", "203.0.113.7", "floating_ip_network", "public"),
+			"floating_ip_network is ignored", func(c *Config) bool { return c.FloatingIP == "203.0.113.7" && c.FloatingIPNetwork == "" }},
+		{"floating_ip wins over floating_ip_pool", with("floating_ip", "203.0.113.7", "floating_ip_pool", "public"),
+			"floating_ip_network is ignored", func(c *Config) bool { return c.FloatingIPNetwork == "" }},
+		{"floating_ip wins over reuse_ips", with("floating_ip", "203.0.113.7", "reuse_ips", true),
+			"reuse_ips is ignored", func(c *Config) bool { return !c.ReuseIPs }},
+		{"floating_ip_network wins over floating_ip_pool", with("floating_ip_pool", "a", "floating_ip_network", "b"),
+			`floating_ip_pool "a" is ignored`, func(c *Config) bool { return c.FloatingIPNetwork == "b" }},
+		{"user_data_file wins over user_data", with("user_data", "#!/bin/sh", "user_data_file", userData),
+			"user_data is ignored", func(c *Config) bool { return c.UserData == "" && c.UserDataFile == userData }},
+		{"volume options without a volume", with("volume_size", 10, "volume_type", "ssd", "volume_name", "v", "volume_availability_zone", "az"),
+			"volume_size is ignored without use_blockstorage_volume", func(c *Config) bool {
+				return c.VolumeSize == 0 && c.VolumeType == "" && c.VolumeName == "" && c.VolumeAvailabilityZone == ""
+			}},
+		{"instance_floating_ip_net without a floating IP", with("instance_floating_ip_net", "private"),
+			"instance_floating_ip_net is ignored", func(c *Config) bool { return c.InstanceFloatingIPNet == "" }},
+		{"discovery with networks", with("networks", []string{"private"}, "network_discovery_cidrs", []string{"10.0.0.0/8"}),
+			"network_discovery_cidrs is ignored", func(c *Config) bool { return c.NetworkDiscoveryCIDRs == nil }},
+		{"most_recent without filters", with("source_image_filter", map[string]interface{}{"most_recent": true}),
+			"most_recent is ignored", func(c *Config) bool { return !c.SourceImageFilter.MostRecent }},
+		{"external format without a URL", with("external_source_image_format", "raw"),
+			"external_source_image_format is ignored", func(c *Config) bool { return c.ExternalSourceImageFormat == "" }},
+		{"external properties without a URL", with("external_source_image_properties", map[string]string{"a": "b"}),
+			"external_source_image_properties is ignored", func(c *Config) bool { return c.ExternalSourceImageProperties == nil }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, warns, err := prepare(t, tt.raw)
+			if err != nil {
+				t.Fatalf("rejected: %v", err)
+			}
+			if !strings.Contains(strings.Join(warns, "\n"), tt.warn) {
+				t.Errorf("warnings %q miss %q", warns, tt.warn)
+			}
+			if !tt.check(c) {
+				t.Errorf("the ignored option is still in effect: %+v", c.RunConfig)
+			}
+		})
+	}
+}
+
+func TestPrepareFloatingIPIntent(t *testing.T) {
+	for name, raw := range map[string]map[string]interface{}{
+		"with a network":       with("use_floating_ip", true, "floating_ip_network", "public"),
+		"with a pool":          with("use_floating_ip", true, "floating_ip_pool", "public"),
+		"with an address":      with("use_floating_ip", true, "floating_ip", "203.0.113.7"),
+		"reusing any free one": with("use_floating_ip", true, "reuse_ips", true),
+		"false with a network": with("use_floating_ip", false, "floating_ip_network", "public"),
+	} {
+		t.Run(name, func(t *testing.T) {
+			if _, _, err := prepare(t, raw); err != nil {
+				t.Fatalf("rejected: %v", err)
+			}
+		})
+	}
+}
+
+func TestPrepareDropImageProperties(t *testing.T) {
+	c, _, err := prepare(t, minimal())
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"instance_uuid", "user_id", "owner_user_name", "owner_project_name", "owner_id", "boot_roles", "image_location", "image_state"}
+	if !reflect.DeepEqual(c.DropImageProperties, want) {
+		t.Errorf("default drop_image_properties = %v, want %v", c.DropImageProperties, want)
+	}
+	c, _, err = prepare(t, with("drop_image_properties", []string{}))
+	if err != nil || c.DropImageProperties == nil || len(c.DropImageProperties) != 0 {
+		t.Errorf("drop_image_properties = [] became %#v (%v); want an empty list that keeps everything", c.DropImageProperties, err)
+	}
+	c, _, err = prepare(t, with("drop_image_properties", []string{"boot_roles", "custom"}))
+	if err != nil || !reflect.DeepEqual(c.DropImageProperties, []string{"boot_roles", "custom"}) {
+		t.Errorf("drop_image_properties = %v, %v", c.DropImageProperties, err)
+	}
+	// A default key the template sets itself is kept, not refused.
+	if _, _, err := prepare(t, with("image_properties", map[string]string{"owner_id": "team-a"})); err != nil {
+		t.Errorf("image_properties naming a default drop key: %v", err)
+	}
+}
+
+// Through HCL, as Packer passes it: an unset list is null (the default list),
+// an empty one keeps every property.
+func TestPrepareDropImagePropertiesFromHCL(t *testing.T) {
+	for body, want := range map[string][]string{
+		``:                                       DefaultDropImageProperties,
+		`drop_image_properties = []`:             {},
+		`drop_image_properties = ["boot_roles"]`: {"boot_roles"},
+	} {
+		src := `source_image = "7a2c5f0e-4c63-4f3e-9b57-1b0b0d1e6f01"
+flavor = "m1.small"
+ssh_username = "fedora"
+image_name = "golden"
+identity_endpoint = "http://127.0.0.1:5000/v3"
+` + body
+		f, diags := hclparse.NewParser().ParseHCL([]byte(src), "t.hcl")
+		if diags.HasErrors() {
+			t.Fatal(diags)
+		}
+		var b Builder
+		val, diags := hcldec.Decode(f.Body, b.ConfigSpec(), nil)
+		if diags.HasErrors() {
+			t.Fatal(diags)
+		}
+		if _, _, err := b.Prepare(val); err != nil {
+			t.Fatalf("%q: %v", body, err)
+		}
+		if got := b.config.DropImageProperties; got == nil || !reflect.DeepEqual(got, want) {
+			t.Errorf("%q: drop_image_properties = %#v, want %#v", body, got, want)
+		}
 	}
 }

@@ -44,6 +44,7 @@ type fakeCloud struct {
 
 	flavors        map[string]string // name -> id
 	networks       []NetworkInfo
+	subnets        []SubnetInfo
 	ports          []PortInfo
 	secGroups      map[string]string // name -> id
 	floatingIPs    map[string]*FloatingIP
@@ -80,8 +81,10 @@ func init() { lostLookupPause = 10 * time.Millisecond }
 func newFakeCloud() *fakeCloud {
 	f := &fakeCloud{
 		fail: map[string]error{}, failAfter: map[string]int{}, count: map[string]int{}, lose: map[string]error{}, loseFrom: map[string]int{},
-		flavors:     map[string]string{"m1.small": "flavor-small"},
-		networks:    []NetworkInfo{{ID: "net-private", Name: "private"}, {ID: "net-public", Name: "public", External: true}},
+		flavors:  map[string]string{"m1.small": "flavor-small"},
+		networks: []NetworkInfo{{ID: "net-private", Name: "private"}, {ID: "net-public", Name: "public", External: true}},
+		subnets: []SubnetInfo{{ID: "sub-public", NetworkID: "net-public", CIDR: "203.0.113.0/24"},
+			{ID: "sub-private", NetworkID: "net-private", CIDR: "10.0.5.0/24"}},
 		secGroups:   map[string]string{"default": "sg-default"},
 		floatingIPs: map[string]*FloatingIP{}, fipDescription: map[string]string{},
 		images: map[string]*Image{
@@ -364,6 +367,15 @@ func (f *fakeCloud) FindNetwork(ctx context.Context, nameOrID string) (*NetworkI
 	return nil, fmt.Errorf("no network named or with ID %q", nameOrID)
 }
 
+func (f *fakeCloud) Subnets(ctx context.Context) ([]SubnetInfo, error) {
+	if err := f.record("Subnets"); err != nil {
+		return nil, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]SubnetInfo(nil), f.subnets...), nil
+}
+
 func (f *fakeCloud) FindPort(ctx context.Context, nameOrID string) (*PortInfo, error) {
 	if err := f.record("FindPort", nameOrID); err != nil {
 		return nil, err
@@ -461,7 +473,7 @@ func (f *fakeCloud) FreeFloatingIP(ctx context.Context, networkID string) (*Floa
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	for _, fip := range f.floatingIPs {
-		if fip.NetworkID == networkID && fip.PortID == "" {
+		if (networkID == "" || fip.NetworkID == networkID) && fip.PortID == "" {
 			c := *fip
 			return &c, nil
 		}

@@ -52,6 +52,17 @@ type ImageConfig struct {
 	// The disk format Cinder writes when `use_blockstorage_volume` is true:
 	// `raw`, `qcow2`, `vmdk`, `vdi`, `vhd` or `vhdx`. Defaults to `raw`.
 	ImageDiskFormat string `mapstructure:"image_disk_format" required:"false"`
+	// Properties to remove from the new image. A Nova snapshot inherits
+	// bookkeeping about the temporary server and whoever ran the build, which
+	// points at a deleted server once the build is over. Only the keys the image
+	// has are removed, in the same request that sets the other properties; a key
+	// also set in `image_properties` is an error. `[]` keeps every property.
+	// Defaults to `["instance_uuid", "user_id", "owner_user_name",
+	// "owner_project_name", "owner_id", "boot_roles", "image_location",
+	// "image_state"]`. The image gets provenance instead (see
+	// the builder's "Image properties" section); a provenance key listed here is
+	// not set, except `packer_build_uuid`, which is always kept.
+	DropImageProperties []string `mapstructure:"drop_image_properties" required:"false"`
 	// Build and provision the server, but make no image; the build then has no
 	// artifact. Useful to test provisioning. Defaults to `false`.
 	SkipCreateImage bool `mapstructure:"skip_create_image" required:"false"`
@@ -62,6 +73,14 @@ type ImageConfig struct {
 }
 
 var volumeDiskFormats = []string{"raw", "qcow2", "vmdk", "vdi", "vhd", "vhdx"}
+
+// DefaultDropImageProperties are the properties Nova puts on a snapshot about
+// the temporary server and the user who ran the build; the builder removes
+// them unless drop_image_properties says otherwise.
+var DefaultDropImageProperties = []string{
+	"instance_uuid", "user_id", "owner_user_name", "owner_project_name", "owner_id",
+	"boot_roles", "image_location", "image_state",
+}
 
 // Prepare fills defaults and checks the image options; it makes no network call.
 func (c *ImageConfig) Prepare(ctx *interpolate.Context, useVolume bool) (warnings []string, errs []error) {
@@ -83,6 +102,21 @@ func (c *ImageConfig) Prepare(ctx *interpolate.Context, useVolume bool) (warning
 	spec := c.spec()
 	errs = append(errs, spec.Prepare(imagepolicy.BuilderOptions)...)
 	c.ImageVisibility = spec.Visibility
+
+	if c.DropImageProperties == nil {
+		c.DropImageProperties = append([]string(nil), DefaultDropImageProperties...)
+	} else {
+		errs = append(errs, imagepolicy.CheckList("drop_image_properties", c.DropImageProperties)...)
+		errs = append(errs, imagepolicy.CheckPropertyNames("drop_image_properties", c.DropImageProperties, "removed")...)
+		for _, k := range c.DropImageProperties {
+			if k == imagepolicy.MarkerProperty {
+				errs = append(errs, fmt.Errorf("drop_image_properties: %s marks the image with the build that made it and is always kept", k))
+			}
+			if _, set := c.ImageProperties[k]; set {
+				errs = append(errs, fmt.Errorf("drop_image_properties and image_properties both name %q: keep it in one of them", k))
+			}
+		}
+	}
 
 	if c.ImageDiskFormat != "" {
 		if !useVolume {

@@ -32,10 +32,13 @@ type RunConfig struct {
 	// Finds the source image by name, owner, tags, visibility and properties, all
 	// sent to Glance as server-side filters. See the `source_image_filter` section.
 	SourceImageFilter ImageFilter `mapstructure:"source_image_filter" required:"false"`
-	// The URL of a disk image to start from. It is imported into Glance with the
-	// `web-download` method as a temporary image named `packer_<build-uuid>_source`,
-	// the server boots from it, and it is deleted after the build. A failed import
-	// fails the build at once.
+	// The URL of a disk image to start from. It is imported into Glance as a
+	// temporary image named `packer_<build-uuid>_source`, the server boots from it,
+	// and it is deleted after the build. Glance downloads the URL itself
+	// (`web-download`) when the cloud offers that method and the file needs no
+	// help; otherwise the plugin streams it into Glance, decompressing it on the
+	// way (the `glance-import` post-processor's engine). A failed import fails the
+	// build at once.
 	ExternalSourceImageURL string `mapstructure:"external_source_image_url" required:"false"`
 	// The disk format of `external_source_image_url`: `qcow2`, `raw`, `vmdk`,
 	// `vdi`, `vhd`, `vhdx`, `iso`, `ploop`, `aki`, `ari` or `ami`. Defaults to
@@ -56,6 +59,11 @@ type RunConfig struct {
 	// Existing Neutron ports to attach, by name or ID; they come before
 	// `networks`.
 	Ports []string `mapstructure:"ports" required:"false"`
+	// Address ranges, such as `10.0.0.0/8`, to find the server's network by:
+	// the network of the first subnet (in Neutron's order) whose CIDR lies
+	// within one of them, as the `openstack` builder does. Used only when neither
+	// `networks` nor `ports` is set.
+	NetworkDiscoveryCIDRs []string `mapstructure:"network_discovery_cidrs" required:"false"`
 	// Security groups for the server, by name or ID. Defaults to the project's
 	// `default` group, unless `temporary_security_group` is true.
 	SecurityGroups []string `mapstructure:"security_groups" required:"false"`
@@ -69,8 +77,8 @@ type RunConfig struct {
 	TemporarySecurityGroupSourceCIDRs []string `mapstructure:"temporary_security_group_source_cidrs" required:"false"`
 	// User data to pass to the server, such as a cloud-init document.
 	UserData string `mapstructure:"user_data" required:"false"`
-	// A file whose content is passed as user data. Cannot be combined with
-	// `user_data`.
+	// A file whose content is passed as user data. When `user_data` is set too,
+	// the file wins and `user_data` is ignored with a warning.
 	UserDataFile string `mapstructure:"user_data_file" required:"false"`
 	// Attach a config drive to the server. Defaults to `false`.
 	ConfigDrive bool `mapstructure:"config_drive" required:"false"`
@@ -85,20 +93,32 @@ type RunConfig struct {
 	ForceDelete bool `mapstructure:"force_delete" required:"false"`
 
 	// A floating IP to attach to the server, by address or ID. It must not be in
-	// use; it is detached again after the build and never deleted.
+	// use; it is detached again after the build and never deleted. It wins over
+	// `floating_ip_network` and `reuse_ips`, which are then ignored with a
+	// warning.
 	FloatingIP string `mapstructure:"floating_ip" required:"false"`
 	// The external network to allocate a new floating IP from, by name or ID. The
 	// IP is released after the build.
 	FloatingIPNetwork string `mapstructure:"floating_ip_network" required:"false"`
 	// Deprecated: use `floating_ip_network`. Accepted for templates written for the
-	// `openstack` builder.
+	// `openstack` builder; ignored when `floating_ip_network` is set.
 	FloatingIPPool string `mapstructure:"floating_ip_pool" required:"false"`
-	// Reuse a free floating IP of `floating_ip_network` instead of allocating one.
-	// Two builds may pick the same address, so avoid it for concurrent builds.
-	// Defaults to `false`.
+	// Give the server a floating IP. With `true` the build needs somewhere to get
+	// it: `floating_ip_network` (or `floating_ip_pool`) to allocate it from,
+	// `floating_ip`, or `reuse_ips`. Any of those attaches a floating IP anyway, so
+	// the option states the intent and catches a template that forgot the
+	// network. Defaults to `false`.
+	UseFloatingIP bool `mapstructure:"use_floating_ip" required:"false"`
+	// Reuse a free floating IP instead of allocating one: one of
+	// `floating_ip_network` (a new one is allocated there when none is free), or,
+	// without `floating_ip_network`, any free floating IP of the project (the build
+	// fails when there is none), as the `openstack` builder does. Two builds may
+	// pick the same address, so avoid it for concurrent builds. Defaults to
+	// `false`.
 	ReuseIPs bool `mapstructure:"reuse_ips" required:"false"`
 	// The network, by name or ID, whose port receives the floating IP when the
-	// server has several. Defaults to the first port of the server.
+	// server has several. Defaults to the first port of the server. Ignored, with
+	// a warning, when the server gets no floating IP.
 	InstanceFloatingIPNet string `mapstructure:"instance_floating_ip_net" required:"false"`
 	// The network name (the key of the server's `addresses`) to take the
 	// communicator address from; it wins over a floating IP, not over `ssh_host`.
@@ -110,8 +130,8 @@ type RunConfig struct {
 	SSHIPVersion string `mapstructure:"ssh_ip_version" required:"false"`
 
 	// Boot from a Cinder volume made from the source image instead of a local
-	// disk; the image is then made with Cinder's upload-to-image. Defaults to
-	// `false`.
+	// disk; the image is then made with Cinder's upload-to-image. Without it the
+	// `volume_*` options are ignored, with a warning. Defaults to `false`.
 	UseBlockStorageVolume bool `mapstructure:"use_blockstorage_volume" required:"false"`
 	// The name of the temporary volume. Defaults to `packer_<build-uuid>_volume`.
 	VolumeName string `mapstructure:"volume_name" required:"false"`
@@ -144,6 +164,19 @@ type RunConfig struct {
 	// `os_require_quiesce=yes`. Must stay true with `use_blockstorage_volume`.
 	// Defaults to `true`.
 	StopBeforeSnapshot *bool `mapstructure:"stop_before_snapshot" required:"false"`
+
+	// Deprecated: does nothing here. Accepted, with a warning, for templates
+	// written for the `openstack` builder, where it waited for Rackspace
+	// RackConnect to configure the server.
+	RackconnectWait bool `mapstructure:"rackconnect_wait" required:"false"`
+	// Deprecated: does nothing here (the `openstack` builder ignored it too).
+	// Accepted, with a warning, for templates written for that builder.
+	OpenstackProvider string `mapstructure:"openstack_provider" required:"false"`
+	// Deprecated: does nothing here. The `openstack` builder waited this many
+	// seconds after the image became active; this builder uses the image once
+	// Glance reports it `active`, within `image_timeout`. Accepted, with a warning,
+	// for templates written for that builder.
+	ImageCreationWait int `mapstructure:"image_creation_wait" required:"false"`
 
 	// The communicator: SSH or WinRM options of Packer, such as `ssh_username`.
 	// Without a password or key of its own, the builder generates a temporary
@@ -202,7 +235,8 @@ func (c *RunConfig) Prepare(ctx *interpolate.Context) (warnings []string, errs [
 	}
 	if filterEmpty(c.SourceImageFilter.Filters) {
 		if c.SourceImageFilter.MostRecent {
-			errs = append(errs, fmt.Errorf("source_image_filter.most_recent is set without any filter: add filters { ... }"))
+			warnings = append(warnings, "source_image_filter.most_recent is ignored: the filter has no filters { ... }")
+			c.SourceImageFilter.MostRecent = false
 		}
 	} else {
 		q := imagefind.Query{Filter: c.SourceImageFilter.Filters, MostRecent: c.SourceImageFilter.MostRecent}
@@ -210,17 +244,19 @@ func (c *RunConfig) Prepare(ctx *interpolate.Context) (warnings []string, errs [
 	}
 	if c.ExternalSourceImageURL != "" {
 		if !strings.HasPrefix(c.ExternalSourceImageURL, "http://") && !strings.HasPrefix(c.ExternalSourceImageURL, "https://") {
-			errs = append(errs, fmt.Errorf("external_source_image_url must be an http or https URL (Glance's web-download fetches it)"))
+			errs = append(errs, fmt.Errorf("external_source_image_url must be an http or https URL (Glance or the plugin downloads it)"))
 		}
 		if c.ExternalSourceImageFormat == "" {
 			c.ExternalSourceImageFormat = "qcow2"
 		}
 	} else {
 		if c.ExternalSourceImageFormat != "" {
-			errs = append(errs, fmt.Errorf("external_source_image_format is set without external_source_image_url"))
+			warnings = append(warnings, "external_source_image_format is ignored without external_source_image_url")
+			c.ExternalSourceImageFormat = ""
 		}
 		if len(c.ExternalSourceImageProperties) > 0 {
-			errs = append(errs, fmt.Errorf("external_source_image_properties is set without external_source_image_url"))
+			warnings = append(warnings, "external_source_image_properties is ignored without external_source_image_url")
+			c.ExternalSourceImageProperties = nil
 		}
 	}
 	if c.ExternalSourceImageFormat != "" && !oneOf(c.ExternalSourceImageFormat, validDiskFormats) {
@@ -232,7 +268,8 @@ func (c *RunConfig) Prepare(ctx *interpolate.Context) (warnings []string, errs [
 		errs = append(errs, fmt.Errorf("flavor must be set (a flavor name or ID)"))
 	}
 	if c.UserData != "" && c.UserDataFile != "" {
-		errs = append(errs, fmt.Errorf("user_data and user_data_file are both set: set only one"))
+		warnings = append(warnings, "user_data is ignored: user_data_file is set too, and the file wins (as in the openstack builder)")
+		c.UserData = ""
 	}
 	for k, v := range c.InstanceMetadata {
 		if len(k) > 255 {
@@ -245,6 +282,16 @@ func (c *RunConfig) Prepare(ctx *interpolate.Context) (warnings []string, errs [
 	errs = append(errs, imagepolicy.CheckList("networks", c.Networks)...)
 	errs = append(errs, imagepolicy.CheckList("ports", c.Ports)...)
 	errs = append(errs, imagepolicy.CheckList("security_groups", c.SecurityGroups)...)
+	errs = append(errs, imagepolicy.CheckList("network_discovery_cidrs", c.NetworkDiscoveryCIDRs)...)
+	for _, cidr := range c.NetworkDiscoveryCIDRs {
+		if _, _, err := net.ParseCIDR(cidr); err != nil && cidr != "" {
+			errs = append(errs, fmt.Errorf("network_discovery_cidrs: %q is not a CIDR such as 10.0.0.0/8", cidr))
+		}
+	}
+	if len(c.NetworkDiscoveryCIDRs) > 0 && len(c.Networks)+len(c.Ports) > 0 {
+		warnings = append(warnings, "network_discovery_cidrs is ignored: networks or ports name the server's networks")
+		c.NetworkDiscoveryCIDRs = nil
+	}
 
 	// Temporary security group.
 	if c.TemporarySecurityGroup && len(c.SecurityGroups) > 0 {
@@ -270,27 +317,33 @@ func (c *RunConfig) Prepare(ctx *interpolate.Context) (warnings []string, errs [
 	}
 
 	// Floating IP.
+	// Floating IP. Where the openstack builder let one option win over another,
+	// so does this builder, with a warning instead of silence.
 	if c.FloatingIPPool != "" {
 		warnings = append(warnings, "floating_ip_pool is deprecated: use floating_ip_network")
-		if c.FloatingIPNetwork != "" && c.FloatingIPNetwork != c.FloatingIPPool {
-			errs = append(errs, fmt.Errorf("floating_ip_pool and floating_ip_network name different networks (%q, %q): set only floating_ip_network", c.FloatingIPPool, c.FloatingIPNetwork))
-		}
-		if c.FloatingIPNetwork == "" {
+		switch {
+		case c.FloatingIPNetwork == "":
 			c.FloatingIPNetwork = c.FloatingIPPool
+		case c.FloatingIPNetwork != c.FloatingIPPool:
+			warnings = append(warnings, fmt.Sprintf("floating_ip_pool %q is ignored: floating_ip_network %q is set", c.FloatingIPPool, c.FloatingIPNetwork))
 		}
 		c.FloatingIPPool = ""
 	}
 	if c.FloatingIP != "" && c.ReuseIPs {
-		errs = append(errs, fmt.Errorf("floating_ip and reuse_ips are both set: a given floating IP is never reused from the pool, set only one"))
+		warnings = append(warnings, "reuse_ips is ignored: floating_ip names the address to use")
+		c.ReuseIPs = false
 	}
 	if c.FloatingIP != "" && c.FloatingIPNetwork != "" {
-		errs = append(errs, fmt.Errorf("floating_ip and floating_ip_network are both set: a given floating IP already has its network, set only one"))
+		warnings = append(warnings, "floating_ip_network is ignored: floating_ip names the address to use")
+		c.FloatingIPNetwork = ""
 	}
-	if c.ReuseIPs && c.FloatingIPNetwork == "" {
-		errs = append(errs, fmt.Errorf("reuse_ips needs floating_ip_network: the network whose free floating IPs may be reused"))
+	wantsFloatingIP := c.FloatingIP != "" || c.FloatingIPNetwork != "" || c.ReuseIPs
+	if c.UseFloatingIP && !wantsFloatingIP {
+		errs = append(errs, fmt.Errorf("use_floating_ip = true needs floating_ip_network (or floating_ip_pool): the external network to allocate the address from; or floating_ip, or reuse_ips"))
 	}
-	if c.InstanceFloatingIPNet != "" && c.FloatingIP == "" && c.FloatingIPNetwork == "" {
-		errs = append(errs, fmt.Errorf("instance_floating_ip_net is set without floating_ip or floating_ip_network"))
+	if c.InstanceFloatingIPNet != "" && !wantsFloatingIP {
+		warnings = append(warnings, "instance_floating_ip_net is ignored: the server gets no floating IP (set floating_ip_network)")
+		c.InstanceFloatingIPNet = ""
 	}
 	switch c.SSHIPVersion {
 	case "", "4", "6":
@@ -300,14 +353,19 @@ func (c *RunConfig) Prepare(ctx *interpolate.Context) (warnings []string, errs [
 
 	// Boot from volume.
 	if !c.UseBlockStorageVolume {
-		for name, set := range map[string]bool{
-			"volume_name":              c.VolumeName != "",
-			"volume_type":              c.VolumeType != "",
-			"volume_size":              c.VolumeSize != 0,
-			"volume_availability_zone": c.VolumeAvailabilityZone != "",
+		for _, o := range []struct {
+			name  string
+			set   bool
+			clear func()
+		}{
+			{"volume_name", c.VolumeName != "", func() { c.VolumeName = "" }},
+			{"volume_type", c.VolumeType != "", func() { c.VolumeType = "" }},
+			{"volume_size", c.VolumeSize != 0, func() { c.VolumeSize = 0 }},
+			{"volume_availability_zone", c.VolumeAvailabilityZone != "", func() { c.VolumeAvailabilityZone = "" }},
 		} {
-			if set {
-				errs = append(errs, fmt.Errorf("%s is set without use_blockstorage_volume = true", name))
+			if o.set {
+				warnings = append(warnings, fmt.Sprintf("%s is ignored without use_blockstorage_volume = true", o.name))
+				o.clear()
 			}
 		}
 	}
@@ -345,6 +403,17 @@ func (c *RunConfig) Prepare(ctx *interpolate.Context) (warnings []string, errs [
 		if c.UseBlockStorageVolume {
 			errs = append(errs, fmt.Errorf("stop_before_snapshot = false cannot be used with use_blockstorage_volume: the server is deleted before Cinder uploads the volume"))
 		}
+	}
+
+	// Options of the openstack builder that have no effect here.
+	if c.RackconnectWait {
+		warnings = append(warnings, "rackconnect_wait is deprecated and does nothing here (it waited for Rackspace RackConnect in the openstack builder): remove it")
+	}
+	if c.OpenstackProvider != "" {
+		warnings = append(warnings, "openstack_provider is deprecated and does nothing here: remove it")
+	}
+	if c.ImageCreationWait != 0 {
+		warnings = append(warnings, "image_creation_wait is deprecated and does nothing here: the image is used once Glance reports it active (within image_timeout); remove it")
 	}
 
 	// Communicator. The temporary key is ed25519 unless WinRM needs RSA to decrypt

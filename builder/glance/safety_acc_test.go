@@ -83,8 +83,10 @@ func TestAccForceWithAdminTokenReplacesOnlyItsProjectsImage(t *testing.T) {
 }
 
 // A colleague makes a protected image of the build's name while the build
-// runs; the snapshot's reply is then lost. Cleanup must find and delete the
-// build's own snapshot, by its marker, and never touch the colleague's image.
+// runs; the snapshot's reply is then lost, and the lookup that would let the
+// build go on with its snapshot fails too, so the build fails. Cleanup must
+// find and delete the build's own snapshot, by its marker, and never touch the
+// colleague's image.
 func TestAccLostSnapshotReplySparesAColleaguesProtectedImage(t *testing.T) {
 	t.Parallel()
 	c, env := accCloud(t, testcloud.Options{})
@@ -106,10 +108,13 @@ func TestAccLostSnapshotReplySparesAColleaguesProtectedImage(t *testing.T) {
 		mu.Lock()
 		theirsID = id
 		mu.Unlock()
+		// From now on: the snapshot is made but its reply lost, and the first
+		// image listing after it (the lost-reply lookup) is refused.
+		c.AddFault(testcloud.Fault{Op: "server.createImage", Action: testcloud.ActionLoseReply, Times: 1})
+		c.AddFault(testcloud.Fault{Op: "image.list", Status: 400, Times: 1})
 		fmt.Fprintln(w, "a colleague made an image of the same name")
 	}))
 	defer srv.Close()
-	c.AddFault(testcloud.Fault{Op: "server.createImage", Action: testcloud.ActionLoseReply})
 
 	template := withShellLocal(accTemplate(c, `
   source_image_name = "Fedora-Cloud-Base-37-1.7"

@@ -11,7 +11,9 @@ import (
 )
 
 // stepAllocateFloatingIP attaches a floating IP to the server: the given one, a
-// free one of floating_ip_network (reuse_ips), or a new one allocated there.
+// free one of floating_ip_network (reuse_ips), or a new one allocated there; with
+// reuse_ips and no floating_ip_network, any free one of the project, as the
+// openstack builder does.
 // Cleanup releases an allocated address and detaches a given or reused one.
 //
 // Uses: config, cloud, server_id, floating_network, floating_port_net.
@@ -24,7 +26,7 @@ type stepAllocateFloatingIP struct {
 
 func (s *stepAllocateFloatingIP) Run(ctx context.Context, state multistep.StateBag) multistep.StepAction {
 	cfg, cloud, ui := configOf(state), cloudOf(state), uiOf(state)
-	if cfg.FloatingIP == "" && cfg.FloatingIPNetwork == "" {
+	if cfg.FloatingIP == "" && cfg.FloatingIPNetwork == "" && !cfg.ReuseIPs {
 		return multistep.ActionContinue
 	}
 	serverID := stringOf(state, stateServerID)
@@ -44,10 +46,16 @@ func (s *stepAllocateFloatingIP) Run(ctx context.Context, state multistep.StateB
 			return halt(state, fmt.Errorf("floating_ip %s (%s) is already attached to port %s", existing.Address, existing.ID, existing.PortID))
 		}
 	case cfg.ReuseIPs:
-		network := state.Get(stateFloatingNetwork).(*NetworkInfo)
-		existing, err = cloud.Network.FreeFloatingIP(ctx, network.ID)
+		where, networkID := "in the project", ""
+		if network, ok := state.Get(stateFloatingNetwork).(*NetworkInfo); ok {
+			where, networkID = "on network "+network.ID, network.ID
+		}
+		existing, err = cloud.Network.FreeFloatingIP(ctx, networkID)
 		if err != nil {
-			return halt(state, fmt.Errorf("looking for a free floating IP on network %s: %w", network.ID, err))
+			return halt(state, fmt.Errorf("looking for a free floating IP %s: %w", where, err))
+		}
+		if existing == nil && networkID == "" {
+			return halt(state, fmt.Errorf("reuse_ips: the project has no free floating IP; set floating_ip_network to allocate one when none is free"))
 		}
 	}
 

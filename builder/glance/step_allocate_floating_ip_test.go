@@ -66,6 +66,34 @@ func TestStepAllocateFloatingIP(t *testing.T) {
 		s.Cleanup(e.state)
 		e.noLeaks(t)
 	})
+	// Without floating_ip_network, reuse_ips takes any free address of the
+	// project, as the openstack builder does; with none free it cannot allocate.
+	noNetwork := func(t *testing.T) *testEnv {
+		e := newTestEnv(t, with("reuse_ips", true))
+		e.state.Put(stateServerID, "srv-1")
+		return e
+	}
+	t.Run("reuse without a network takes any free address", func(t *testing.T) {
+		e := noNetwork(t)
+		e.fake.floatingIPs["taken"] = &FloatingIP{ID: "taken", Address: "198.51.100.8", NetworkID: "net-other", PortID: "p"}
+		e.fake.floatingIPs["free"] = &FloatingIP{ID: "free", Address: "198.51.100.9", NetworkID: "net-other"}
+		s := &stepAllocateFloatingIP{}
+		e.mustRun(t, s)
+		if got := e.state.Get(stateFloatingIP).(*FloatingIP); got.ID != "free" || got.PortID != "port-of-srv-1" {
+			t.Errorf("floating IP = %+v", got)
+		}
+		s.Cleanup(e.state)
+		if fip, ok := e.fake.floatingIPs["free"]; !ok || fip.PortID != "" {
+			t.Errorf("a reused address must be detached and kept: %+v", fip)
+		}
+	})
+	t.Run("reuse without a network and none free fails", func(t *testing.T) {
+		e := noNetwork(t)
+		e.mustHalt(t, &stepAllocateFloatingIP{}, "the project has no free floating IP; set floating_ip_network")
+		if e.fake.called("CreateFloatingIP") != 0 {
+			t.Errorf("calls: %v", e.fake.calls)
+		}
+	})
 	t.Run("no port on instance_floating_ip_net", func(t *testing.T) {
 		e := env(t, with("floating_ip_network", "public", "instance_floating_ip_net", "other"))
 		e.state.Put(stateFloatingPortNet, "net-other")

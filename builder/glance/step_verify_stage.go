@@ -18,12 +18,14 @@ import (
 // passed: visibility, tags, image_family, protected and hidden, then members.
 // Without verify the builder applies everything in one PATCH instead.
 //
-// Uses: config, cloud, image. Produces: image (updated view).
+// Uses: config, cloud, image, source_image, source_import_url. Produces: image
+// (updated view).
 type stepStageImage struct{}
 
-// stagedUpdate is the part of the image's update applied before the boot test.
-func stagedUpdate(cfg *Config, img *Image) ImageUpdate {
-	u := imageUpdate(cfg, img)
+// stagedUpdate is the part of the image's update applied before the boot test
+// (the snapshot's bookkeeping removed and the provenance recorded included).
+func stagedUpdate(cfg *Config, img *Image, prov provenance) ImageUpdate {
+	u := imageUpdate(cfg, img, prov)
 	u.Visibility, u.Tags, u.Protected, u.Hidden = nil, nil, nil, nil
 	if img.Visibility != "private" {
 		v := "private"
@@ -42,7 +44,7 @@ func stagedUpdate(cfg *Config, img *Image) ImageUpdate {
 func (s *stepStageImage) Run(ctx context.Context, state multistep.StateBag) multistep.StepAction {
 	cfg, cloud, ui := configOf(state), cloudOf(state), uiOf(state)
 	img := state.Get(stateImage).(*Image)
-	u := stagedUpdate(cfg, img)
+	u := stagedUpdate(cfg, img, provenanceOf(state))
 	if u.Empty() {
 		return multistep.ActionContinue
 	}

@@ -207,16 +207,26 @@ func Packer(t testing.TB, r Run) Result {
 // It gives up after timeout or when packer has ended; Result.Interrupted says
 // whether it fired.
 func InterruptWhen(marker string, timeout time.Duration) func(*exec.Cmd, *SyncBuffer) {
+	return InterruptAfter(marker, 0, timeout)
+}
+
+// InterruptAfter is InterruptWhen with a pause: Ctrl-C comes delay after marker
+// shows (an empty marker counts from the start), unless packer has ended by then.
+func InterruptAfter(marker string, delay, timeout time.Duration) func(*exec.Cmd, *SyncBuffer) {
 	return func(cmd *exec.Cmd, out *SyncBuffer) {
 		deadline := time.Now().Add(timeout)
-		for time.Now().Before(deadline) && !out.finished() {
-			if strings.Contains(out.String(), marker) {
-				out.noteInterrupt()
-				_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGINT)
+		for !strings.Contains(out.String(), marker) {
+			if !time.Now().Before(deadline) || out.finished() {
 				return
 			}
 			time.Sleep(50 * time.Millisecond)
 		}
+		time.Sleep(delay)
+		if out.finished() {
+			return
+		}
+		out.noteInterrupt()
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGINT)
 	}
 }
 

@@ -473,8 +473,10 @@ func (im *importer) streamRestarting(ctx context.Context, method Method) error {
 	for attempt := 1; ; attempt++ {
 		err := im.stream(ctx, method)
 		var v *verifyError
+		// Only the data's way to Glance restarts: a create that failed (im.image is
+		// nil) is the lost-create clean-up's business.
 		if err == nil || errors.As(err, &v) || ctx.Err() != nil || im.req.Source.Reader != nil ||
-			attempt > streamRestarts || !uploadBrokeInTransit(err) {
+			im.image == nil || attempt > streamRestarts || !uploadBrokeInTransit(err) {
 			return err
 		}
 		im.req.Say(fmt.Sprintf("The upload broke (%v): starting again from %s (%d of %d)", err, im.req.Source.describe(), attempt, streamRestarts))

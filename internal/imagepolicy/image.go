@@ -37,12 +37,15 @@ type Update struct {
 	Hidden     *bool
 	// Properties are added, replacing inherited values of the same name.
 	Properties map[string]string
+	// Remove names properties to delete. Glance refuses to remove a property
+	// the image does not have (409), so only keys the image carries belong here.
+	Remove []string
 }
 
 // Empty reports whether the update changes nothing.
 func (u Update) Empty() bool {
 	return u.Visibility == nil && u.Tags == nil && u.MinDisk == nil && u.MinRAM == nil &&
-		u.Protected == nil && u.Hidden == nil && len(u.Properties) == 0
+		u.Protected == nil && u.Hidden == nil && len(u.Properties) == 0 && len(u.Remove) == 0
 }
 
 // Apply returns the image as it is after the update, without reading it again.
@@ -71,6 +74,9 @@ func (u Update) Apply(img Image) *Image {
 	}
 	for k, v := range u.Properties {
 		props[k] = v
+	}
+	for _, k := range u.Remove {
+		delete(props, k)
 	}
 	img.Properties = props
 	return &img
@@ -198,8 +204,9 @@ func (a *glanceImages) UpdateImage(ctx context.Context, id string, u Update) err
 	return a.g.UpdateImage(ctx, id, patch)
 }
 
-// Patch turns the update into JSON-patch operations, properties in name order.
-// With Glance's v2.1 patch media type an "add" also replaces an inherited value.
+// Patch turns the update into JSON-patch operations, properties in name order,
+// additions before removals. With Glance's v2.1 patch media type an "add" also
+// replaces an inherited value.
 func (u Update) Patch() images.UpdateOpts {
 	var patch images.UpdateOpts
 	if u.Visibility != nil {
@@ -227,6 +234,11 @@ func (u Update) Patch() images.UpdateOpts {
 	sort.Strings(keys)
 	for _, k := range keys {
 		patch = append(patch, images.UpdateImageProperty{Op: images.AddOp, Name: k, Value: u.Properties[k]})
+	}
+	remove := append([]string(nil), u.Remove...)
+	sort.Strings(remove)
+	for _, k := range remove {
+		patch = append(patch, images.UpdateImageProperty{Op: images.RemoveOp, Name: k})
 	}
 	return patch
 }

@@ -69,6 +69,9 @@ func (s *Spec) Prepare(o Options) []error {
 		errs = append(errs, fmt.Errorf("%s is longer than Glance's 255 characters", o.Name))
 	}
 
+	// Glance takes only lower case; the openstack builder accepted any case, so
+	// "Public" is read as "public".
+	s.Visibility = strings.ToLower(strings.TrimSpace(s.Visibility))
 	if s.Visibility == "" {
 		s.Visibility = "private"
 		if len(s.Members) > 0 {
@@ -91,7 +94,7 @@ func (s *Spec) Prepare(o Options) []error {
 			errs = append(errs, fmt.Errorf("%s: %q is longer than Glance's 255 characters", o.Tags, tag))
 		}
 	}
-	errs = append(errs, checkProperties(o.Properties, s.Properties)...)
+	errs = append(errs, checkPropertyNames(o.Properties, sortedKeys(s.Properties), "set")...)
 	if s.MinDisk < 0 {
 		errs = append(errs, fmt.Errorf("%s must be 0 or more GiB, not %d", o.MinDisk, s.MinDisk))
 	}
@@ -101,15 +104,22 @@ func (s *Spec) Prepare(o Options) []error {
 	return errs
 }
 
-func checkProperties(option string, props map[string]string) []error {
+// CheckPropertyNames reports keys that are no valid Glance property, are
+// reserved by Glance, or are image fields; verb says what the option does with
+// them ("set", "removed"), for the message.
+func CheckPropertyNames(option string, keys []string, verb string) []error {
+	return checkPropertyNames(option, keys, verb)
+}
+
+func checkPropertyNames(option string, keys []string, verb string) []error {
 	var errs []error
-	for _, k := range sortedKeys(props) {
+	for _, k := range keys {
 		if !propertyName.MatchString(k) {
 			errs = append(errs, fmt.Errorf("%s: %q is not a valid Glance property name", option, k))
 			continue
 		}
 		if Reserved(k) {
-			errs = append(errs, fmt.Errorf("%s: %q is reserved by Glance and cannot be set", option, k))
+			errs = append(errs, fmt.Errorf("%s: %q is reserved by Glance and cannot be %s", option, k, verb))
 		}
 		if slices.Contains(imageFields, k) {
 			errs = append(errs, fmt.Errorf("%s: %q is an image field, not a property: use the matching option", option, k))

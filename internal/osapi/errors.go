@@ -1,6 +1,7 @@
 package osapi
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -48,14 +49,42 @@ var (
 	htmlHead = regexp.MustCompile(`(?is)<head>.*?</head>`)
 )
 
-// compactBody turns an error body into one line: HTML markup dropped,
+// compactBody turns an error body into one line: the service's message when
+// the body is one of OpenStack's JSON error shapes, HTML markup dropped,
 // whitespace collapsed.
 func compactBody(body string) string {
-	if strings.Contains(body, "<html") || strings.Contains(body, "<body") {
+	if msg := jsonMessage(body); msg != "" {
+		// webob ends Glance's messages with line breaks in HTML.
+		body = lineBreak.ReplaceAllString(msg, " ")
+	} else if strings.Contains(body, "<html") || strings.Contains(body, "<body") {
 		body = htmlHead.ReplaceAllString(body, " ")
 		body = htmlTag.ReplaceAllString(body, " ")
 	}
 	return strings.Join(strings.Fields(body), " ")
+}
+
+var lineBreak = regexp.MustCompile(`(?i)<br\s*/?>`)
+
+// jsonMessage finds the message of an OpenStack JSON error: Glance's
+// {"message": ...}, or the one member holding it in Nova's, Neutron's,
+// Cinder's and Keystone's shapes ({"itemNotFound": {"message": ...}},
+// {"NeutronError": {...}}, {"error": {...}}). "" when the body says none.
+func jsonMessage(body string) string {
+	var top map[string]any
+	if json.Unmarshal([]byte(body), &top) != nil {
+		return ""
+	}
+	if m, ok := top["message"].(string); ok {
+		return m
+	}
+	for _, v := range top {
+		if inner, ok := v.(map[string]any); ok {
+			if m, ok := inner["message"].(string); ok {
+				return m
+			}
+		}
+	}
+	return ""
 }
 
 // apiError is an API error described for people (request, status, body) that
@@ -67,3 +96,18 @@ type apiError struct {
 
 func (e *apiError) Error() string { return e.msg }
 func (e *apiError) Unwrap() error { return e.err }
+
+// described gives an API error the one-line description people read (request,
+// status, Glance's message without its HTML), keeping gophercloud's error
+// underneath for errors.As; other errors are returned as they are.
+func described(err error) error {
+	var code gophercloud.ErrUnexpectedResponseCode
+	if err == nil || !errors.As(err, &code) {
+		return err
+	}
+	var already *apiError
+	if errors.As(err, &already) {
+		return err
+	}
+	return &apiError{msg: DescribeAPIError(err), err: err}
+}

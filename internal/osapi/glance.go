@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log"
 	"sort"
 	"strconv"
 	"time"
@@ -17,6 +18,7 @@ import (
 	"github.com/gophercloud/gophercloud/v2/pagination"
 
 	"github.com/packer-glance/packer-plugin-glance/access"
+	"github.com/packer-glance/packer-plugin-glance/internal/retry"
 )
 
 // Image is a Glance image as the image API returns it.
@@ -187,7 +189,8 @@ func (g *Glance) CreateImage(ctx context.Context, opts images.CreateOptsBuilder)
 		name = fmt.Sprintf("image %q", o.Name)
 	}
 	return createRecovering(ctx, name, func(ctx context.Context) (*Image, error) {
-		return images.Create(ctx, c, opts).Extract()
+		img, err := images.Create(ctx, c, opts).Extract()
+		return img, described(err)
 	}, find)
 }
 
@@ -235,7 +238,7 @@ func (g *Glance) Upload(ctx context.Context, id string, data io.Reader, size int
 	if err != nil {
 		return err
 	}
-	return imagedata.Upload(ctx, withSize(c, size), id, data).ExtractErr()
+	return described(imagedata.Upload(ctx, withSize(c, size), id, data).ExtractErr())
 }
 
 // Download opens the image's data (GET /file). The caller reads the stream and
@@ -254,16 +257,33 @@ func (g *Glance) Stage(ctx context.Context, id string, data io.Reader, size int6
 	if err != nil {
 		return err
 	}
-	return imagedata.Stage(ctx, withSize(c, size), id, data).ExtractErr()
+	return described(imagedata.Stage(ctx, withSize(c, size), id, data).ExtractErr())
 }
 
-// StartImport posts an import request; Glance answers 202 and works on.
+// StartImport posts an import request; Glance answers 202 and works on. When
+// the reply is lost (a 5xx, a broken connection) the call is sent again, up to
+// CreateAttempts calls; Glance answers a repeat of a call that went through
+// with 409 (the image is locked by the import, or has moved on from queued),
+// which is taken as done: the wait for the image that follows tells how the
+// import ends.
 func (g *Glance) StartImport(ctx context.Context, id string, call ImportCall) error {
 	c, err := g.client()
 	if err != nil {
 		return err
 	}
-	return imageimport.Create(ctx, c, id, call).ExtractErr()
+	err = imageimport.Create(ctx, c, id, call).ExtractErr()
+	for attempt := 2; err != nil && attempt <= CreateAttempts && ctx.Err() == nil && retry.CreateMayHaveHappened(ctx, err); attempt++ {
+		log.Printf("[WARN] openstack: the reply to the import call of image %s was lost (%v); sending it again (%d of %d)", id, err, attempt, CreateAttempts)
+		if retry.SleepContext(ctx, LostLookupPause) != nil {
+			return err
+		}
+		err = imageimport.Create(ctx, c, id, call).ExtractErr()
+		if IsConflict(err) {
+			log.Printf("[INFO] openstack: Glance refuses the repeated import call of image %s (%v): the lost one went through", id, err)
+			return nil
+		}
+	}
+	return described(err)
 }
 
 // ImageTasks lists the tasks of one image (GET /v2/images/{id}/tasks), oldest first.

@@ -100,8 +100,16 @@ func TestCompactBodyFlattensGlanceHTMLErrors(t *testing.T) {
 	if got := compactBody(html); got != "400 Bad Request Invalid sort key: owner" {
 		t.Errorf("compactBody = %q", got)
 	}
-	if got := compactBody("{\"message\":\n  \"a <b> c\"}"); got != `{"message": "a <b> c"}` {
-		t.Errorf("JSON body changed: %q", got)
+	// A JSON error is its message, with webob's line breaks gone and its own text kept.
+	if got := compactBody(`{"code": "400 Bad Request", "message":
+  "a <b> c<br /><br />\n\n"}`); got != "a <b> c" {
+		t.Errorf("Glance's JSON message: %q", got)
+	}
+	if got := compactBody(`{"itemNotFound": {"code": 404, "message": "Flavor m9 could not be found."}}`); got != "Flavor m9 could not be found." {
+		t.Errorf("Nova's JSON message: %q", got)
+	}
+	if got := compactBody(`{"unexpected": true}`); got != `{"unexpected": true}` {
+		t.Errorf("a body with no message changed: %q", got)
 	}
 }
 

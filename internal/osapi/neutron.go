@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/gophercloud/gophercloud/v2"
@@ -13,11 +14,14 @@ import (
 	"github.com/gophercloud/gophercloud/v2/openstack/networking/v2/extensions/security/rules"
 	"github.com/gophercloud/gophercloud/v2/openstack/networking/v2/networks"
 	"github.com/gophercloud/gophercloud/v2/openstack/networking/v2/ports"
+	"github.com/gophercloud/gophercloud/v2/openstack/networking/v2/subnets"
 )
 
 // Neutron is the network service client.
 type Neutron struct {
 	client func() (*gophercloud.ServiceClient, error)
+	// project is the ID of the session's project ("" when unknown).
+	project string
 }
 
 type networkWithExternal struct {
@@ -104,6 +108,27 @@ func (n *Neutron) FindPort(ctx context.Context, nameOrID string) (*PortInfo, err
 	return nil, errors.New("unreachable")
 }
 
+// Subnets lists every subnet the project can see, in Neutron's order.
+func (n *Neutron) Subnets(ctx context.Context) ([]SubnetInfo, error) {
+	c, err := n.client()
+	if err != nil {
+		return nil, err
+	}
+	pages, err := subnets.List(c, subnets.ListOpts{}).AllPages(ctx)
+	if err != nil {
+		return nil, err
+	}
+	list, err := subnets.ExtractSubnets(pages)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]SubnetInfo, 0, len(list))
+	for _, s := range list {
+		out = append(out, SubnetInfo{ID: s.ID, NetworkID: s.NetworkID, CIDR: s.CIDR})
+	}
+	return out, nil
+}
+
 func (n *Neutron) FindSecurityGroup(ctx context.Context, nameOrID string) (string, error) {
 	c, err := n.client()
 	if err != nil {
@@ -126,6 +151,14 @@ func (n *Neutron) FindSecurityGroup(ctx context.Context, nameOrID string) (strin
 	if len(list) == 0 {
 		if err := query(groups.ListOpts{Name: nameOrID}); err != nil {
 			return "", err
+		}
+	}
+	// An administrator sees every project's groups, and each project has a
+	// "default": like Nova, a name means the group of the session's project.
+	if len(list) > 1 && n.project != "" {
+		own := slices.DeleteFunc(slices.Clone(list), func(g groups.SecGroup) bool { return g.ProjectID != n.project })
+		if len(own) > 0 {
+			list = own
 		}
 	}
 	ids := make([]string, 0, len(list))
@@ -160,7 +193,7 @@ func (n *Neutron) AllowIngress(ctx context.Context, groupID string, port int, ci
 	if strings.Contains(cidr, ":") {
 		ether = rules.EtherType6
 	}
-	_, err = rules.Create(ctx, c, rules.CreateOpts{
+	opts := rules.CreateOpts{
 		Direction:      rules.DirIngress,
 		EtherType:      ether,
 		SecGroupID:     groupID,
@@ -168,7 +201,31 @@ func (n *Neutron) AllowIngress(ctx context.Context, groupID string, port int, ci
 		PortRangeMin:   port,
 		PortRangeMax:   port,
 		RemoteIPPrefix: cidr,
-	}).Extract()
+	}
+	// A rule is told by what it allows: one in the group that allows this is
+	// the one a lost call made.
+	_, err = createRecovering(ctx, fmt.Sprintf("security group rule for TCP port %d from %s", port, cidr), func(ctx context.Context) (string, error) {
+		r, err := rules.Create(ctx, c, opts).Extract()
+		if err != nil {
+			return "", err
+		}
+		return r.ID, nil
+	}, func(ctx context.Context) ([]string, error) {
+		pages, err := rules.List(c, rules.ListOpts{SecGroupID: groupID, Direction: string(rules.DirIngress), EtherType: string(ether),
+			Protocol: string(rules.ProtocolTCP), PortRangeMin: port, PortRangeMax: port, RemoteIPPrefix: cidr}).AllPages(ctx)
+		if err != nil {
+			return nil, err
+		}
+		list, err := rules.ExtractRules(pages)
+		if err != nil {
+			return nil, err
+		}
+		ids := make([]string, 0, len(list))
+		for _, r := range list {
+			ids = append(ids, r.ID)
+		}
+		return ids, nil
+	})
 	return err
 }
 

@@ -130,7 +130,9 @@ func (s *Services) Glance() *Glance {
 func (s *Services) Nova() *Nova { return &Nova{client: s.computeClient, glance: s.Glance()} }
 
 // Neutron returns the network service client.
-func (s *Services) Neutron() *Neutron { return &Neutron{client: s.networkClient} }
+func (s *Services) Neutron() *Neutron {
+	return &Neutron{client: s.networkClient, project: s.sess.Project.ID}
+}
 
 // Cinder returns the block storage service client.
 func (s *Services) Cinder() *Cinder { return &Cinder{client: s.volumeClient, glance: s.Glance()} }

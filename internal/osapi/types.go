@@ -42,6 +42,13 @@ type NetworkInfo struct {
 	External bool
 }
 
+// SubnetInfo is a subnet: its network and address range.
+type SubnetInfo struct {
+	ID        string
+	NetworkID string
+	CIDR      string
+}
+
 // PortInfo is a resolved port.
 type PortInfo struct {
 	ID        string

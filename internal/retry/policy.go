@@ -29,12 +29,14 @@ const DefaultBudget = 2 * time.Minute
 // own.
 //
 // A request is retried only when repeating it cannot do harm: GET, HEAD, PUT,
-// PATCH and DELETE, token creation, Nova's os-stop and os-start actions and
-// Glance's member creation (a repeat answers 409, which the client accepts).
-// A body that cannot be rewound (a streamed upload) is never sent twice. The
-// errors retried are 5xx answers, 429 (after its Retry-After, capped), 409 on a
-// DELETE (the resource is busy, e.g. a port still being released), broken
-// connections, timeouts and truncated replies. No other 4xx is ever retried.
+// PATCH and DELETE, token creation, Nova's os-stop and os-start actions,
+// Cinder's os-set_image_metadata and Glance's member creation (a repeat answers
+// 409, which the client accepts); and any request answered 429, which the
+// service refused without acting on it. A body that cannot be rewound (a
+// streamed upload) is never sent twice. The errors retried are 5xx answers, 429
+// (after its Retry-After, capped), 409 on a DELETE (the resource is busy, e.g. a
+// port still being released), broken connections, timeouts and truncated
+// replies. No other 4xx is ever retried.
 type Policy struct {
 	// Budget bounds the time one call spends retrying; <= 0 means DefaultBudget.
 	Budget time.Duration
@@ -75,7 +77,7 @@ func (p *Policy) budget() time.Duration {
 
 // retry is gophercloud's RetryFunc: nil means "send the request again".
 func (p *Policy) retry(ctx context.Context, method, rawURL string, opts *gophercloud.RequestOpts, err error, failCount uint) error {
-	if ctx.Err() != nil || !Idempotent(method, rawURL, opts) || !Retryable(method, err) {
+	if ctx.Err() != nil || !(Idempotent(method, rawURL, opts) || RateLimited(err)) || !Retryable(method, err) {
 		p.forget(opts)
 		return err
 	}
@@ -182,6 +184,12 @@ func RetryAfter(v string, now time.Time) (time.Duration, bool) {
 	return 0, false
 }
 
+// RateLimited reports a 429: the service refused the request before acting on
+// it, so even a create may be sent again.
+func RateLimited(err error) bool {
+	return gophercloud.ResponseCodeIs(err, http.StatusTooManyRequests)
+}
+
 // Idempotent reports whether sending the request twice does no harm.
 func Idempotent(method, rawURL string, opts *gophercloud.RequestOpts) bool {
 	switch method {
@@ -205,7 +213,10 @@ func Idempotent(method, rawURL string, opts *gophercloud.RequestOpts) bool {
 		if body, ok := opts.JSONBody.(map[string]any); ok && len(body) == 1 {
 			_, stop := body["os-stop"]
 			_, start := body["os-start"]
-			return stop || start // a repeat answers 409 (already stopping), taken as done
+			_, metadata := body["os-set_image_metadata"]
+			// A repeated stop or start answers 409 (already stopping), taken as
+			// done; setting the same image metadata again changes nothing.
+			return stop || start || metadata
 		}
 	}
 	return false

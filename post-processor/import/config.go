@@ -15,6 +15,7 @@ import (
 	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
 	"github.com/hashicorp/packer-plugin-sdk/template/config"
 	"github.com/hashicorp/packer-plugin-sdk/template/interpolate"
+	"github.com/mitchellh/mapstructure"
 
 	"github.com/packer-glance/packer-plugin-glance/access"
 	"github.com/packer-glance/packer-plugin-glance/internal/glanceimport"
@@ -45,17 +46,27 @@ const defaultImportTimeout = 60 * time.Minute
 
 // Prepare decodes and validates the configuration, with no network call.
 func (c *Config) Prepare(raws ...interface{}) ([]string, error) {
+	var md mapstructure.Metadata
 	err := config.Decode(c, &config.DecodeOpts{
 		PluginType:         BuilderID,
 		Interpolate:        true,
 		InterpolateContext: &c.ctx,
+		Metadata:           &md,
 	}, raws...)
 	if err != nil {
 		return nil, err
 	}
+	// Keys holds what the template set (a null HCL attribute is not set).
+	set := map[string]bool{}
+	for _, k := range md.Keys {
+		set[k] = true
+	}
 	warnings, accessErrs := c.AccessConfig.Prepare()
 	var errs *packersdk.MultiError
 	for _, e := range accessErrs {
+		errs = packersdk.MultiErrorAppend(errs, e)
+	}
+	for _, e := range c.ImageConfig.aliases(func(k string) bool { return set[k] }) {
 		errs = packersdk.MultiErrorAppend(errs, e)
 	}
 	for _, e := range c.SourceConfig.prepare() {

@@ -76,6 +76,14 @@ type FlatConfig struct {
 	ImageForce                  *bool                  `mapstructure:"image_force" required:"false" cty:"image_force" hcl:"image_force"`
 	KeepFailedImage             *bool                  `mapstructure:"keep_failed_image" required:"false" cty:"keep_failed_image" hcl:"keep_failed_image"`
 	ImportTimeout               *string                `mapstructure:"import_timeout" required:"false" cty:"import_timeout" hcl:"import_timeout"`
+	ImageVisibility             *string                `mapstructure:"image_visibility" required:"false" cty:"image_visibility" hcl:"image_visibility"`
+	ImageProperties             map[string]string      `mapstructure:"image_properties" required:"false" cty:"image_properties" hcl:"image_properties"`
+	Metadata                    map[string]string      `mapstructure:"metadata" required:"false" cty:"metadata" hcl:"metadata"`
+	ImageTags                   []string               `mapstructure:"image_tags" required:"false" cty:"image_tags" hcl:"image_tags"`
+	ImageMinDisk                *int                   `mapstructure:"image_min_disk" required:"false" cty:"image_min_disk" hcl:"image_min_disk"`
+	ImageMinRAM                 *int                   `mapstructure:"image_min_ram" required:"false" cty:"image_min_ram" hcl:"image_min_ram"`
+	ImageProtected              *bool                  `mapstructure:"image_protected" required:"false" cty:"image_protected" hcl:"image_protected"`
+	ImageHidden                 *bool                  `mapstructure:"image_hidden" required:"false" cty:"image_hidden" hcl:"image_hidden"`
 	ImageFamily                 *string                `mapstructure:"image_family" required:"false" cty:"image_family" hcl:"image_family"`
 	KeepLatest                  *int                   `mapstructure:"keep_latest" required:"false" cty:"keep_latest" hcl:"keep_latest"`
 	RetireAction                *string                `mapstructure:"retire_action" required:"false" cty:"retire_action" hcl:"retire_action"`
@@ -161,6 +169,14 @@ func (*FlatConfig) HCL2Spec() map[string]hcldec.Spec {
 		"image_force":                   &hcldec.AttrSpec{Name: "image_force", Type: cty.Bool, Required: false},
 		"keep_failed_image":             &hcldec.AttrSpec{Name: "keep_failed_image", Type: cty.Bool, Required: false},
 		"import_timeout":                &hcldec.AttrSpec{Name: "import_timeout", Type: cty.String, Required: false},
+		"image_visibility":              &hcldec.AttrSpec{Name: "image_visibility", Type: cty.String, Required: false},
+		"image_properties":              &hcldec.AttrSpec{Name: "image_properties", Type: cty.Map(cty.String), Required: false},
+		"metadata":                      &hcldec.AttrSpec{Name: "metadata", Type: cty.Map(cty.String), Required: false},
+		"image_tags":                    &hcldec.AttrSpec{Name: "image_tags", Type: cty.List(cty.String), Required: false},
+		"image_min_disk":                &hcldec.AttrSpec{Name: "image_min_disk", Type: cty.Number, Required: false},
+		"image_min_ram":                 &hcldec.AttrSpec{Name: "image_min_ram", Type: cty.Number, Required: false},
+		"image_protected":               &hcldec.AttrSpec{Name: "image_protected", Type: cty.Bool, Required: false},
+		"image_hidden":                  &hcldec.AttrSpec{Name: "image_hidden", Type: cty.Bool, Required: false},
 		"image_family":                  &hcldec.AttrSpec{Name: "image_family", Type: cty.String, Required: false},
 		"keep_latest":                   &hcldec.AttrSpec{Name: "keep_latest", Type: cty.Number, Required: false},
 		"retire_action":                 &hcldec.AttrSpec{Name: "retire_action", Type: cty.String, Required: false},

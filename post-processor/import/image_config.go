@@ -2,12 +2,17 @@
 
 package importpp
 
-import "time"
+import (
+	"fmt"
+	"strings"
+	"time"
+)
 
 // ImageConfig describes the Glance image to create.
 type ImageConfig struct {
-	// The name of the new image. Packer template functions such as `{{timestamp}}`
-	// are allowed.
+	// The name of the new image. In HCL templates, build it with HCL functions,
+	// such as `"base-${formatdate("YYYYMMDD", timestamp())}"`; JSON templates may
+	// use `{{timestamp}}`.
 	ImageName string `mapstructure:"image_name" required:"true"`
 	// The container format: `bare`, `ovf`, `aki`, `ari`, `ami`, `ova`, `docker` or
 	// `compressed`. Defaults to `bare`.
@@ -64,4 +69,79 @@ type ImageConfig struct {
 	// How long the whole import may take, transfer and Glance's processing included,
 	// such as `90m`. Defaults to `60m`.
 	ImportTimeout time.Duration `mapstructure:"import_timeout" required:"false"`
+
+	// The `glance` builder's names of the options above are accepted too, so a
+	// block of image settings can move between the builder and this
+	// post-processor. Setting an option under both names is an error.
+
+	// Alias of `visibility` (the `glance` builder's name).
+	ImageVisibility string `mapstructure:"image_visibility" required:"false"`
+	// Alias of `properties` (the `glance` builder's name).
+	ImageProperties map[string]string `mapstructure:"image_properties" required:"false"`
+	// Alias of `properties` (the `openstack` and `glance` builders' older name).
+	Metadata map[string]string `mapstructure:"metadata" required:"false"`
+	// Alias of `tags` (the `glance` builder's name).
+	ImageTags []string `mapstructure:"image_tags" required:"false"`
+	// Alias of `min_disk` (the `glance` builder's name).
+	ImageMinDisk int `mapstructure:"image_min_disk" required:"false"`
+	// Alias of `min_ram` (the `glance` builder's name).
+	ImageMinRAM int `mapstructure:"image_min_ram" required:"false"`
+	// Alias of `protected` (the `glance` builder's name).
+	ImageProtected bool `mapstructure:"image_protected" required:"false"`
+	// Alias of `hidden` (the `glance` builder's name).
+	ImageHidden bool `mapstructure:"image_hidden" required:"false"`
+}
+
+// aliases moves the builder's option names to this post-processor's, and
+// refuses an option set under two names; set reports whether the template
+// set a key.
+func (i *ImageConfig) aliases(set func(key string) bool) []error {
+	var errs []error
+	one := func(names ...string) string {
+		var given []string
+		for _, n := range names {
+			if set(n) {
+				given = append(given, n)
+			}
+		}
+		if len(given) > 1 {
+			quantity := "both"
+			if len(given) > 2 {
+				quantity = "all"
+			}
+			errs = append(errs, fmt.Errorf("%s are %s set: they name one option, set it once", strings.Join(given, " and "), quantity))
+		}
+		if len(given) == 0 {
+			return ""
+		}
+		return given[len(given)-1]
+	}
+	switch one("visibility", "image_visibility") {
+	case "image_visibility":
+		i.Visibility = i.ImageVisibility
+	}
+	switch one("properties", "image_properties", "metadata") {
+	case "image_properties":
+		i.Properties = i.ImageProperties
+	case "metadata":
+		i.Properties = i.Metadata
+	}
+	if one("tags", "image_tags") == "image_tags" {
+		i.Tags = i.ImageTags
+	}
+	if one("min_disk", "image_min_disk") == "image_min_disk" {
+		i.MinDisk = i.ImageMinDisk
+	}
+	if one("min_ram", "image_min_ram") == "image_min_ram" {
+		i.MinRAM = i.ImageMinRAM
+	}
+	if one("protected", "image_protected") == "image_protected" {
+		i.Protected = i.ImageProtected
+	}
+	if one("hidden", "image_hidden") == "image_hidden" {
+		i.Hidden = i.ImageHidden
+	}
+	i.ImageVisibility, i.ImageProperties, i.Metadata, i.ImageTags = "", nil, nil, nil
+	i.ImageMinDisk, i.ImageMinRAM, i.ImageProtected, i.ImageHidden = 0, 0, false, false
+	return errs
 }

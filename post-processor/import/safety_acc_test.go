@@ -79,8 +79,9 @@ func TestAccImportForceWithAdminTokenReplacesOnlyItsProjectsImage(t *testing.T) 
 
 // A colleague makes a protected image of the same name just after the name
 // check (when the plugin starts reading the source); then the create call's
-// reply is lost. Cleanup deletes the import's own image, found by its marker,
-// and never touches the colleague's.
+// reply is lost, and the lookup that would let the import go on with its image
+// is refused too, so the import fails. Cleanup deletes the import's own image,
+// found by its marker, and never touches the colleague's.
 func TestAccImportLostCreateReplySparesAColleaguesProtectedImage(t *testing.T) {
 	t.Parallel()
 	a := startAccCloud(t)
@@ -102,8 +103,10 @@ func TestAccImportLostCreateReplySparesAColleaguesProtectedImage(t *testing.T) {
 				return
 			}
 			theirs.Store(id)
-			// From now on a create's reply is lost.
-			a.cloud.AddFault(testcloud.Fault{Op: "image.create", Action: testcloud.ActionLoseReply})
+			// From now on a create's reply is lost, and the first listing after
+			// it (the lost-reply lookup) is refused.
+			a.cloud.AddFault(testcloud.Fault{Op: "image.create", Action: testcloud.ActionLoseReply, Times: 1})
+			a.cloud.AddFault(testcloud.Fault{Op: "image.list", Status: 400, Times: 1})
 		})
 		w.Header().Set("Content-Length", strconv.Itoa(len(data)))
 		w.Write(data)
