@@ -445,3 +445,21 @@ func TestCopyTargetsAreCheckedBeforeAnything(t *testing.T) {
 		t.Errorf("%d images created by failed checks", n-1)
 	}
 }
+
+// Each streamed copy reports its progress while it runs.
+func TestCopyReportsProgressPerTarget(t *testing.T) {
+	// More than the ring and the sockets' buffers hold, and both targets take their time before
+	// reading: the copies are still under way at the first reports.
+	w := newWorld(t, testcloud.Options{}, 48<<20)
+	w.cloud.AddFault(testcloud.Fault{Op: "image.upload", Region: "kz-ala-1", Latency: testcloud.Duration(600 * time.Millisecond)})
+	cp := w.copier(Config{CopyTo: []Target{{Region: "kz-ala-1"}, {Region: "kz-ala-1", Name: "golden-2"}}}, Options{LogEvery: 100 * time.Millisecond})
+	if _, err := cp.Copy(ctxFor(t), w.src.ID); err != nil {
+		t.Fatal(err)
+	}
+	out := w.lines.String()
+	for _, block := range []string{"copy_to block 1 (region kz-ala-1)", "copy_to block 2 (region kz-ala-1)"} {
+		if !strings.Contains(out, "Copy to "+block+": ") || !strings.Contains(out, "of 48.0 MiB sent") {
+			t.Errorf("no progress line for %s:\n%s", block, out)
+		}
+	}
+}
