@@ -4,7 +4,7 @@
 # without them); the tests make bzip2 data with the tool.
 TEST_PACKAGES += bzip2 xz-utils zstd
 
-.PHONY: bench-import bench-decompress
+.PHONY: bench-import bench-decompress bench-copy
 
 # Wall time of the plugin's import against `openstack image create --file` and a
 # raw `curl -T` PUT on the same file and cloud, plus compressed-URL imports against
@@ -14,6 +14,13 @@ TEST_PACKAGES += bzip2 xz-utils zstd
 bench-import:
 	scripts/apt-install.sh curl xz-utils gzip python3 python3-openstackclient
 	bench/import.sh
+
+# copy_to: a 1 GiB image copied to kz-ala-1 under two names (one read, two writes) against one
+# plain `curl -T` upload of it there; prints the ratio (target <= 1.5). BENCH_CLOUDS_YAML/BENCH_CLOUD
+# point it at a real cloud (make realcloud: .realcloud/clouds.yaml, realcloud).
+bench-copy:
+	scripts/apt-install.sh curl python3
+	bench/copy.sh
 
 # Decompressor candidates (standard library, klauspost, pgzip, ulikunitz, C tools).
 bench-decompress:

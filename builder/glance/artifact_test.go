@@ -1,10 +1,13 @@
 package glance
 
 import (
+	"strings"
 	"testing"
 
 	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
 	registryimage "github.com/hashicorp/packer-plugin-sdk/packer/registry/image"
+
+	"github.com/packer-glance/packer-plugin-glance/internal/imagecopy"
 )
 
 var _ packersdk.Artifact = new(Artifact)
@@ -37,5 +40,37 @@ func TestArtifact(t *testing.T) {
 	}
 	if err := a.Destroy(); err == nil {
 		t.Error("destroying a deleted image succeeded")
+	}
+}
+
+func TestArtifactWithCopies(t *testing.T) {
+	a := &Artifact{ImageID: "img-1", ImageName: "golden", Region: "", Visibility: "private",
+		StateData: map[string]interface{}{"generated_data": map[string]interface{}{"ImageName": "golden"}}}
+	a.addCopies(&Cloud{Copies: &imagecopy.Origin{Region: "RegionOne"}}, &imagecopy.Result{Copies: []*imagecopy.Copy{
+		{Region: "kz-ala-1", ImageID: "img-2", Name: "golden"},
+		{Region: "kz-ala-1", ImageID: "img-3", Name: "golden-kz"},
+	}})
+	if got := a.Id(); got != "RegionOne:img-1,kz-ala-1:img-2,kz-ala-1/golden-kz:img-3" {
+		t.Errorf("Id() = %s", got)
+	}
+	if got := a.String(); !strings.Contains(got, "golden (img-1)") || !strings.Contains(got, "copies: golden (img-2) in kz-ala-1, golden-kz (img-3) in kz-ala-1") {
+		t.Errorf("String() = %s", got)
+	}
+	if ids := a.State("generated_data").(map[string]interface{})["ImageIDs"]; ids != `{"RegionOne":"img-1","kz-ala-1":"img-2","kz-ala-1/golden-kz":"img-3"}` {
+		t.Errorf("ImageIDs = %v", ids)
+	}
+	regs := a.State(registryimage.ArtifactStateURI).([]*registryimage.Image)
+	if len(regs) != 3 || regs[1].ProviderRegion != "kz-ala-1" || regs[1].ImageID != "img-2" || regs[2].Labels["image_name"] != "golden-kz" {
+		t.Errorf("registry images = %+v", regs)
+	}
+
+	// Without copies: the image's ID alone, one registry image, and ImageIDs of its region.
+	b := &Artifact{ImageID: "img-1", ImageName: "golden", Region: "RegionOne"}
+	b.addCopies(&Cloud{}, nil)
+	if b.Id() != "img-1" || b.State("generated_data").(map[string]interface{})["ImageIDs"] != `{"RegionOne":"img-1"}` {
+		t.Errorf("without copies: %s %v", b.Id(), b.State("generated_data"))
+	}
+	if _, ok := b.State(registryimage.ArtifactStateURI).(*registryimage.Image); !ok {
+		t.Error("without copies the registry metadata is not one image")
 	}
 }

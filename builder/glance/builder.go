@@ -16,6 +16,7 @@ import (
 	"github.com/hashicorp/packer-plugin-sdk/uuid"
 
 	"github.com/packer-glance/packer-plugin-glance/access"
+	"github.com/packer-glance/packer-plugin-glance/internal/imagecopy"
 	"github.com/packer-glance/packer-plugin-glance/internal/retry"
 )
 
@@ -50,7 +51,14 @@ func connect(ctx context.Context, cfg *Config) (*Cloud, error) {
 	if err != nil {
 		return nil, err
 	}
-	return newOSAPICloud(sess, access.DownloadOptions{})
+	cloud, err := newOSAPICloud(sess, access.DownloadOptions{})
+	if err != nil {
+		return nil, err
+	}
+	if len(cfg.CopyTo) > 0 {
+		cloud.Copies = imagecopy.FromSession(sess, cfg.APIRetryTimeout)
+	}
+	return cloud, nil
 }
 
 // Run authenticates, runs the steps, and returns the image. Once the build has
@@ -74,8 +82,8 @@ func (b *Builder) Run(ctx context.Context, ui packersdk.Ui, hook packersdk.Hook)
 	putGenerated(state, "ImageName", b.config.ImageName)
 	putGenerated(state, "Region", cloud.Region)
 
-	create := &stepCreateImage{}
-	runner := commonsteps.NewRunner(b.steps(create), b.config.PackerConfig, ui)
+	create, copies := &stepCreateImage{}, &stepCopyImages{}
+	runner := commonsteps.NewRunner(b.steps(create, copies), b.config.PackerConfig, ui)
 	runner.Run(ctx, state)
 
 	// The outcome is decided only now that every clean-up has run: a Ctrl-C
@@ -93,6 +101,7 @@ func (b *Builder) Run(ctx context.Context, ui packersdk.Ui, hook packersdk.Hook)
 		failure = errors.New("build cancelled")
 	}
 	if failure != nil {
+		copies.undo(state)
 		create.undo(state)
 		return nil, failure
 	}
@@ -103,7 +112,10 @@ func (b *Builder) Run(ctx context.Context, ui packersdk.Ui, hook packersdk.Hook)
 	replaceCtx, cancelReplace := retry.CleanupContext()
 	defer cancelReplace()
 	(&stepReplaceImages{}).Run(replaceCtx, state)
+	copied, _ := state.Get(stateCopies).(*imagecopy.Result)
+	copied.ReplaceOlder(replaceCtx, ui.Say)
 	(&stepRetireImages{}).Run(replaceCtx, state)
+	retireCopies(replaceCtx, state, copied)
 	a := &Artifact{
 		ImageID:    img.ID,
 		ImageName:  img.Name,
@@ -116,6 +128,7 @@ func (b *Builder) Run(ctx context.Context, ui packersdk.Ui, hook packersdk.Hook)
 	if a.ImageName == "" {
 		a.ImageName = b.config.ImageName
 	}
+	a.addCopies(cloud, copied)
 	if url := stringOf(state, stateSourceImportURL); url != "" {
 		a.SourceImageURL = access.RedactURLString(url) // the URL may carry credentials
 	} else if src, ok := state.Get(stateSourceImage).(*Image); ok {
@@ -124,11 +137,13 @@ func (b *Builder) Run(ctx context.Context, ui packersdk.Ui, hook packersdk.Hook)
 	return a, nil
 }
 
-// steps lists the build in order; cleanups run in reverse. create is the step
-// that makes the image, which Run asks to undo when the build fails late.
-func (b *Builder) steps(create *stepCreateImage) []multistep.Step {
+// steps lists the build in order; cleanups run in reverse. create and copies
+// are the steps that make the image and its copies, which Run asks to undo
+// when the build fails late.
+func (b *Builder) steps(create *stepCreateImage, copies *stepCopyImages) []multistep.Step {
 	cfg := &b.config
 	makeImage := !cfg.SkipCreateImage
+	copyImage := makeImage && len(cfg.CopyTo) > 0
 	verify := makeImage && cfg.Verifies()
 	connect := b.connect
 	if connect == nil {
@@ -136,6 +151,7 @@ func (b *Builder) steps(create *stepCreateImage) []multistep.Step {
 	}
 	return []multistep.Step{
 		&stepPreValidate{},
+		multistep.If(copyImage, &stepCheckCopies{}),
 		multistep.If(verify, &stepVerifyFlavor{}),
 		&stepResolveNetwork{},
 		&stepSourceImage{},
@@ -169,6 +185,7 @@ func (b *Builder) steps(create *stepCreateImage) []multistep.Step {
 		multistep.If(verify, &stepReleaseBuildServer{}),
 		multistep.If(verify, &stepVerify{connect: connect}),
 		multistep.If(makeImage, &stepUpdateImage{}),
+		multistep.If(copyImage, copies),
 	}
 }
 

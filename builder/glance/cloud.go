@@ -7,6 +7,7 @@ import (
 	"github.com/gophercloud/gophercloud/v2/openstack/image/v2/images"
 
 	"github.com/packer-glance/packer-plugin-glance/internal/glanceimport"
+	"github.com/packer-glance/packer-plugin-glance/internal/imagecopy"
 	"github.com/packer-glance/packer-plugin-glance/internal/imagefind"
 	"github.com/packer-glance/packer-plugin-glance/internal/imagepolicy"
 	"github.com/packer-glance/packer-plugin-glance/internal/osapi"
@@ -107,6 +108,9 @@ type Cloud struct {
 	Volumes Volumes
 	// Region the clients point at ("" when the catalog's first was used).
 	Region string
+	// Copies is where copy_to copies the image from (imagecopy.FromSession in
+	// real builds; nil in step tests, which make no copies).
+	Copies *imagecopy.Origin
 }
 
 // The service types are internal/osapi's: its clients implement the

@@ -13,6 +13,7 @@ import (
 	"github.com/hashicorp/packer-plugin-sdk/template/interpolate"
 
 	"github.com/packer-glance/packer-plugin-glance/access"
+	"github.com/packer-glance/packer-plugin-glance/internal/imagecopy"
 )
 
 // Config is the glance builder's configuration: how to reach the cloud, how to run
@@ -23,13 +24,14 @@ type Config struct {
 	RunConfig           `mapstructure:",squash"`
 	ImageConfig         `mapstructure:",squash"`
 	LifecycleConfig     `mapstructure:",squash"`
+	imagecopy.Config    `mapstructure:",squash"`
 
 	ctx interpolate.Context
 }
 
 // generatedVariables are the names Prepare announces; steps fill them in
 // generated_data, and provisioners read them as `build.<Name>`.
-var generatedVariables = []string{"SourceImage", "SourceImageName", "ImageName", "Region"}
+var generatedVariables = []string{"SourceImage", "SourceImageName", "ImageName", "Region", "ImageIDs"}
 
 // Prepare decodes and validates the template's settings without touching the cloud.
 func (c *Config) Prepare(raws ...interface{}) (warnings []string, err error) {
@@ -52,6 +54,7 @@ func (c *Config) Prepare(raws ...interface{}) (warnings []string, err error) {
 	w, es = c.ImageConfig.Prepare(&c.ctx, c.UseBlockStorageVolume)
 	warnings = append(warnings, w...)
 	errs = packersdk.MultiErrorAppend(errs, es...)
+	errs = packersdk.MultiErrorAppend(errs, c.prepareCopies()...)
 
 	w, es = c.LifecycleConfig.Prepare(&c.ImageConfig, &c.RunConfig)
 	warnings = append(warnings, w...)

@@ -4,155 +4,159 @@ package glance
 
 import (
 	"github.com/hashicorp/hcl/v2/hcldec"
+	"github.com/packer-glance/packer-plugin-glance/internal/imagecopy"
 	"github.com/zclconf/go-cty/cty"
 )
 
 // FlatConfig is an auto-generated flat version of Config.
 // Where the contents of a field with a `mapstructure:,squash` tag are bubbled up.
 type FlatConfig struct {
-	PackerBuildName                   *string           `mapstructure:"packer_build_name" cty:"packer_build_name" hcl:"packer_build_name"`
-	PackerBuilderType                 *string           `mapstructure:"packer_builder_type" cty:"packer_builder_type" hcl:"packer_builder_type"`
-	PackerCoreVersion                 *string           `mapstructure:"packer_core_version" cty:"packer_core_version" hcl:"packer_core_version"`
-	PackerDebug                       *bool             `mapstructure:"packer_debug" cty:"packer_debug" hcl:"packer_debug"`
-	PackerForce                       *bool             `mapstructure:"packer_force" cty:"packer_force" hcl:"packer_force"`
-	PackerOnError                     *string           `mapstructure:"packer_on_error" cty:"packer_on_error" hcl:"packer_on_error"`
-	PackerUserVars                    map[string]string `mapstructure:"packer_user_variables" cty:"packer_user_variables" hcl:"packer_user_variables"`
-	PackerSensitiveVars               []string          `mapstructure:"packer_sensitive_variables" cty:"packer_sensitive_variables" hcl:"packer_sensitive_variables"`
-	Cloud                             *string           `mapstructure:"cloud" required:"false" cty:"cloud" hcl:"cloud"`
-	IdentityEndpoint                  *string           `mapstructure:"identity_endpoint" required:"false" cty:"identity_endpoint" hcl:"identity_endpoint"`
-	Username                          *string           `mapstructure:"username" required:"false" cty:"username" hcl:"username"`
-	UserID                            *string           `mapstructure:"user_id" required:"false" cty:"user_id" hcl:"user_id"`
-	Password                          *string           `mapstructure:"password" required:"false" cty:"password" hcl:"password"`
-	Token                             *string           `mapstructure:"token" required:"false" cty:"token" hcl:"token"`
-	ApplicationCredentialID           *string           `mapstructure:"application_credential_id" required:"false" cty:"application_credential_id" hcl:"application_credential_id"`
-	ApplicationCredentialName         *string           `mapstructure:"application_credential_name" required:"false" cty:"application_credential_name" hcl:"application_credential_name"`
-	ApplicationCredentialSecret       *string           `mapstructure:"application_credential_secret" required:"false" cty:"application_credential_secret" hcl:"application_credential_secret"`
-	ProjectName                       *string           `mapstructure:"project_name" required:"false" cty:"project_name" hcl:"project_name"`
-	ProjectID                         *string           `mapstructure:"project_id" required:"false" cty:"project_id" hcl:"project_id"`
-	TenantName                        *string           `mapstructure:"tenant_name" required:"false" cty:"tenant_name" hcl:"tenant_name"`
-	TenantID                          *string           `mapstructure:"tenant_id" required:"false" cty:"tenant_id" hcl:"tenant_id"`
-	UserDomainName                    *string           `mapstructure:"user_domain_name" required:"false" cty:"user_domain_name" hcl:"user_domain_name"`
-	UserDomainID                      *string           `mapstructure:"user_domain_id" required:"false" cty:"user_domain_id" hcl:"user_domain_id"`
-	ProjectDomainName                 *string           `mapstructure:"project_domain_name" required:"false" cty:"project_domain_name" hcl:"project_domain_name"`
-	ProjectDomainID                   *string           `mapstructure:"project_domain_id" required:"false" cty:"project_domain_id" hcl:"project_domain_id"`
-	DomainName                        *string           `mapstructure:"domain_name" required:"false" cty:"domain_name" hcl:"domain_name"`
-	DomainID                          *string           `mapstructure:"domain_id" required:"false" cty:"domain_id" hcl:"domain_id"`
-	Region                            *string           `mapstructure:"region" required:"false" cty:"region" hcl:"region"`
-	EndpointType                      *string           `mapstructure:"endpoint_type" required:"false" cty:"endpoint_type" hcl:"endpoint_type"`
-	Insecure                          *bool             `mapstructure:"insecure" required:"false" cty:"insecure" hcl:"insecure"`
-	CACertFile                        *string           `mapstructure:"cacert" required:"false" cty:"cacert" hcl:"cacert"`
-	ClientCertFile                    *string           `mapstructure:"cert" required:"false" cty:"cert" hcl:"cert"`
-	ClientKeyFile                     *string           `mapstructure:"key" required:"false" cty:"key" hcl:"key"`
-	APIRetryTimeout                   *string           `mapstructure:"api_retry_timeout" required:"false" cty:"api_retry_timeout" hcl:"api_retry_timeout"`
-	SourceImage                       *string           `mapstructure:"source_image" required:"false" cty:"source_image" hcl:"source_image"`
-	SourceImageName                   *string           `mapstructure:"source_image_name" required:"false" cty:"source_image_name" hcl:"source_image_name"`
-	SourceImageFilter                 *FlatImageFilter  `mapstructure:"source_image_filter" required:"false" cty:"source_image_filter" hcl:"source_image_filter"`
-	ExternalSourceImageURL            *string           `mapstructure:"external_source_image_url" required:"false" cty:"external_source_image_url" hcl:"external_source_image_url"`
-	ExternalSourceImageFormat         *string           `mapstructure:"external_source_image_format" required:"false" cty:"external_source_image_format" hcl:"external_source_image_format"`
-	ExternalSourceImageProperties     map[string]string `mapstructure:"external_source_image_properties" required:"false" cty:"external_source_image_properties" hcl:"external_source_image_properties"`
-	Flavor                            *string           `mapstructure:"flavor" required:"true" cty:"flavor" hcl:"flavor"`
-	AvailabilityZone                  *string           `mapstructure:"availability_zone" required:"false" cty:"availability_zone" hcl:"availability_zone"`
-	Networks                          []string          `mapstructure:"networks" required:"false" cty:"networks" hcl:"networks"`
-	Ports                             []string          `mapstructure:"ports" required:"false" cty:"ports" hcl:"ports"`
-	NetworkDiscoveryCIDRs             []string          `mapstructure:"network_discovery_cidrs" required:"false" cty:"network_discovery_cidrs" hcl:"network_discovery_cidrs"`
-	SecurityGroups                    []string          `mapstructure:"security_groups" required:"false" cty:"security_groups" hcl:"security_groups"`
-	TemporarySecurityGroup            *bool             `mapstructure:"temporary_security_group" required:"false" cty:"temporary_security_group" hcl:"temporary_security_group"`
-	TemporarySecurityGroupSourceCIDRs []string          `mapstructure:"temporary_security_group_source_cidrs" required:"false" cty:"temporary_security_group_source_cidrs" hcl:"temporary_security_group_source_cidrs"`
-	UserData                          *string           `mapstructure:"user_data" required:"false" cty:"user_data" hcl:"user_data"`
-	UserDataFile                      *string           `mapstructure:"user_data_file" required:"false" cty:"user_data_file" hcl:"user_data_file"`
-	ConfigDrive                       *bool             `mapstructure:"config_drive" required:"false" cty:"config_drive" hcl:"config_drive"`
-	InstanceName                      *string           `mapstructure:"instance_name" required:"false" cty:"instance_name" hcl:"instance_name"`
-	InstanceMetadata                  map[string]string `mapstructure:"instance_metadata" required:"false" cty:"instance_metadata" hcl:"instance_metadata"`
-	ForceDelete                       *bool             `mapstructure:"force_delete" required:"false" cty:"force_delete" hcl:"force_delete"`
-	FloatingIP                        *string           `mapstructure:"floating_ip" required:"false" cty:"floating_ip" hcl:"floating_ip"`
-	FloatingIPNetwork                 *string           `mapstructure:"floating_ip_network" required:"false" cty:"floating_ip_network" hcl:"floating_ip_network"`
-	FloatingIPPool                    *string           `mapstructure:"floating_ip_pool" required:"false" cty:"floating_ip_pool" hcl:"floating_ip_pool"`
-	UseFloatingIP                     *bool             `mapstructure:"use_floating_ip" required:"false" cty:"use_floating_ip" hcl:"use_floating_ip"`
-	ReuseIPs                          *bool             `mapstructure:"reuse_ips" required:"false" cty:"reuse_ips" hcl:"reuse_ips"`
-	InstanceFloatingIPNet             *string           `mapstructure:"instance_floating_ip_net" required:"false" cty:"instance_floating_ip_net" hcl:"instance_floating_ip_net"`
-	SSHInterface                      *string           `mapstructure:"ssh_interface" required:"false" cty:"ssh_interface" hcl:"ssh_interface"`
-	SSHIPVersion                      *string           `mapstructure:"ssh_ip_version" required:"false" cty:"ssh_ip_version" hcl:"ssh_ip_version"`
-	UseBlockStorageVolume             *bool             `mapstructure:"use_blockstorage_volume" required:"false" cty:"use_blockstorage_volume" hcl:"use_blockstorage_volume"`
-	VolumeName                        *string           `mapstructure:"volume_name" required:"false" cty:"volume_name" hcl:"volume_name"`
-	VolumeType                        *string           `mapstructure:"volume_type" required:"false" cty:"volume_type" hcl:"volume_type"`
-	VolumeSize                        *int              `mapstructure:"volume_size" required:"false" cty:"volume_size" hcl:"volume_size"`
-	VolumeAvailabilityZone            *string           `mapstructure:"volume_availability_zone" required:"false" cty:"volume_availability_zone" hcl:"volume_availability_zone"`
-	StateTimeout                      *string           `mapstructure:"state_timeout" required:"false" cty:"state_timeout" hcl:"state_timeout"`
-	ImageTimeout                      *string           `mapstructure:"image_timeout" required:"false" cty:"image_timeout" hcl:"image_timeout"`
-	ShutdownCommand                   *string           `mapstructure:"shutdown_command" required:"false" cty:"shutdown_command" hcl:"shutdown_command"`
-	ShutdownTimeout                   *string           `mapstructure:"shutdown_timeout" required:"false" cty:"shutdown_timeout" hcl:"shutdown_timeout"`
-	StopBeforeSnapshot                *bool             `mapstructure:"stop_before_snapshot" required:"false" cty:"stop_before_snapshot" hcl:"stop_before_snapshot"`
-	RackconnectWait                   *bool             `mapstructure:"rackconnect_wait" required:"false" cty:"rackconnect_wait" hcl:"rackconnect_wait"`
-	OpenstackProvider                 *string           `mapstructure:"openstack_provider" required:"false" cty:"openstack_provider" hcl:"openstack_provider"`
-	ImageCreationWait                 *int              `mapstructure:"image_creation_wait" required:"false" cty:"image_creation_wait" hcl:"image_creation_wait"`
-	Type                              *string           `mapstructure:"communicator" cty:"communicator" hcl:"communicator"`
-	PauseBeforeConnect                *string           `mapstructure:"pause_before_connecting" cty:"pause_before_connecting" hcl:"pause_before_connecting"`
-	SSHHost                           *string           `mapstructure:"ssh_host" cty:"ssh_host" hcl:"ssh_host"`
-	SSHPort                           *int              `mapstructure:"ssh_port" cty:"ssh_port" hcl:"ssh_port"`
-	SSHUsername                       *string           `mapstructure:"ssh_username" cty:"ssh_username" hcl:"ssh_username"`
-	SSHPassword                       *string           `mapstructure:"ssh_password" cty:"ssh_password" hcl:"ssh_password"`
-	SSHKeyPairName                    *string           `mapstructure:"ssh_keypair_name" undocumented:"true" cty:"ssh_keypair_name" hcl:"ssh_keypair_name"`
-	SSHTemporaryKeyPairName           *string           `mapstructure:"temporary_key_pair_name" undocumented:"true" cty:"temporary_key_pair_name" hcl:"temporary_key_pair_name"`
-	SSHTemporaryKeyPairType           *string           `mapstructure:"temporary_key_pair_type" cty:"temporary_key_pair_type" hcl:"temporary_key_pair_type"`
-	SSHTemporaryKeyPairBits           *int              `mapstructure:"temporary_key_pair_bits" cty:"temporary_key_pair_bits" hcl:"temporary_key_pair_bits"`
-	SSHCiphers                        []string          `mapstructure:"ssh_ciphers" cty:"ssh_ciphers" hcl:"ssh_ciphers"`
-	SSHClearAuthorizedKeys            *bool             `mapstructure:"ssh_clear_authorized_keys" cty:"ssh_clear_authorized_keys" hcl:"ssh_clear_authorized_keys"`
-	SSHKEXAlgos                       []string          `mapstructure:"ssh_key_exchange_algorithms" cty:"ssh_key_exchange_algorithms" hcl:"ssh_key_exchange_algorithms"`
-	SSHPrivateKeyFile                 *string           `mapstructure:"ssh_private_key_file" undocumented:"true" cty:"ssh_private_key_file" hcl:"ssh_private_key_file"`
-	SSHCertificateFile                *string           `mapstructure:"ssh_certificate_file" cty:"ssh_certificate_file" hcl:"ssh_certificate_file"`
-	SSHPty                            *bool             `mapstructure:"ssh_pty" cty:"ssh_pty" hcl:"ssh_pty"`
-	SSHTimeout                        *string           `mapstructure:"ssh_timeout" cty:"ssh_timeout" hcl:"ssh_timeout"`
-	SSHWaitTimeout                    *string           `mapstructure:"ssh_wait_timeout" undocumented:"true" cty:"ssh_wait_timeout" hcl:"ssh_wait_timeout"`
-	SSHAgentAuth                      *bool             `mapstructure:"ssh_agent_auth" undocumented:"true" cty:"ssh_agent_auth" hcl:"ssh_agent_auth"`
-	SSHDisableAgentForwarding         *bool             `mapstructure:"ssh_disable_agent_forwarding" cty:"ssh_disable_agent_forwarding" hcl:"ssh_disable_agent_forwarding"`
-	SSHHandshakeAttempts              *int              `mapstructure:"ssh_handshake_attempts" cty:"ssh_handshake_attempts" hcl:"ssh_handshake_attempts"`
-	SSHBastionHost                    *string           `mapstructure:"ssh_bastion_host" cty:"ssh_bastion_host" hcl:"ssh_bastion_host"`
-	SSHBastionPort                    *int              `mapstructure:"ssh_bastion_port" cty:"ssh_bastion_port" hcl:"ssh_bastion_port"`
-	SSHBastionAgentAuth               *bool             `mapstructure:"ssh_bastion_agent_auth" cty:"ssh_bastion_agent_auth" hcl:"ssh_bastion_agent_auth"`
-	SSHBastionUsername                *string           `mapstructure:"ssh_bastion_username" cty:"ssh_bastion_username" hcl:"ssh_bastion_username"`
-	SSHBastionPassword                *string           `mapstructure:"ssh_bastion_password" cty:"ssh_bastion_password" hcl:"ssh_bastion_password"`
-	SSHBastionInteractive             *bool             `mapstructure:"ssh_bastion_interactive" cty:"ssh_bastion_interactive" hcl:"ssh_bastion_interactive"`
-	SSHBastionPrivateKeyFile          *string           `mapstructure:"ssh_bastion_private_key_file" cty:"ssh_bastion_private_key_file" hcl:"ssh_bastion_private_key_file"`
-	SSHBastionCertificateFile         *string           `mapstructure:"ssh_bastion_certificate_file" cty:"ssh_bastion_certificate_file" hcl:"ssh_bastion_certificate_file"`
-	SSHFileTransferMethod             *string           `mapstructure:"ssh_file_transfer_method" cty:"ssh_file_transfer_method" hcl:"ssh_file_transfer_method"`
-	SSHProxyHost                      *string           `mapstructure:"ssh_proxy_host" cty:"ssh_proxy_host" hcl:"ssh_proxy_host"`
-	SSHProxyPort                      *int              `mapstructure:"ssh_proxy_port" cty:"ssh_proxy_port" hcl:"ssh_proxy_port"`
-	SSHProxyUsername                  *string           `mapstructure:"ssh_proxy_username" cty:"ssh_proxy_username" hcl:"ssh_proxy_username"`
-	SSHProxyPassword                  *string           `mapstructure:"ssh_proxy_password" cty:"ssh_proxy_password" hcl:"ssh_proxy_password"`
-	SSHKeepAliveInterval              *string           `mapstructure:"ssh_keep_alive_interval" cty:"ssh_keep_alive_interval" hcl:"ssh_keep_alive_interval"`
-	SSHReadWriteTimeout               *string           `mapstructure:"ssh_read_write_timeout" cty:"ssh_read_write_timeout" hcl:"ssh_read_write_timeout"`
-	SSHRemoteTunnels                  []string          `mapstructure:"ssh_remote_tunnels" cty:"ssh_remote_tunnels" hcl:"ssh_remote_tunnels"`
-	SSHLocalTunnels                   []string          `mapstructure:"ssh_local_tunnels" cty:"ssh_local_tunnels" hcl:"ssh_local_tunnels"`
-	SSHPublicKey                      []byte            `mapstructure:"ssh_public_key" undocumented:"true" cty:"ssh_public_key" hcl:"ssh_public_key"`
-	SSHPrivateKey                     []byte            `mapstructure:"ssh_private_key" undocumented:"true" cty:"ssh_private_key" hcl:"ssh_private_key"`
-	WinRMUser                         *string           `mapstructure:"winrm_username" cty:"winrm_username" hcl:"winrm_username"`
-	WinRMPassword                     *string           `mapstructure:"winrm_password" cty:"winrm_password" hcl:"winrm_password"`
-	WinRMHost                         *string           `mapstructure:"winrm_host" cty:"winrm_host" hcl:"winrm_host"`
-	WinRMNoProxy                      *bool             `mapstructure:"winrm_no_proxy" cty:"winrm_no_proxy" hcl:"winrm_no_proxy"`
-	WinRMPort                         *int              `mapstructure:"winrm_port" cty:"winrm_port" hcl:"winrm_port"`
-	WinRMTimeout                      *string           `mapstructure:"winrm_timeout" cty:"winrm_timeout" hcl:"winrm_timeout"`
-	WinRMUseSSL                       *bool             `mapstructure:"winrm_use_ssl" cty:"winrm_use_ssl" hcl:"winrm_use_ssl"`
-	WinRMInsecure                     *bool             `mapstructure:"winrm_insecure" cty:"winrm_insecure" hcl:"winrm_insecure"`
-	WinRMUseNTLM                      *bool             `mapstructure:"winrm_use_ntlm" cty:"winrm_use_ntlm" hcl:"winrm_use_ntlm"`
-	ImageName                         *string           `mapstructure:"image_name" required:"true" cty:"image_name" hcl:"image_name"`
-	ImageVisibility                   *string           `mapstructure:"image_visibility" required:"false" cty:"image_visibility" hcl:"image_visibility"`
-	ImageProperties                   map[string]string `mapstructure:"image_properties" required:"false" cty:"image_properties" hcl:"image_properties"`
-	Metadata                          map[string]string `mapstructure:"metadata" required:"false" cty:"metadata" hcl:"metadata"`
-	ImageTags                         []string          `mapstructure:"image_tags" required:"false" cty:"image_tags" hcl:"image_tags"`
-	ImageMembers                      []string          `mapstructure:"image_members" required:"false" cty:"image_members" hcl:"image_members"`
-	ImageAutoAcceptMembers            *bool             `mapstructure:"image_auto_accept_members" required:"false" cty:"image_auto_accept_members" hcl:"image_auto_accept_members"`
-	ImageMinDisk                      *int              `mapstructure:"image_min_disk" required:"false" cty:"image_min_disk" hcl:"image_min_disk"`
-	ImageMinRAM                       *int              `mapstructure:"image_min_ram" required:"false" cty:"image_min_ram" hcl:"image_min_ram"`
-	ImageProtected                    *bool             `mapstructure:"image_protected" required:"false" cty:"image_protected" hcl:"image_protected"`
-	ImageHidden                       *bool             `mapstructure:"image_hidden" required:"false" cty:"image_hidden" hcl:"image_hidden"`
-	ImageDiskFormat                   *string           `mapstructure:"image_disk_format" required:"false" cty:"image_disk_format" hcl:"image_disk_format"`
-	DropImageProperties               []string          `mapstructure:"drop_image_properties" required:"false" cty:"drop_image_properties" hcl:"drop_image_properties"`
-	SkipCreateImage                   *bool             `mapstructure:"skip_create_image" required:"false" cty:"skip_create_image" hcl:"skip_create_image"`
-	ImageForce                        *bool             `mapstructure:"image_force" required:"false" cty:"image_force" hcl:"image_force"`
-	ImageFamily                       *string           `mapstructure:"image_family" required:"false" cty:"image_family" hcl:"image_family"`
-	KeepLatest                        *int              `mapstructure:"keep_latest" required:"false" cty:"keep_latest" hcl:"keep_latest"`
-	RetireAction                      *string           `mapstructure:"retire_action" required:"false" cty:"retire_action" hcl:"retire_action"`
-	Verify                            *FlatVerifyConfig `mapstructure:"verify" required:"false" cty:"verify" hcl:"verify"`
+	PackerBuildName                   *string                `mapstructure:"packer_build_name" cty:"packer_build_name" hcl:"packer_build_name"`
+	PackerBuilderType                 *string                `mapstructure:"packer_builder_type" cty:"packer_builder_type" hcl:"packer_builder_type"`
+	PackerCoreVersion                 *string                `mapstructure:"packer_core_version" cty:"packer_core_version" hcl:"packer_core_version"`
+	PackerDebug                       *bool                  `mapstructure:"packer_debug" cty:"packer_debug" hcl:"packer_debug"`
+	PackerForce                       *bool                  `mapstructure:"packer_force" cty:"packer_force" hcl:"packer_force"`
+	PackerOnError                     *string                `mapstructure:"packer_on_error" cty:"packer_on_error" hcl:"packer_on_error"`
+	PackerUserVars                    map[string]string      `mapstructure:"packer_user_variables" cty:"packer_user_variables" hcl:"packer_user_variables"`
+	PackerSensitiveVars               []string               `mapstructure:"packer_sensitive_variables" cty:"packer_sensitive_variables" hcl:"packer_sensitive_variables"`
+	Cloud                             *string                `mapstructure:"cloud" required:"false" cty:"cloud" hcl:"cloud"`
+	IdentityEndpoint                  *string                `mapstructure:"identity_endpoint" required:"false" cty:"identity_endpoint" hcl:"identity_endpoint"`
+	Username                          *string                `mapstructure:"username" required:"false" cty:"username" hcl:"username"`
+	UserID                            *string                `mapstructure:"user_id" required:"false" cty:"user_id" hcl:"user_id"`
+	Password                          *string                `mapstructure:"password" required:"false" cty:"password" hcl:"password"`
+	Token                             *string                `mapstructure:"token" required:"false" cty:"token" hcl:"token"`
+	ApplicationCredentialID           *string                `mapstructure:"application_credential_id" required:"false" cty:"application_credential_id" hcl:"application_credential_id"`
+	ApplicationCredentialName         *string                `mapstructure:"application_credential_name" required:"false" cty:"application_credential_name" hcl:"application_credential_name"`
+	ApplicationCredentialSecret       *string                `mapstructure:"application_credential_secret" required:"false" cty:"application_credential_secret" hcl:"application_credential_secret"`
+	ProjectName                       *string                `mapstructure:"project_name" required:"false" cty:"project_name" hcl:"project_name"`
+	ProjectID                         *string                `mapstructure:"project_id" required:"false" cty:"project_id" hcl:"project_id"`
+	TenantName                        *string                `mapstructure:"tenant_name" required:"false" cty:"tenant_name" hcl:"tenant_name"`
+	TenantID                          *string                `mapstructure:"tenant_id" required:"false" cty:"tenant_id" hcl:"tenant_id"`
+	UserDomainName                    *string                `mapstructure:"user_domain_name" required:"false" cty:"user_domain_name" hcl:"user_domain_name"`
+	UserDomainID                      *string                `mapstructure:"user_domain_id" required:"false" cty:"user_domain_id" hcl:"user_domain_id"`
+	ProjectDomainName                 *string                `mapstructure:"project_domain_name" required:"false" cty:"project_domain_name" hcl:"project_domain_name"`
+	ProjectDomainID                   *string                `mapstructure:"project_domain_id" required:"false" cty:"project_domain_id" hcl:"project_domain_id"`
+	DomainName                        *string                `mapstructure:"domain_name" required:"false" cty:"domain_name" hcl:"domain_name"`
+	DomainID                          *string                `mapstructure:"domain_id" required:"false" cty:"domain_id" hcl:"domain_id"`
+	Region                            *string                `mapstructure:"region" required:"false" cty:"region" hcl:"region"`
+	EndpointType                      *string                `mapstructure:"endpoint_type" required:"false" cty:"endpoint_type" hcl:"endpoint_type"`
+	Insecure                          *bool                  `mapstructure:"insecure" required:"false" cty:"insecure" hcl:"insecure"`
+	CACertFile                        *string                `mapstructure:"cacert" required:"false" cty:"cacert" hcl:"cacert"`
+	ClientCertFile                    *string                `mapstructure:"cert" required:"false" cty:"cert" hcl:"cert"`
+	ClientKeyFile                     *string                `mapstructure:"key" required:"false" cty:"key" hcl:"key"`
+	APIRetryTimeout                   *string                `mapstructure:"api_retry_timeout" required:"false" cty:"api_retry_timeout" hcl:"api_retry_timeout"`
+	SourceImage                       *string                `mapstructure:"source_image" required:"false" cty:"source_image" hcl:"source_image"`
+	SourceImageName                   *string                `mapstructure:"source_image_name" required:"false" cty:"source_image_name" hcl:"source_image_name"`
+	SourceImageFilter                 *FlatImageFilter       `mapstructure:"source_image_filter" required:"false" cty:"source_image_filter" hcl:"source_image_filter"`
+	ExternalSourceImageURL            *string                `mapstructure:"external_source_image_url" required:"false" cty:"external_source_image_url" hcl:"external_source_image_url"`
+	ExternalSourceImageFormat         *string                `mapstructure:"external_source_image_format" required:"false" cty:"external_source_image_format" hcl:"external_source_image_format"`
+	ExternalSourceImageProperties     map[string]string      `mapstructure:"external_source_image_properties" required:"false" cty:"external_source_image_properties" hcl:"external_source_image_properties"`
+	Flavor                            *string                `mapstructure:"flavor" required:"true" cty:"flavor" hcl:"flavor"`
+	AvailabilityZone                  *string                `mapstructure:"availability_zone" required:"false" cty:"availability_zone" hcl:"availability_zone"`
+	Networks                          []string               `mapstructure:"networks" required:"false" cty:"networks" hcl:"networks"`
+	Ports                             []string               `mapstructure:"ports" required:"false" cty:"ports" hcl:"ports"`
+	NetworkDiscoveryCIDRs             []string               `mapstructure:"network_discovery_cidrs" required:"false" cty:"network_discovery_cidrs" hcl:"network_discovery_cidrs"`
+	SecurityGroups                    []string               `mapstructure:"security_groups" required:"false" cty:"security_groups" hcl:"security_groups"`
+	TemporarySecurityGroup            *bool                  `mapstructure:"temporary_security_group" required:"false" cty:"temporary_security_group" hcl:"temporary_security_group"`
+	TemporarySecurityGroupSourceCIDRs []string               `mapstructure:"temporary_security_group_source_cidrs" required:"false" cty:"temporary_security_group_source_cidrs" hcl:"temporary_security_group_source_cidrs"`
+	UserData                          *string                `mapstructure:"user_data" required:"false" cty:"user_data" hcl:"user_data"`
+	UserDataFile                      *string                `mapstructure:"user_data_file" required:"false" cty:"user_data_file" hcl:"user_data_file"`
+	ConfigDrive                       *bool                  `mapstructure:"config_drive" required:"false" cty:"config_drive" hcl:"config_drive"`
+	InstanceName                      *string                `mapstructure:"instance_name" required:"false" cty:"instance_name" hcl:"instance_name"`
+	InstanceMetadata                  map[string]string      `mapstructure:"instance_metadata" required:"false" cty:"instance_metadata" hcl:"instance_metadata"`
+	ForceDelete                       *bool                  `mapstructure:"force_delete" required:"false" cty:"force_delete" hcl:"force_delete"`
+	FloatingIP                        *string                `mapstructure:"floating_ip" required:"false" cty:"floating_ip" hcl:"floating_ip"`
+	FloatingIPNetwork                 *string                `mapstructure:"floating_ip_network" required:"false" cty:"floating_ip_network" hcl:"floating_ip_network"`
+	FloatingIPPool                    *string                `mapstructure:"floating_ip_pool" required:"false" cty:"floating_ip_pool" hcl:"floating_ip_pool"`
+	UseFloatingIP                     *bool                  `mapstructure:"use_floating_ip" required:"false" cty:"use_floating_ip" hcl:"use_floating_ip"`
+	ReuseIPs                          *bool                  `mapstructure:"reuse_ips" required:"false" cty:"reuse_ips" hcl:"reuse_ips"`
+	InstanceFloatingIPNet             *string                `mapstructure:"instance_floating_ip_net" required:"false" cty:"instance_floating_ip_net" hcl:"instance_floating_ip_net"`
+	SSHInterface                      *string                `mapstructure:"ssh_interface" required:"false" cty:"ssh_interface" hcl:"ssh_interface"`
+	SSHIPVersion                      *string                `mapstructure:"ssh_ip_version" required:"false" cty:"ssh_ip_version" hcl:"ssh_ip_version"`
+	UseBlockStorageVolume             *bool                  `mapstructure:"use_blockstorage_volume" required:"false" cty:"use_blockstorage_volume" hcl:"use_blockstorage_volume"`
+	VolumeName                        *string                `mapstructure:"volume_name" required:"false" cty:"volume_name" hcl:"volume_name"`
+	VolumeType                        *string                `mapstructure:"volume_type" required:"false" cty:"volume_type" hcl:"volume_type"`
+	VolumeSize                        *int                   `mapstructure:"volume_size" required:"false" cty:"volume_size" hcl:"volume_size"`
+	VolumeAvailabilityZone            *string                `mapstructure:"volume_availability_zone" required:"false" cty:"volume_availability_zone" hcl:"volume_availability_zone"`
+	StateTimeout                      *string                `mapstructure:"state_timeout" required:"false" cty:"state_timeout" hcl:"state_timeout"`
+	ImageTimeout                      *string                `mapstructure:"image_timeout" required:"false" cty:"image_timeout" hcl:"image_timeout"`
+	ShutdownCommand                   *string                `mapstructure:"shutdown_command" required:"false" cty:"shutdown_command" hcl:"shutdown_command"`
+	ShutdownTimeout                   *string                `mapstructure:"shutdown_timeout" required:"false" cty:"shutdown_timeout" hcl:"shutdown_timeout"`
+	StopBeforeSnapshot                *bool                  `mapstructure:"stop_before_snapshot" required:"false" cty:"stop_before_snapshot" hcl:"stop_before_snapshot"`
+	RackconnectWait                   *bool                  `mapstructure:"rackconnect_wait" required:"false" cty:"rackconnect_wait" hcl:"rackconnect_wait"`
+	OpenstackProvider                 *string                `mapstructure:"openstack_provider" required:"false" cty:"openstack_provider" hcl:"openstack_provider"`
+	ImageCreationWait                 *int                   `mapstructure:"image_creation_wait" required:"false" cty:"image_creation_wait" hcl:"image_creation_wait"`
+	Type                              *string                `mapstructure:"communicator" cty:"communicator" hcl:"communicator"`
+	PauseBeforeConnect                *string                `mapstructure:"pause_before_connecting" cty:"pause_before_connecting" hcl:"pause_before_connecting"`
+	SSHHost                           *string                `mapstructure:"ssh_host" cty:"ssh_host" hcl:"ssh_host"`
+	SSHPort                           *int                   `mapstructure:"ssh_port" cty:"ssh_port" hcl:"ssh_port"`
+	SSHUsername                       *string                `mapstructure:"ssh_username" cty:"ssh_username" hcl:"ssh_username"`
+	SSHPassword                       *string                `mapstructure:"ssh_password" cty:"ssh_password" hcl:"ssh_password"`
+	SSHKeyPairName                    *string                `mapstructure:"ssh_keypair_name" undocumented:"true" cty:"ssh_keypair_name" hcl:"ssh_keypair_name"`
+	SSHTemporaryKeyPairName           *string                `mapstructure:"temporary_key_pair_name" undocumented:"true" cty:"temporary_key_pair_name" hcl:"temporary_key_pair_name"`
+	SSHTemporaryKeyPairType           *string                `mapstructure:"temporary_key_pair_type" cty:"temporary_key_pair_type" hcl:"temporary_key_pair_type"`
+	SSHTemporaryKeyPairBits           *int                   `mapstructure:"temporary_key_pair_bits" cty:"temporary_key_pair_bits" hcl:"temporary_key_pair_bits"`
+	SSHCiphers                        []string               `mapstructure:"ssh_ciphers" cty:"ssh_ciphers" hcl:"ssh_ciphers"`
+	SSHClearAuthorizedKeys            *bool                  `mapstructure:"ssh_clear_authorized_keys" cty:"ssh_clear_authorized_keys" hcl:"ssh_clear_authorized_keys"`
+	SSHKEXAlgos                       []string               `mapstructure:"ssh_key_exchange_algorithms" cty:"ssh_key_exchange_algorithms" hcl:"ssh_key_exchange_algorithms"`
+	SSHPrivateKeyFile                 *string                `mapstructure:"ssh_private_key_file" undocumented:"true" cty:"ssh_private_key_file" hcl:"ssh_private_key_file"`
+	SSHCertificateFile                *string                `mapstructure:"ssh_certificate_file" cty:"ssh_certificate_file" hcl:"ssh_certificate_file"`
+	SSHPty                            *bool                  `mapstructure:"ssh_pty" cty:"ssh_pty" hcl:"ssh_pty"`
+	SSHTimeout                        *string                `mapstructure:"ssh_timeout" cty:"ssh_timeout" hcl:"ssh_timeout"`
+	SSHWaitTimeout                    *string                `mapstructure:"ssh_wait_timeout" undocumented:"true" cty:"ssh_wait_timeout" hcl:"ssh_wait_timeout"`
+	SSHAgentAuth                      *bool                  `mapstructure:"ssh_agent_auth" undocumented:"true" cty:"ssh_agent_auth" hcl:"ssh_agent_auth"`
+	SSHDisableAgentForwarding         *bool                  `mapstructure:"ssh_disable_agent_forwarding" cty:"ssh_disable_agent_forwarding" hcl:"ssh_disable_agent_forwarding"`
+	SSHHandshakeAttempts              *int                   `mapstructure:"ssh_handshake_attempts" cty:"ssh_handshake_attempts" hcl:"ssh_handshake_attempts"`
+	SSHBastionHost                    *string                `mapstructure:"ssh_bastion_host" cty:"ssh_bastion_host" hcl:"ssh_bastion_host"`
+	SSHBastionPort                    *int                   `mapstructure:"ssh_bastion_port" cty:"ssh_bastion_port" hcl:"ssh_bastion_port"`
+	SSHBastionAgentAuth               *bool                  `mapstructure:"ssh_bastion_agent_auth" cty:"ssh_bastion_agent_auth" hcl:"ssh_bastion_agent_auth"`
+	SSHBastionUsername                *string                `mapstructure:"ssh_bastion_username" cty:"ssh_bastion_username" hcl:"ssh_bastion_username"`
+	SSHBastionPassword                *string                `mapstructure:"ssh_bastion_password" cty:"ssh_bastion_password" hcl:"ssh_bastion_password"`
+	SSHBastionInteractive             *bool                  `mapstructure:"ssh_bastion_interactive" cty:"ssh_bastion_interactive" hcl:"ssh_bastion_interactive"`
+	SSHBastionPrivateKeyFile          *string                `mapstructure:"ssh_bastion_private_key_file" cty:"ssh_bastion_private_key_file" hcl:"ssh_bastion_private_key_file"`
+	SSHBastionCertificateFile         *string                `mapstructure:"ssh_bastion_certificate_file" cty:"ssh_bastion_certificate_file" hcl:"ssh_bastion_certificate_file"`
+	SSHFileTransferMethod             *string                `mapstructure:"ssh_file_transfer_method" cty:"ssh_file_transfer_method" hcl:"ssh_file_transfer_method"`
+	SSHProxyHost                      *string                `mapstructure:"ssh_proxy_host" cty:"ssh_proxy_host" hcl:"ssh_proxy_host"`
+	SSHProxyPort                      *int                   `mapstructure:"ssh_proxy_port" cty:"ssh_proxy_port" hcl:"ssh_proxy_port"`
+	SSHProxyUsername                  *string                `mapstructure:"ssh_proxy_username" cty:"ssh_proxy_username" hcl:"ssh_proxy_username"`
+	SSHProxyPassword                  *string                `mapstructure:"ssh_proxy_password" cty:"ssh_proxy_password" hcl:"ssh_proxy_password"`
+	SSHKeepAliveInterval              *string                `mapstructure:"ssh_keep_alive_interval" cty:"ssh_keep_alive_interval" hcl:"ssh_keep_alive_interval"`
+	SSHReadWriteTimeout               *string                `mapstructure:"ssh_read_write_timeout" cty:"ssh_read_write_timeout" hcl:"ssh_read_write_timeout"`
+	SSHRemoteTunnels                  []string               `mapstructure:"ssh_remote_tunnels" cty:"ssh_remote_tunnels" hcl:"ssh_remote_tunnels"`
+	SSHLocalTunnels                   []string               `mapstructure:"ssh_local_tunnels" cty:"ssh_local_tunnels" hcl:"ssh_local_tunnels"`
+	SSHPublicKey                      []byte                 `mapstructure:"ssh_public_key" undocumented:"true" cty:"ssh_public_key" hcl:"ssh_public_key"`
+	SSHPrivateKey                     []byte                 `mapstructure:"ssh_private_key" undocumented:"true" cty:"ssh_private_key" hcl:"ssh_private_key"`
+	WinRMUser                         *string                `mapstructure:"winrm_username" cty:"winrm_username" hcl:"winrm_username"`
+	WinRMPassword                     *string                `mapstructure:"winrm_password" cty:"winrm_password" hcl:"winrm_password"`
+	WinRMHost                         *string                `mapstructure:"winrm_host" cty:"winrm_host" hcl:"winrm_host"`
+	WinRMNoProxy                      *bool                  `mapstructure:"winrm_no_proxy" cty:"winrm_no_proxy" hcl:"winrm_no_proxy"`
+	WinRMPort                         *int                   `mapstructure:"winrm_port" cty:"winrm_port" hcl:"winrm_port"`
+	WinRMTimeout                      *string                `mapstructure:"winrm_timeout" cty:"winrm_timeout" hcl:"winrm_timeout"`
+	WinRMUseSSL                       *bool                  `mapstructure:"winrm_use_ssl" cty:"winrm_use_ssl" hcl:"winrm_use_ssl"`
+	WinRMInsecure                     *bool                  `mapstructure:"winrm_insecure" cty:"winrm_insecure" hcl:"winrm_insecure"`
+	WinRMUseNTLM                      *bool                  `mapstructure:"winrm_use_ntlm" cty:"winrm_use_ntlm" hcl:"winrm_use_ntlm"`
+	ImageName                         *string                `mapstructure:"image_name" required:"true" cty:"image_name" hcl:"image_name"`
+	ImageVisibility                   *string                `mapstructure:"image_visibility" required:"false" cty:"image_visibility" hcl:"image_visibility"`
+	ImageProperties                   map[string]string      `mapstructure:"image_properties" required:"false" cty:"image_properties" hcl:"image_properties"`
+	Metadata                          map[string]string      `mapstructure:"metadata" required:"false" cty:"metadata" hcl:"metadata"`
+	ImageTags                         []string               `mapstructure:"image_tags" required:"false" cty:"image_tags" hcl:"image_tags"`
+	ImageMembers                      []string               `mapstructure:"image_members" required:"false" cty:"image_members" hcl:"image_members"`
+	ImageAutoAcceptMembers            *bool                  `mapstructure:"image_auto_accept_members" required:"false" cty:"image_auto_accept_members" hcl:"image_auto_accept_members"`
+	ImageMinDisk                      *int                   `mapstructure:"image_min_disk" required:"false" cty:"image_min_disk" hcl:"image_min_disk"`
+	ImageMinRAM                       *int                   `mapstructure:"image_min_ram" required:"false" cty:"image_min_ram" hcl:"image_min_ram"`
+	ImageProtected                    *bool                  `mapstructure:"image_protected" required:"false" cty:"image_protected" hcl:"image_protected"`
+	ImageHidden                       *bool                  `mapstructure:"image_hidden" required:"false" cty:"image_hidden" hcl:"image_hidden"`
+	ImageDiskFormat                   *string                `mapstructure:"image_disk_format" required:"false" cty:"image_disk_format" hcl:"image_disk_format"`
+	DropImageProperties               []string               `mapstructure:"drop_image_properties" required:"false" cty:"drop_image_properties" hcl:"drop_image_properties"`
+	SkipCreateImage                   *bool                  `mapstructure:"skip_create_image" required:"false" cty:"skip_create_image" hcl:"skip_create_image"`
+	ImageForce                        *bool                  `mapstructure:"image_force" required:"false" cty:"image_force" hcl:"image_force"`
+	ImageFamily                       *string                `mapstructure:"image_family" required:"false" cty:"image_family" hcl:"image_family"`
+	KeepLatest                        *int                   `mapstructure:"keep_latest" required:"false" cty:"keep_latest" hcl:"keep_latest"`
+	RetireAction                      *string                `mapstructure:"retire_action" required:"false" cty:"retire_action" hcl:"retire_action"`
+	Verify                            *FlatVerifyConfig      `mapstructure:"verify" required:"false" cty:"verify" hcl:"verify"`
+	CopyTo                            []imagecopy.FlatTarget `mapstructure:"copy_to" required:"false" cty:"copy_to" hcl:"copy_to"`
+	CopyTimeout                       *string                `mapstructure:"copy_timeout" required:"false" cty:"copy_timeout" hcl:"copy_timeout"`
+	CopyFailure                       *string                `mapstructure:"copy_failure" required:"false" cty:"copy_failure" hcl:"copy_failure"`
 }
 
 // FlatMapstructure returns a new FlatConfig.
@@ -310,6 +314,9 @@ func (*FlatConfig) HCL2Spec() map[string]hcldec.Spec {
 		"keep_latest":                           &hcldec.AttrSpec{Name: "keep_latest", Type: cty.Number, Required: false},
 		"retire_action":                         &hcldec.AttrSpec{Name: "retire_action", Type: cty.String, Required: false},
 		"verify":                                &hcldec.BlockSpec{TypeName: "verify", Nested: hcldec.ObjectSpec((*FlatVerifyConfig)(nil).HCL2Spec())},
+		"copy_to":                               &hcldec.BlockListSpec{TypeName: "copy_to", Nested: hcldec.ObjectSpec((*imagecopy.FlatTarget)(nil).HCL2Spec())},
+		"copy_timeout":                          &hcldec.AttrSpec{Name: "copy_timeout", Type: cty.String, Required: false},
+		"copy_failure":                          &hcldec.AttrSpec{Name: "copy_failure", Type: cty.String, Required: false},
 	}
 	return s
 }

@@ -620,7 +620,11 @@ func (im *importer) finish(ctx context.Context, existing []imagepolicy.Image) er
 		}
 		im.image.Protected = true
 	}
-	im.res.Replaced = imagepolicy.ReplaceOlder(ctx, imgs, existing, id, im.req.Say)
+	if im.req.KeepOlder {
+		im.res.Older = existing
+	} else {
+		im.res.Replaced = imagepolicy.ReplaceOlder(ctx, imgs, existing, id, im.req.Say)
+	}
 	im.res.Image = im.image
 	return nil
 }

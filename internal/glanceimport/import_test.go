@@ -721,3 +721,20 @@ func TestImportGoesOnWithTheImageALostCreateMade(t *testing.T) {
 		t.Fatalf("images left: %v; want only the new image (%s), the older one replaced", imgs, res.Image.ID)
 	}
 }
+
+// With KeepOlder the older image of the name stays, for the caller to replace
+// once what follows the import (copies) succeeded too.
+func TestImportKeepOlderLeavesTheReplacementToTheCaller(t *testing.T) {
+	cloud, g := startCloud(t, testcloud.Options{})
+	old := addImage(t, g, "kept", false)
+	path := filepath.Join(t.TempDir(), "d.qcow2")
+	os.WriteFile(path, fakeQcow2(64<<10), 0o600)
+	res, err := Import(context.Background(), g, cloud.request(Request{Source: Source{File: path}, Force: true, KeepOlder: true,
+		Image: ImageSpec{Name: "kept"}}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cloud.images()) != 2 || len(res.Replaced) != 0 || len(res.Older) != 1 || res.Older[0].ID != old {
+		t.Fatalf("images %v, replaced %v, older %v; want the old image kept and returned", cloud.images(), res.Replaced, res.Older)
+	}
+}

@@ -17,6 +17,13 @@ const (
 	stageBuffers = 4
 )
 
+// BufferSize and StageBuffers are the same bounds, for the copy engine's
+// fan-out (internal/imagecopy), which uses the same buffers.
+const (
+	BufferSize   = bufferSize
+	StageBuffers = stageBuffers
+)
+
 // readAhead reads its source in a goroutine into a fixed set of buffers, so the
 // stage before it (network, decompression) runs while the stage after it
 // (decompression, upload) consumes. Memory is bounded by the buffer set.

@@ -18,6 +18,8 @@ package glanceimport
 import (
 	"io"
 	"time"
+
+	"github.com/packer-glance/packer-plugin-glance/internal/imagepolicy"
 )
 
 // Method is how the data reaches Glance.
@@ -87,6 +89,9 @@ type Request struct {
 	// Force replaces existing images of the name once the new one is active;
 	// without it an existing name fails the import before any data moves.
 	Force bool
+	// KeepOlder leaves the older images of the name for the caller to replace
+	// (Result.Older), once what follows the import succeeded too (copy_to).
+	KeepOlder bool
 	// KeepFailedImage leaves the half-made image behind on failure.
 	KeepFailedImage bool
 	// OwnerID is the project the credentials are scoped to: name checks,
@@ -125,6 +130,9 @@ type Result struct {
 	UploadedSHA512 string
 	// Replaced lists the IDs of older images of the same name deleted by Force.
 	Replaced []string
+	// Older are the images of the same name Force would replace, left in place
+	// with KeepOlder.
+	Older []imagepolicy.Image
 }
 
 // DefaultTimeout bounds an import when the request gives no timeout.

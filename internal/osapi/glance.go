@@ -241,6 +241,16 @@ func (g *Glance) Upload(ctx context.Context, id string, data io.Reader, size int
 	return described(imagedata.Upload(ctx, withSize(c, size), id, data).ExtractErr())
 }
 
+// Download opens the image's data (GET /file). The caller reads the stream and
+// closes it; a stream that breaks is not started again.
+func (g *Glance) Download(ctx context.Context, id string) (io.ReadCloser, error) {
+	c, err := g.client()
+	if err != nil {
+		return nil, err
+	}
+	return imagedata.Download(ctx, c, id).Extract()
+}
+
 // Stage sends the data with PUT /stage, for glance-direct.
 func (g *Glance) Stage(ctx context.Context, id string, data io.Reader, size int64) error {
 	c, err := g.client()
@@ -332,11 +342,16 @@ type Task struct {
 // ImportCall is the body of POST /v2/images/{id}/import. gophercloud's options
 // cannot carry stores, so this type builds the whole body itself.
 type ImportCall struct {
-	Method               string
-	URI                  string
-	Stores               []string
-	AllStores            bool
-	AllStoresMustSucceed *bool
+	Method string
+	URI    string
+	// GlanceImageID, GlanceRegion and GlanceServiceInterface name the image
+	// glance-download pulls from another region of the same Keystone.
+	GlanceImageID          string
+	GlanceRegion           string
+	GlanceServiceInterface string
+	Stores                 []string
+	AllStores              bool
+	AllStoresMustSucceed   *bool
 }
 
 // ToImportCreateMap implements imageimport.CreateOptsBuilder. Fields are sent only
@@ -348,6 +363,12 @@ func (c ImportCall) ToImportCreateMap() (map[string]any, error) {
 	method := map[string]any{"name": c.Method}
 	if c.URI != "" {
 		method["uri"] = c.URI
+	}
+	for k, v := range map[string]string{"glance_image_id": c.GlanceImageID, "glance_region": c.GlanceRegion,
+		"glance_service_interface": c.GlanceServiceInterface} {
+		if v != "" {
+			method[k] = v
+		}
 	}
 	body := map[string]any{"method": method}
 	if len(c.Stores) > 0 {

@@ -210,6 +210,32 @@ func (c *Cloud) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("X-Openstack-Request-Id", "req-"+newUUID())
 	rc := &reqCtx{cloud: c, started: time.Now(), acceptJSON: acceptsJSON(r.Header.Get("Accept"))}
 	path := r.URL.Path
+	// Logged on the way out, also when a handler aborts the connection (panic with ErrAbortHandler).
+	defer func() {
+		if rc.service == "control" {
+			return
+		}
+		status := rec.code()
+		if p := recover(); p != nil {
+			status = 0 // no answer: the connection was broken
+			defer panic(p)
+		}
+		c.reqlog.add(Request{
+			Time:      rc.started,
+			Service:   rc.service,
+			Op:        rc.op,
+			Method:    r.Method,
+			Path:      path,
+			Query:     r.URL.RawQuery,
+			Status:    status,
+			Region:    rc.region,
+			Interface: rc.iface,
+
+			ContentLength: r.ContentLength,
+			Headers:       openstackHeaders(r.Header),
+			ImportTask:    rc.importTask,
+		})
+	}()
 	switch {
 	case path == "/" || path == "":
 		rc.service = "root"
@@ -222,23 +248,6 @@ func (c *Cloud) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		c.serveControl(rec, r, strings.TrimPrefix(path, "/_testcloud"))
 	default:
 		c.serveService(rec, r, rc)
-	}
-	if rc.service != "control" {
-		c.reqlog.add(Request{
-			Time:      rc.started,
-			Service:   rc.service,
-			Op:        rc.op,
-			Method:    r.Method,
-			Path:      path,
-			Query:     r.URL.RawQuery,
-			Status:    rec.code(),
-			Region:    rc.region,
-			Interface: rc.iface,
-
-			ContentLength: r.ContentLength,
-			Headers:       openstackHeaders(r.Header),
-			ImportTask:    rc.importTask,
-		})
 	}
 }
 

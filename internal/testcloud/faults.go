@@ -24,7 +24,8 @@ import (
 //   - the state actions change what the operation does instead of answering an error:
 //     "error" (server/volume ends in ERROR/error), "fail" (an upload, import, snapshot or volume upload
 //     fails asynchronously), "kill" (the image ends killed), "hold" (the resource stays in its
-//     transitional state forever) and "drop" (SSH connections are cut: ops ssh.connect, ssh.exec).
+//     transitional state forever), "drop" (SSH connections are cut: ops ssh.connect, ssh.exec) and
+//     "cut" (image.upload, image.download: the connection breaks half way through the data).
 type Fault struct {
 	ID         string   `json:"id,omitempty"`
 	Op         string   `json:"op"`
@@ -52,6 +53,7 @@ const (
 	ActionHold        = "hold"
 	ActionDrop        = "drop"
 	ActionLoseReply   = "lose_reply"
+	ActionCut         = "cut"
 )
 
 func (f *Fault) httpKind() bool {
@@ -66,7 +68,7 @@ func (f *Fault) validate() error {
 		return fmt.Errorf("fault: bad op pattern %q: %w", f.Op, err)
 	}
 	switch f.Action {
-	case "", ActionExpireToken, ActionError, ActionFail, ActionKill, ActionHold, ActionDrop, ActionLoseReply:
+	case "", ActionExpireToken, ActionError, ActionFail, ActionKill, ActionHold, ActionDrop, ActionLoseReply, ActionCut:
 	default:
 		return fmt.Errorf("fault: unknown action %q", f.Action)
 	}

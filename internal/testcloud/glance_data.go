@@ -233,7 +233,11 @@ func (c *Cloud) glanceUpload(w http.ResponseWriter, r *http.Request, rc *reqCtx)
 	tmp := reg.imagePath(img.ID) + ".upload"
 	c.mu.Unlock()
 
-	stored, h, err := c.receiveData(tmp, r.Body, false)
+	var body io.Reader = r.Body
+	if action == ActionCut {
+		body = &cutReader{r: r.Body, left: cutPoint(expectedSize(r))}
+	}
+	stored, h, err := c.receiveData(tmp, body, false)
 	if err == nil {
 		if want := expectedSize(r); want >= 0 && want != h.size {
 			err = fmt.Errorf("size of uploaded data (%d) does not match the declared size (%d)", h.size, want)
@@ -247,6 +251,12 @@ func (c *Cloud) glanceUpload(w http.ResponseWriter, r *http.Request, rc *reqCtx)
 		return
 	}
 	switch {
+	case action == ActionCut:
+		// The connection breaks mid-stream: Glance sees a client disconnect and returns to queued.
+		removeData(stored)
+		img.Status = "queued"
+		img.touch()
+		panic(http.ErrAbortHandler) // the deferred unlock runs on the way out
 	case err != nil:
 		removeData(stored)
 		img.Status = "queued" // Glance v2 returns a failed upload to queued
@@ -343,10 +353,45 @@ func (c *Cloud) glanceDownload(w http.ResponseWriter, r *http.Request, rc *reqCt
 		rc.fail(w, http.StatusInternalServerError, "seek image data: %v", err)
 		return
 	}
+	action, _ := c.stateFault("image.download", rc.region)
 	w.Header().Set("Content-Type", "application/octet-stream")
 	w.Header().Set("Content-Length", strconv.FormatInt(length, 10))
 	w.WriteHeader(status)
+	if action == ActionCut {
+		_, _ = io.CopyBuffer(w, io.LimitReader(f, cutPoint(length)), make([]byte, 256<<10))
+		if fl, ok := w.(http.Flusher); ok {
+			fl.Flush()
+		}
+		panic(http.ErrAbortHandler) // the connection breaks mid-stream
+	}
 	_, _ = io.CopyBuffer(w, io.LimitReader(f, length), make([]byte, 256<<10))
+}
+
+// cutPoint is where a "cut" fault breaks a transfer of size bytes: half way, or after 1 MiB when the
+// size is unknown.
+func cutPoint(size int64) int64 {
+	if size < 0 {
+		return 1 << 20
+	}
+	return size / 2
+}
+
+// cutReader ends a request body after left bytes with an error, as a connection that broke would.
+type cutReader struct {
+	r    io.Reader
+	left int64
+}
+
+func (c *cutReader) Read(p []byte) (int, error) {
+	if c.left <= 0 {
+		return 0, errors.New("connection broken by a cut fault")
+	}
+	if int64(len(p)) > c.left {
+		p = p[:c.left]
+	}
+	n, err := c.r.Read(p)
+	c.left -= int64(n)
+	return n, err
 }
 
 // parseByteRange reads one "bytes=a-b", "bytes=a-" or "bytes=-n" range against size. valid is false for

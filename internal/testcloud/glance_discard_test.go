@@ -216,7 +216,7 @@ func checkImports(t *testing.T, c *Cloud, sc *gophercloud.ServiceClient, srvURL 
 }
 
 func TestGlanceImportMethodsOption(t *testing.T) {
-	if _, err := Start(Options{ImportMethods: []string{"glance-download"}, NoSeed: true}); err == nil {
+	if _, err := Start(Options{ImportMethods: []string{"s3-download"}, NoSeed: true}); err == nil {
 		t.Fatal("an import method the cloud does not implement was accepted")
 	}
 	c := startCloud(t, Options{ImportMethods: []string{"web-download"}, NoSeed: true})

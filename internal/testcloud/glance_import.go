@@ -15,8 +15,15 @@ import (
 )
 
 // importMethods are the import methods the test cloud implements; Options.ImportMethods enables some
-// of them, as Glance's enabled_import_methods does (default: all).
-var importMethods = []string{"glance-direct", "web-download", "copy-image"}
+// of them, as Glance's enabled_import_methods does (default: defaultImportMethods).
+var importMethods = []string{"glance-direct", "web-download", "copy-image", methodGlanceDownload}
+
+// defaultImportMethods are those of the Zed reference cloud, which lacks glance-download.
+var defaultImportMethods = []string{"glance-direct", "web-download", "copy-image"}
+
+// methodGlanceDownload pulls an image from another region of the same Keystone (Glance 2023.1+). It is
+// offered with Options.GlanceDownload, or when Options.ImportMethods names it.
+const methodGlanceDownload = "glance-download"
 
 // taskFailedMessage is the message of a failed import task on Glance (its executor's generic one).
 const taskFailedMessage = "Task failed due to Internal Error"
@@ -108,8 +115,11 @@ func (c *Cloud) checkWebDownloadURI(raw string) error {
 
 type importRequest struct {
 	Method struct {
-		Name string `json:"name"`
-		URI  string `json:"uri"`
+		Name                   string  `json:"name"`
+		URI                    string  `json:"uri"`
+		GlanceImageID          *string `json:"glance_image_id"`
+		GlanceRegion           *string `json:"glance_region"`
+		GlanceServiceInterface *string `json:"glance_service_interface"`
 	} `json:"method"`
 	Stores               []string `json:"stores"`
 	AllStores            *bool    `json:"all_stores"`
@@ -191,10 +201,39 @@ func (c *Cloud) glanceImport(w http.ResponseWriter, r *http.Request, rc *reqCtx)
 			rc.fail(w, http.StatusBadRequest, "%v", err)
 			return
 		}
+	case methodGlanceDownload:
+		if img.Status != "queued" {
+			rc.fail(w, http.StatusConflict, "Image needs to be in 'queued' state to use 'glance-download' method")
+			return
+		}
 	}
 	if method != "copy-image" && (img.ContainerFormat == "" || img.DiskFormat == "") {
 		rc.fail(w, http.StatusConflict, "'container_format' and 'disk_format' must be set before import")
 		return
+	}
+	var pull *glancePull
+	if method == methodGlanceDownload {
+		// Glance 2023.1 checks the request's remote image after the image's state, and records the
+		// default interface in the task's copy of the request.
+		m := req.Method
+		switch {
+		case m.GlanceRegion == nil:
+			rc.fail(w, http.StatusBadRequest, "'glance_region' needs to be set for glance-download import method")
+			return
+		case m.GlanceImageID == nil:
+			rc.fail(w, http.StatusBadRequest, "'glance_image_id' needs to be set for glance-download import method")
+			return
+		case !looksLikeUUID(*m.GlanceImageID):
+			rc.fail(w, http.StatusBadRequest, "Remote image id does not look like a UUID: %s", *m.GlanceImageID)
+			return
+		}
+		iface := "public"
+		if m.GlanceServiceInterface != nil {
+			iface = *m.GlanceServiceInterface
+		} else if rm, ok := raw["method"].(map[string]any); ok {
+			rm["glance_service_interface"] = iface
+		}
+		pull = &glancePull{region: *m.GlanceRegion, imageID: *m.GlanceImageID, iface: iface, caller: rc}
 	}
 	if len(stores) == 0 {
 		stores = []string{glanceStores[0]}
@@ -213,7 +252,7 @@ func (c *Cloud) glanceImport(w http.ResponseWriter, r *http.Request, rc *reqCtx)
 	img.imported = true
 	img.touch()
 	job := importJob{reg: rc.reg, img: img, task: t, method: method, uri: req.Method.URI, stores: stores,
-		action: action, message: msg}
+		action: action, message: msg, pull: pull}
 	c.after(c.opts.ImageDelay/4, func() { c.startImport(job) })
 	// Glance's 202 has an empty body labelled as HTML.
 	w.Header().Set("Content-Type", "text/html; charset=UTF-8")
@@ -228,6 +267,7 @@ type importJob struct {
 	method, uri     string
 	stores          []string
 	action, message string
+	pull            *glancePull // glance-download's remote image
 }
 
 // startImport moves the task to processing and runs the method. Called under c.mu.
@@ -254,6 +294,8 @@ func (c *Cloud) startImport(j importJob) {
 			dataPath, h, err = c.webDownload(ctx, j.reg, j.img.ID, j.uri)
 		case "glance-direct":
 			dataPath, h, err = c.promoteStaged(j.reg, j.img)
+		case methodGlanceDownload:
+			dataPath, h, err = c.glanceDownloadData(ctx, j)
 		case "copy-image":
 			// Both stores share one file on disk; copying is bookkeeping.
 		}
@@ -313,6 +355,10 @@ func (c *Cloud) completeImport(j importJob, dataPath string, h hashedData, err e
 		c.finishTask(j.task, "failure", msg)
 	case err != nil:
 		// Zed: back to queued, lock dropped, staging removed, the task records the error.
+		// glance-download's metadata step is reverted too.
+		if j.pull != nil && j.pull.before != nil {
+			j.pull.revert(img)
+		}
 		img.Status = "queued"
 		img.Size = -1
 		c.cleanStaging(img)

@@ -39,6 +39,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	tokenLifetime := fs.Duration("token-lifetime", time.Hour, "Keystone token lifetime")
 	delay := fs.Duration("delay", 500*time.Millisecond, "delay of every asynchronous transition (boot, stop, delete, volume, image)")
 	ports := fs.String("web-download-ports", "", "extra comma-separated ports allowed for web-download (80,443,8000,8080 always are)")
+	glanceDownload := fs.Bool("glance-download", false, "offer the glance-download import method (pull an image from another region)")
 	sshPort := fs.Int("ssh-port", 0, "port of the servers' SSH endpoints (default 22 when possible, else random)")
 	discard := fs.Bool("discard-image-data", false, "hash image data (uploads, staging, web-download) without storing it")
 	methods := fs.String("import-methods", "", "comma-separated import methods to offer (default glance-direct,web-download,copy-image)")
@@ -52,7 +53,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	opts := Options{
 		ListenAddr: *listen, DataDir: *dataDir, SeedRoot: *seedRoot, TokenLifetime: *tokenLifetime,
 		ServerBootDelay: *delay, ServerStopDelay: *delay, ServerDeleteDelay: *delay, VolumeDelay: *delay,
-		ImageDelay: *delay, SSHPort: *sshPort, Seed: true,
+		ImageDelay: *delay, SSHPort: *sshPort, Seed: true, GlanceDownload: *glanceDownload,
 		WebDownloadAllowedPorts: []int{80, 443, 8000, 8080}, Faults: faults, DiscardImageData: *discard,
 	}
 	if *methods != "" {

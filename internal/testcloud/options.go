@@ -51,9 +51,9 @@ type Options struct {
 	DiscardImageData bool
 
 	// ImportMethods are the import methods the cloud offers, as Glance's enabled_import_methods
-	// (default: glance-direct, web-download and copy-image). /v2/info/import and the create reply's
-	// OpenStack-image-import-methods list them; another method's import is 400 and, without
-	// glance-direct, PUT /stage is 404, as on Glance.
+	// (default: glance-direct, web-download and copy-image; glance-download may be named too, see
+	// GlanceDownload). /v2/info/import and the create reply's OpenStack-image-import-methods list
+	// them; another method's import is 400 and, without glance-direct, PUT /stage is 404, as on Glance.
 	ImportMethods []string
 
 	// Seed asks for the contract resources (base image, flavors, networks, default security groups).
@@ -80,6 +80,11 @@ type Options struct {
 	WebDownloadAllowedPorts []int
 	AllowAnyWebDownloadHost bool
 	AllowAnyWebDownloadPort bool
+
+	// GlanceDownload makes every region offer the glance-download import method (Glance 2023.1+): an
+	// image pulls its data and formats from an image of another region of this cloud, read with the
+	// importing user's token. Off by default, as on the Zed reference cloud.
+	GlanceDownload bool
 
 	// SSHPort is the port every server's SSH endpoint listens on. 0 means 22 when the process may bind it,
 	// else one random free port shared by all server addresses (clients then need ssh_port).
@@ -126,7 +131,10 @@ func (o *Options) applyDefaults() {
 		o.WebDownloadAllowedPorts = []int{80, 443, 8000, 8080}
 	}
 	if o.ImportMethods == nil {
-		o.ImportMethods = append([]string{}, importMethods...)
+		o.ImportMethods = append([]string{}, defaultImportMethods...)
+	}
+	if o.GlanceDownload && !contains(o.ImportMethods, methodGlanceDownload) {
+		o.ImportMethods = append(o.ImportMethods, methodGlanceDownload)
 	}
 	if o.Logf == nil {
 		o.Logf = func(string, ...any) {}

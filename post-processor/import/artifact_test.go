@@ -8,6 +8,8 @@ import (
 
 	"github.com/hashicorp/packer-plugin-sdk/packer"
 	registryimage "github.com/hashicorp/packer-plugin-sdk/packer/registry/image"
+
+	"github.com/packer-glance/packer-plugin-glance/internal/imagecopy"
 )
 
 func TestPickArtifactFile(t *testing.T) {
@@ -54,5 +56,26 @@ func TestArtifact(t *testing.T) {
 	a.deleteImage = func(context.Context, string) error { return errors.New("boom") }
 	if err := a.Destroy(); err == nil || !strings.Contains(err.Error(), "id-1") {
 		t.Fatalf("failed Destroy: %v", err)
+	}
+}
+
+func TestArtifactWithCopies(t *testing.T) {
+	a := &Artifact{ImageID: "id-1", ImageName: "img", Region: "RegionOne", Checksum: "sha512:ab",
+		stateData: map[string]interface{}{"generated_data": map[string]interface{}{"ImageID": "id-1"}}}
+	a.addCopies("RegionOne", &imagecopy.Result{Copies: []*imagecopy.Copy{{Region: "kz-ala-1", ImageID: "id-2", Name: "img"}}})
+	if a.Id() != "RegionOne:id-1,kz-ala-1:id-2" || !strings.Contains(a.String(), `copies: "img" (ID id-2) in kz-ala-1`) {
+		t.Errorf("Id %s, String %s", a.Id(), a.String())
+	}
+	if ids := a.State("generated_data").(map[string]interface{})["ImageIDs"]; ids != `{"RegionOne":"id-1","kz-ala-1":"id-2"}` {
+		t.Errorf("ImageIDs %v", ids)
+	}
+	regs := a.State(registryimage.ArtifactStateURI).([]*registryimage.Image)
+	if len(regs) != 2 || regs[1].ProviderRegion != "kz-ala-1" || regs[1].ImageID != "id-2" || regs[0].Labels["checksum"] != "sha512:ab" {
+		t.Errorf("registry images %+v", regs)
+	}
+	b := &Artifact{ImageID: "id-1", stateData: map[string]interface{}{"generated_data": map[string]interface{}{}}}
+	b.addCopies("RegionOne", nil)
+	if b.Id() != "id-1" {
+		t.Errorf("without copies Id is %s", b.Id())
 	}
 }

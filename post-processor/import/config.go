@@ -19,6 +19,7 @@ import (
 
 	"github.com/packer-glance/packer-plugin-glance/access"
 	"github.com/packer-glance/packer-plugin-glance/internal/glanceimport"
+	"github.com/packer-glance/packer-plugin-glance/internal/imagecopy"
 	"github.com/packer-glance/packer-plugin-glance/internal/imagepolicy"
 )
 
@@ -29,6 +30,7 @@ type Config struct {
 	SourceConfig        `mapstructure:",squash"`
 	ImageConfig         `mapstructure:",squash"`
 	LifecycleConfig     `mapstructure:",squash"`
+	imagecopy.Config    `mapstructure:",squash"`
 
 	ctx interpolate.Context
 }
@@ -79,6 +81,7 @@ func (c *Config) Prepare(raws ...interface{}) ([]string, error) {
 	for _, e := range c.crossChecks() {
 		errs = packersdk.MultiErrorAppend(errs, e)
 	}
+	errs = packersdk.MultiErrorAppend(errs, c.prepareCopies()...)
 	if errs != nil && len(errs.Errors) > 0 {
 		return warnings, errs
 	}

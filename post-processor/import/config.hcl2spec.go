@@ -4,88 +4,92 @@ package importpp
 
 import (
 	"github.com/hashicorp/hcl/v2/hcldec"
+	"github.com/packer-glance/packer-plugin-glance/internal/imagecopy"
 	"github.com/zclconf/go-cty/cty"
 )
 
 // FlatConfig is an auto-generated flat version of Config.
 // Where the contents of a field with a `mapstructure:,squash` tag are bubbled up.
 type FlatConfig struct {
-	PackerBuildName             *string           `mapstructure:"packer_build_name" cty:"packer_build_name" hcl:"packer_build_name"`
-	PackerBuilderType           *string           `mapstructure:"packer_builder_type" cty:"packer_builder_type" hcl:"packer_builder_type"`
-	PackerCoreVersion           *string           `mapstructure:"packer_core_version" cty:"packer_core_version" hcl:"packer_core_version"`
-	PackerDebug                 *bool             `mapstructure:"packer_debug" cty:"packer_debug" hcl:"packer_debug"`
-	PackerForce                 *bool             `mapstructure:"packer_force" cty:"packer_force" hcl:"packer_force"`
-	PackerOnError               *string           `mapstructure:"packer_on_error" cty:"packer_on_error" hcl:"packer_on_error"`
-	PackerUserVars              map[string]string `mapstructure:"packer_user_variables" cty:"packer_user_variables" hcl:"packer_user_variables"`
-	PackerSensitiveVars         []string          `mapstructure:"packer_sensitive_variables" cty:"packer_sensitive_variables" hcl:"packer_sensitive_variables"`
-	Cloud                       *string           `mapstructure:"cloud" required:"false" cty:"cloud" hcl:"cloud"`
-	IdentityEndpoint            *string           `mapstructure:"identity_endpoint" required:"false" cty:"identity_endpoint" hcl:"identity_endpoint"`
-	Username                    *string           `mapstructure:"username" required:"false" cty:"username" hcl:"username"`
-	UserID                      *string           `mapstructure:"user_id" required:"false" cty:"user_id" hcl:"user_id"`
-	Password                    *string           `mapstructure:"password" required:"false" cty:"password" hcl:"password"`
-	Token                       *string           `mapstructure:"token" required:"false" cty:"token" hcl:"token"`
-	ApplicationCredentialID     *string           `mapstructure:"application_credential_id" required:"false" cty:"application_credential_id" hcl:"application_credential_id"`
-	ApplicationCredentialName   *string           `mapstructure:"application_credential_name" required:"false" cty:"application_credential_name" hcl:"application_credential_name"`
-	ApplicationCredentialSecret *string           `mapstructure:"application_credential_secret" required:"false" cty:"application_credential_secret" hcl:"application_credential_secret"`
-	ProjectName                 *string           `mapstructure:"project_name" required:"false" cty:"project_name" hcl:"project_name"`
-	ProjectID                   *string           `mapstructure:"project_id" required:"false" cty:"project_id" hcl:"project_id"`
-	TenantName                  *string           `mapstructure:"tenant_name" required:"false" cty:"tenant_name" hcl:"tenant_name"`
-	TenantID                    *string           `mapstructure:"tenant_id" required:"false" cty:"tenant_id" hcl:"tenant_id"`
-	UserDomainName              *string           `mapstructure:"user_domain_name" required:"false" cty:"user_domain_name" hcl:"user_domain_name"`
-	UserDomainID                *string           `mapstructure:"user_domain_id" required:"false" cty:"user_domain_id" hcl:"user_domain_id"`
-	ProjectDomainName           *string           `mapstructure:"project_domain_name" required:"false" cty:"project_domain_name" hcl:"project_domain_name"`
-	ProjectDomainID             *string           `mapstructure:"project_domain_id" required:"false" cty:"project_domain_id" hcl:"project_domain_id"`
-	DomainName                  *string           `mapstructure:"domain_name" required:"false" cty:"domain_name" hcl:"domain_name"`
-	DomainID                    *string           `mapstructure:"domain_id" required:"false" cty:"domain_id" hcl:"domain_id"`
-	Region                      *string           `mapstructure:"region" required:"false" cty:"region" hcl:"region"`
-	EndpointType                *string           `mapstructure:"endpoint_type" required:"false" cty:"endpoint_type" hcl:"endpoint_type"`
-	Insecure                    *bool             `mapstructure:"insecure" required:"false" cty:"insecure" hcl:"insecure"`
-	CACertFile                  *string           `mapstructure:"cacert" required:"false" cty:"cacert" hcl:"cacert"`
-	ClientCertFile              *string           `mapstructure:"cert" required:"false" cty:"cert" hcl:"cert"`
-	ClientKeyFile               *string           `mapstructure:"key" required:"false" cty:"key" hcl:"key"`
-	APIRetryTimeout             *string           `mapstructure:"api_retry_timeout" required:"false" cty:"api_retry_timeout" hcl:"api_retry_timeout"`
-	ImageSourceURL              *string           `mapstructure:"image_source_url" required:"false" cty:"image_source_url" hcl:"image_source_url"`
-	LocalFilePath               *string           `mapstructure:"local_file_path" required:"false" cty:"local_file_path" hcl:"local_file_path"`
-	ArtifactFile                *string           `mapstructure:"artifact_file" required:"false" cty:"artifact_file" hcl:"artifact_file"`
-	ImportMethod                *string           `mapstructure:"import_method" required:"false" cty:"import_method" hcl:"import_method"`
-	WebDownload                 *bool             `mapstructure:"web_download" required:"false" cty:"web_download" hcl:"web_download"`
-	Decompress                  *string           `mapstructure:"decompress" required:"false" cty:"decompress" hcl:"decompress"`
-	Checksum                    *string           `mapstructure:"checksum" required:"false" cty:"checksum" hcl:"checksum"`
-	ImageSourceUsername         *string           `mapstructure:"image_source_username" required:"false" cty:"image_source_username" hcl:"image_source_username"`
-	ImageSourcePassword         *string           `mapstructure:"image_source_password" required:"false" cty:"image_source_password" hcl:"image_source_password"`
-	ImageSourceHeaders          map[string]string `mapstructure:"image_source_headers" required:"false" cty:"image_source_headers" hcl:"image_source_headers"`
-	SourceInsecure              *bool             `mapstructure:"source_insecure" required:"false" cty:"source_insecure" hcl:"source_insecure"`
-	SourceCACert                *string           `mapstructure:"source_cacert" required:"false" cty:"source_cacert" hcl:"source_cacert"`
-	MaxImageSize                *string           `mapstructure:"max_image_size" required:"false" cty:"max_image_size" hcl:"max_image_size"`
-	ImageName                   *string           `mapstructure:"image_name" required:"true" cty:"image_name" hcl:"image_name"`
-	ContainerFormat             *string           `mapstructure:"container_format" required:"false" cty:"container_format" hcl:"container_format"`
-	DiskFormat                  *string           `mapstructure:"disk_format" required:"false" cty:"disk_format" hcl:"disk_format"`
-	Visibility                  *string           `mapstructure:"visibility" required:"false" cty:"visibility" hcl:"visibility"`
-	Properties                  map[string]string `mapstructure:"properties" required:"false" cty:"properties" hcl:"properties"`
-	Tags                        []string          `mapstructure:"tags" required:"false" cty:"tags" hcl:"tags"`
-	MinDisk                     *int              `mapstructure:"min_disk" required:"false" cty:"min_disk" hcl:"min_disk"`
-	MinRAM                      *int              `mapstructure:"min_ram" required:"false" cty:"min_ram" hcl:"min_ram"`
-	Protected                   *bool             `mapstructure:"protected" required:"false" cty:"protected" hcl:"protected"`
-	Hidden                      *bool             `mapstructure:"hidden" required:"false" cty:"hidden" hcl:"hidden"`
-	ImageMembers                []string          `mapstructure:"image_members" required:"false" cty:"image_members" hcl:"image_members"`
-	ImageAutoAcceptMembers      *bool             `mapstructure:"image_auto_accept_members" required:"false" cty:"image_auto_accept_members" hcl:"image_auto_accept_members"`
-	Stores                      []string          `mapstructure:"stores" required:"false" cty:"stores" hcl:"stores"`
-	AllStores                   *bool             `mapstructure:"all_stores" required:"false" cty:"all_stores" hcl:"all_stores"`
-	AllStoresMustSucceed        *bool             `mapstructure:"all_stores_must_succeed" required:"false" cty:"all_stores_must_succeed" hcl:"all_stores_must_succeed"`
-	ImageForce                  *bool             `mapstructure:"image_force" required:"false" cty:"image_force" hcl:"image_force"`
-	KeepFailedImage             *bool             `mapstructure:"keep_failed_image" required:"false" cty:"keep_failed_image" hcl:"keep_failed_image"`
-	ImportTimeout               *string           `mapstructure:"import_timeout" required:"false" cty:"import_timeout" hcl:"import_timeout"`
-	ImageVisibility             *string           `mapstructure:"image_visibility" required:"false" cty:"image_visibility" hcl:"image_visibility"`
-	ImageProperties             map[string]string `mapstructure:"image_properties" required:"false" cty:"image_properties" hcl:"image_properties"`
-	Metadata                    map[string]string `mapstructure:"metadata" required:"false" cty:"metadata" hcl:"metadata"`
-	ImageTags                   []string          `mapstructure:"image_tags" required:"false" cty:"image_tags" hcl:"image_tags"`
-	ImageMinDisk                *int              `mapstructure:"image_min_disk" required:"false" cty:"image_min_disk" hcl:"image_min_disk"`
-	ImageMinRAM                 *int              `mapstructure:"image_min_ram" required:"false" cty:"image_min_ram" hcl:"image_min_ram"`
-	ImageProtected              *bool             `mapstructure:"image_protected" required:"false" cty:"image_protected" hcl:"image_protected"`
-	ImageHidden                 *bool             `mapstructure:"image_hidden" required:"false" cty:"image_hidden" hcl:"image_hidden"`
-	ImageFamily                 *string           `mapstructure:"image_family" required:"false" cty:"image_family" hcl:"image_family"`
-	KeepLatest                  *int              `mapstructure:"keep_latest" required:"false" cty:"keep_latest" hcl:"keep_latest"`
-	RetireAction                *string           `mapstructure:"retire_action" required:"false" cty:"retire_action" hcl:"retire_action"`
+	PackerBuildName             *string                `mapstructure:"packer_build_name" cty:"packer_build_name" hcl:"packer_build_name"`
+	PackerBuilderType           *string                `mapstructure:"packer_builder_type" cty:"packer_builder_type" hcl:"packer_builder_type"`
+	PackerCoreVersion           *string                `mapstructure:"packer_core_version" cty:"packer_core_version" hcl:"packer_core_version"`
+	PackerDebug                 *bool                  `mapstructure:"packer_debug" cty:"packer_debug" hcl:"packer_debug"`
+	PackerForce                 *bool                  `mapstructure:"packer_force" cty:"packer_force" hcl:"packer_force"`
+	PackerOnError               *string                `mapstructure:"packer_on_error" cty:"packer_on_error" hcl:"packer_on_error"`
+	PackerUserVars              map[string]string      `mapstructure:"packer_user_variables" cty:"packer_user_variables" hcl:"packer_user_variables"`
+	PackerSensitiveVars         []string               `mapstructure:"packer_sensitive_variables" cty:"packer_sensitive_variables" hcl:"packer_sensitive_variables"`
+	Cloud                       *string                `mapstructure:"cloud" required:"false" cty:"cloud" hcl:"cloud"`
+	IdentityEndpoint            *string                `mapstructure:"identity_endpoint" required:"false" cty:"identity_endpoint" hcl:"identity_endpoint"`
+	Username                    *string                `mapstructure:"username" required:"false" cty:"username" hcl:"username"`
+	UserID                      *string                `mapstructure:"user_id" required:"false" cty:"user_id" hcl:"user_id"`
+	Password                    *string                `mapstructure:"password" required:"false" cty:"password" hcl:"password"`
+	Token                       *string                `mapstructure:"token" required:"false" cty:"token" hcl:"token"`
+	ApplicationCredentialID     *string                `mapstructure:"application_credential_id" required:"false" cty:"application_credential_id" hcl:"application_credential_id"`
+	ApplicationCredentialName   *string                `mapstructure:"application_credential_name" required:"false" cty:"application_credential_name" hcl:"application_credential_name"`
+	ApplicationCredentialSecret *string                `mapstructure:"application_credential_secret" required:"false" cty:"application_credential_secret" hcl:"application_credential_secret"`
+	ProjectName                 *string                `mapstructure:"project_name" required:"false" cty:"project_name" hcl:"project_name"`
+	ProjectID                   *string                `mapstructure:"project_id" required:"false" cty:"project_id" hcl:"project_id"`
+	TenantName                  *string                `mapstructure:"tenant_name" required:"false" cty:"tenant_name" hcl:"tenant_name"`
+	TenantID                    *string                `mapstructure:"tenant_id" required:"false" cty:"tenant_id" hcl:"tenant_id"`
+	UserDomainName              *string                `mapstructure:"user_domain_name" required:"false" cty:"user_domain_name" hcl:"user_domain_name"`
+	UserDomainID                *string                `mapstructure:"user_domain_id" required:"false" cty:"user_domain_id" hcl:"user_domain_id"`
+	ProjectDomainName           *string                `mapstructure:"project_domain_name" required:"false" cty:"project_domain_name" hcl:"project_domain_name"`
+	ProjectDomainID             *string                `mapstructure:"project_domain_id" required:"false" cty:"project_domain_id" hcl:"project_domain_id"`
+	DomainName                  *string                `mapstructure:"domain_name" required:"false" cty:"domain_name" hcl:"domain_name"`
+	DomainID                    *string                `mapstructure:"domain_id" required:"false" cty:"domain_id" hcl:"domain_id"`
+	Region                      *string                `mapstructure:"region" required:"false" cty:"region" hcl:"region"`
+	EndpointType                *string                `mapstructure:"endpoint_type" required:"false" cty:"endpoint_type" hcl:"endpoint_type"`
+	Insecure                    *bool                  `mapstructure:"insecure" required:"false" cty:"insecure" hcl:"insecure"`
+	CACertFile                  *string                `mapstructure:"cacert" required:"false" cty:"cacert" hcl:"cacert"`
+	ClientCertFile              *string                `mapstructure:"cert" required:"false" cty:"cert" hcl:"cert"`
+	ClientKeyFile               *string                `mapstructure:"key" required:"false" cty:"key" hcl:"key"`
+	APIRetryTimeout             *string                `mapstructure:"api_retry_timeout" required:"false" cty:"api_retry_timeout" hcl:"api_retry_timeout"`
+	ImageSourceURL              *string                `mapstructure:"image_source_url" required:"false" cty:"image_source_url" hcl:"image_source_url"`
+	LocalFilePath               *string                `mapstructure:"local_file_path" required:"false" cty:"local_file_path" hcl:"local_file_path"`
+	ArtifactFile                *string                `mapstructure:"artifact_file" required:"false" cty:"artifact_file" hcl:"artifact_file"`
+	ImportMethod                *string                `mapstructure:"import_method" required:"false" cty:"import_method" hcl:"import_method"`
+	WebDownload                 *bool                  `mapstructure:"web_download" required:"false" cty:"web_download" hcl:"web_download"`
+	Decompress                  *string                `mapstructure:"decompress" required:"false" cty:"decompress" hcl:"decompress"`
+	Checksum                    *string                `mapstructure:"checksum" required:"false" cty:"checksum" hcl:"checksum"`
+	ImageSourceUsername         *string                `mapstructure:"image_source_username" required:"false" cty:"image_source_username" hcl:"image_source_username"`
+	ImageSourcePassword         *string                `mapstructure:"image_source_password" required:"false" cty:"image_source_password" hcl:"image_source_password"`
+	ImageSourceHeaders          map[string]string      `mapstructure:"image_source_headers" required:"false" cty:"image_source_headers" hcl:"image_source_headers"`
+	SourceInsecure              *bool                  `mapstructure:"source_insecure" required:"false" cty:"source_insecure" hcl:"source_insecure"`
+	SourceCACert                *string                `mapstructure:"source_cacert" required:"false" cty:"source_cacert" hcl:"source_cacert"`
+	MaxImageSize                *string                `mapstructure:"max_image_size" required:"false" cty:"max_image_size" hcl:"max_image_size"`
+	ImageName                   *string                `mapstructure:"image_name" required:"true" cty:"image_name" hcl:"image_name"`
+	ContainerFormat             *string                `mapstructure:"container_format" required:"false" cty:"container_format" hcl:"container_format"`
+	DiskFormat                  *string                `mapstructure:"disk_format" required:"false" cty:"disk_format" hcl:"disk_format"`
+	Visibility                  *string                `mapstructure:"visibility" required:"false" cty:"visibility" hcl:"visibility"`
+	Properties                  map[string]string      `mapstructure:"properties" required:"false" cty:"properties" hcl:"properties"`
+	Tags                        []string               `mapstructure:"tags" required:"false" cty:"tags" hcl:"tags"`
+	MinDisk                     *int                   `mapstructure:"min_disk" required:"false" cty:"min_disk" hcl:"min_disk"`
+	MinRAM                      *int                   `mapstructure:"min_ram" required:"false" cty:"min_ram" hcl:"min_ram"`
+	Protected                   *bool                  `mapstructure:"protected" required:"false" cty:"protected" hcl:"protected"`
+	Hidden                      *bool                  `mapstructure:"hidden" required:"false" cty:"hidden" hcl:"hidden"`
+	ImageMembers                []string               `mapstructure:"image_members" required:"false" cty:"image_members" hcl:"image_members"`
+	ImageAutoAcceptMembers      *bool                  `mapstructure:"image_auto_accept_members" required:"false" cty:"image_auto_accept_members" hcl:"image_auto_accept_members"`
+	Stores                      []string               `mapstructure:"stores" required:"false" cty:"stores" hcl:"stores"`
+	AllStores                   *bool                  `mapstructure:"all_stores" required:"false" cty:"all_stores" hcl:"all_stores"`
+	AllStoresMustSucceed        *bool                  `mapstructure:"all_stores_must_succeed" required:"false" cty:"all_stores_must_succeed" hcl:"all_stores_must_succeed"`
+	ImageForce                  *bool                  `mapstructure:"image_force" required:"false" cty:"image_force" hcl:"image_force"`
+	KeepFailedImage             *bool                  `mapstructure:"keep_failed_image" required:"false" cty:"keep_failed_image" hcl:"keep_failed_image"`
+	ImportTimeout               *string                `mapstructure:"import_timeout" required:"false" cty:"import_timeout" hcl:"import_timeout"`
+	ImageVisibility             *string                `mapstructure:"image_visibility" required:"false" cty:"image_visibility" hcl:"image_visibility"`
+	ImageProperties             map[string]string      `mapstructure:"image_properties" required:"false" cty:"image_properties" hcl:"image_properties"`
+	Metadata                    map[string]string      `mapstructure:"metadata" required:"false" cty:"metadata" hcl:"metadata"`
+	ImageTags                   []string               `mapstructure:"image_tags" required:"false" cty:"image_tags" hcl:"image_tags"`
+	ImageMinDisk                *int                   `mapstructure:"image_min_disk" required:"false" cty:"image_min_disk" hcl:"image_min_disk"`
+	ImageMinRAM                 *int                   `mapstructure:"image_min_ram" required:"false" cty:"image_min_ram" hcl:"image_min_ram"`
+	ImageProtected              *bool                  `mapstructure:"image_protected" required:"false" cty:"image_protected" hcl:"image_protected"`
+	ImageHidden                 *bool                  `mapstructure:"image_hidden" required:"false" cty:"image_hidden" hcl:"image_hidden"`
+	ImageFamily                 *string                `mapstructure:"image_family" required:"false" cty:"image_family" hcl:"image_family"`
+	KeepLatest                  *int                   `mapstructure:"keep_latest" required:"false" cty:"keep_latest" hcl:"keep_latest"`
+	RetireAction                *string                `mapstructure:"retire_action" required:"false" cty:"retire_action" hcl:"retire_action"`
+	CopyTo                      []imagecopy.FlatTarget `mapstructure:"copy_to" required:"false" cty:"copy_to" hcl:"copy_to"`
+	CopyTimeout                 *string                `mapstructure:"copy_timeout" required:"false" cty:"copy_timeout" hcl:"copy_timeout"`
+	CopyFailure                 *string                `mapstructure:"copy_failure" required:"false" cty:"copy_failure" hcl:"copy_failure"`
 }
 
 // FlatMapstructure returns a new FlatConfig.
@@ -176,6 +180,9 @@ func (*FlatConfig) HCL2Spec() map[string]hcldec.Spec {
 		"image_family":                  &hcldec.AttrSpec{Name: "image_family", Type: cty.String, Required: false},
 		"keep_latest":                   &hcldec.AttrSpec{Name: "keep_latest", Type: cty.Number, Required: false},
 		"retire_action":                 &hcldec.AttrSpec{Name: "retire_action", Type: cty.String, Required: false},
+		"copy_to":                       &hcldec.BlockListSpec{TypeName: "copy_to", Nested: hcldec.ObjectSpec((*imagecopy.FlatTarget)(nil).HCL2Spec())},
+		"copy_timeout":                  &hcldec.AttrSpec{Name: "copy_timeout", Type: cty.String, Required: false},
+		"copy_failure":                  &hcldec.AttrSpec{Name: "copy_failure", Type: cty.String, Required: false},
 	}
 	return s
 }

@@ -14,9 +14,11 @@ import (
 
 	"github.com/hashicorp/hcl/v2/hcldec"
 	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
+	"github.com/hashicorp/packer-plugin-sdk/uuid"
 
 	"github.com/packer-glance/packer-plugin-glance/access"
 	"github.com/packer-glance/packer-plugin-glance/internal/glanceimport"
+	"github.com/packer-glance/packer-plugin-glance/internal/imagecopy"
 	"github.com/packer-glance/packer-plugin-glance/internal/imagepolicy"
 	"github.com/packer-glance/packer-plugin-glance/internal/osapi"
 )
@@ -40,6 +42,8 @@ type cloud struct {
 	download *http.Client
 	region   string
 	project  string
+	// copies is where copy_to copies the image from (nil without copy_to).
+	copies *imagecopy.Origin
 }
 
 // connect logs in with the configured credentials.
@@ -57,7 +61,20 @@ func sessionCloud(sess *access.Session, c *Config) (*cloud, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &cloud{glance: osapi.New(sess).Glance(), download: download, region: sess.Region, project: sess.Project.ID}, nil
+	cl := &cloud{glance: osapi.New(sess).Glance(), download: download, region: sess.Region, project: sess.Project.ID}
+	if len(c.CopyTo) > 0 {
+		cl.copies = imagecopy.FromSession(sess, c.APIRetryTimeout)
+	}
+	return cl, nil
+}
+
+// imageRegion is the region of the image, for the artifact's list of images:
+// the session's, else the catalog's name of it.
+func (cl *cloud) imageRegion() string {
+	if cl.region == "" && cl.copies != nil {
+		return cl.copies.Region
+	}
+	return cl.region
 }
 
 var _ packersdk.PostProcessor = new(PostProcessor)
@@ -91,6 +108,11 @@ func (p *PostProcessor) PostProcess(ctx context.Context, ui packersdk.Ui, input 
 		return nil, true, false, err
 	}
 	src.HTTPClient = cl.download
+	marker := uuid.TimeOrderedUUID()
+	copier, err := c.copier(ctx, cl, marker, ui)
+	if err != nil {
+		return nil, true, false, err
+	}
 	ui.Say(fmt.Sprintf("Importing %s into Glance as %q", sourceID, c.ImageName))
 	res, err := glanceimport.Import(ctx, cl.glance, glanceimport.Request{
 		Source:               src,
@@ -103,7 +125,9 @@ func (p *PostProcessor) PostProcess(ctx context.Context, ui packersdk.Ui, input 
 		AllStoresMustSucceed: c.AllStoresMustSucceed,
 		MaxImageSize:         c.maxImageSize,
 		Force:                c.ImageForce,
+		KeepOlder:            copier.Enabled(),
 		KeepFailedImage:      c.KeepFailedImage,
+		Marker:               marker,
 		OwnerID:              cl.project,
 		Timeout:              c.ImportTimeout,
 		Track: func(name string, total int64, r io.ReadCloser) io.ReadCloser {
@@ -119,7 +143,13 @@ func (p *PostProcessor) PostProcess(ctx context.Context, ui packersdk.Ui, input 
 	}
 	img := res.Image
 	ui.Sayf("Image %q is active: ID %s, %s, %s/%s", img.Name, img.ID, sizeText(img.SizeBytes), img.DiskFormat, img.ContainerFormat)
-	c.retire(ctx, ui, imagepolicy.On(cl.glance, cl.project), img.ID)
+	imgs := imagepolicy.On(cl.glance, cl.project)
+	copies, err := c.copy(ctx, copier, imgs, img, res.Older, ui)
+	if err != nil {
+		return nil, true, false, err
+	}
+	c.retire(ctx, ui, imgs, img.ID)
+	c.retireCopies(ctx, ui, copies)
 	a := &Artifact{
 		ImageID:        img.ID,
 		ImageName:      img.Name,
@@ -137,6 +167,7 @@ func (p *PostProcessor) PostProcess(ctx context.Context, ui packersdk.Ui, input 
 		},
 		"import_method": string(res.Method),
 	}
+	a.addCopies(cl.imageRegion(), copies)
 	return a, true, false, nil
 }
 

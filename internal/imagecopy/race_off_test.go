@@ -1,0 +1,5 @@
+//go:build !race
+
+package imagecopy
+
+const raceDetector = false
