@@ -14,6 +14,7 @@
 #   BENCH_SIZE_MIB     image size (default 1024)
 #   BENCH_RUNS         runs of each case (default 3)
 #   BENCH_SHELL=0      leave out the shell way (the slowest case)
+#   BENCH_CASES        run only these cases (e.g. "curl file"; names as in the per-run lines)
 #   BENCH_CLOUDS_YAML  a clouds.yaml to use instead of starting the test cloud
 #   BENCH_CLOUD        the cloud entry in it (default testcloud)
 #   BENCH_KEEP=1       keep the work folder
@@ -100,6 +101,7 @@ case_plugin() { # $1 = -file PATH or -url URL, $2 = its argument
     exit 1
   fi
   t=$(sed -n 's/.*seconds=\([0-9.]*\).*/\1/p' <<<"$out"); rss=$(sed -n 's/.*peak_rss_mib=\([0-9]*\).*/\1/p' <<<"$out")
+  phases=$(sed -n 's/.*phases=\([^ ]*\).*/\1/p' <<<"$out")
   delete_image "$(sed -n 's/.*image=\([^ ]*\).*/\1/p' <<<"$out")"
 }
 case_pipe() { # $1 = decompressor command, $2 = URL: every stage a C tool, all overlapped
@@ -121,10 +123,11 @@ case_shell() { # $1 = decompressor command, $2 = URL: download and decompress, t
 xz_url="http://127.0.0.1:$port/xzblob" gz_url="http://127.0.0.1:$port/gzblob"
 declare -a cases=(curl cli file xz-pipe xz-plugin gz-pipe gz-plugin)
 if [[ ${BENCH_SHELL:-1} != 0 ]]; then cases+=(xz-shell gz-shell); fi
+if [[ -n ${BENCH_CASES:-} ]]; then read -ra cases <<<"$BENCH_CASES"; fi
 declare -A times rsss
 for ((r = 1; r <= runs; r++)); do
   for c in "${cases[@]}"; do
-    rss='' l=$(load)
+    rss='' phases='' l=$(load)
     case $c in
     curl) case_curl ;;
     cli) case_cli ;;
@@ -138,7 +141,7 @@ for ((r = 1; r <= runs; r++)); do
     esac
     times[$c]+="$t "
     if [[ -n $rss ]]; then rsss[$c]+="$rss "; fi
-    printf 'bench: run %d %-10s %7s s%s  (load %s)\n' "$r" "$c" "$t" "${rss:+, peak RSS $rss MiB}" "$l" >&2
+    printf 'bench: run %d %-10s %7s s%s%s  (load %s)\n' "$r" "$c" "$t" "${rss:+, peak RSS $rss MiB}" "${phases:+, $phases}" "$l" >&2
   done
 done
 
@@ -149,22 +152,24 @@ maxof() { python3 -c 'import sys; print(max(int(x) for x in sys.argv[1].split())
 ratio() { python3 -c "print(f'{$1 / $2:.2f}')"; }
 declare -A m
 for c in "${cases[@]}"; do m[$c]=$(med "${times[$c]}"); done
-row() { printf '  %-52s %7s s  (%s)%s\n' "$1" "${m[$2]}" "$(span "${times[$2]}")" "${3:-}"; }
+row() { # $1 = label, $2 = case, $3 = what to add; nothing for a case that did not run
+  if [[ -n ${m[$2]:-} ]]; then printf '  %-52s %7s s  (%s)%s\n' "$1" "${m[$2]}" "$(span "${times[$2]}")" "${3:-}"; fi
+}
+# vs A B TEXT: "TEXT <A/B>" when both cases ran.
+vs() { if [[ -n ${m[$1]:-} && -n ${m[$2]:-} ]]; then printf '%s %s' "$3" "$(ratio "${m[$1]}" "${m[$2]}")"; fi; }
 
 xz_mb=$(($(stat -c %s "$work/disk.raw.xz") >> 20)) gz_mb=$(($(stat -c %s "$work/disk.raw.gz") >> 20))
 echo "glance-import benchmark: ${size} MiB image (xz ${xz_mb} MiB, gzip ${gz_mb} MiB), cloud ${OS_CLOUD}, $(nproc) cores, median of ${runs} runs (min-max)"
 row "raw curl -T PUT" curl
 row "openstack image create --file" cli
-row "plugin, local file" file "   ratio to curl $(ratio "${m[file]}" "${m[curl]}") (target <= 1.05), to CLI $(ratio "${m[file]}" "${m[cli]}")"
+row "plugin, local file" file "   $(vs file curl "ratio to curl") (target <= 1.05)$(vs file cli ", to the CLI")"
 for f in xz gz; do
   tool=$([[ $f == xz ]] && echo "xz -dc -T0" || echo "gzip -dc")
   row "C pipe: curl URL | $tool | curl -T -" "$f-pipe"
-  extra="   ratio to the C pipe $(ratio "${m[$f-plugin]}" "${m[$f-pipe]}") (target <= 1.1)"
-  if [[ -n ${m[$f-shell]:-} ]]; then
-    row "shell way: curl | $tool > f; openstack --file f" "$f-shell"
-    extra+=", to the shell way $(ratio "${m[$f-plugin]}" "${m[$f-shell]}")"
-  fi
-  row "plugin, $([[ $f == xz ]] && echo xz || echo gzip) URL" "$f-plugin" "$extra"
+  row "shell way: curl | $tool > f; openstack --file f" "$f-shell"
+  row "plugin, $([[ $f == xz ]] && echo xz || echo gzip) URL" "$f-plugin" "   $(vs "$f-plugin" "$f-pipe" "ratio to the C pipe") (target <= 1.1)$(vs "$f-plugin" "$f-shell" ", to the shell way")"
 done
-echo "  plugin peak RSS, highest of the runs: file $(maxof "${rsss[file]}") MiB, xz $(maxof "${rsss[xz-plugin]}") MiB, gzip $(maxof "${rsss[gz-plugin]}") MiB (target <= 64)"
+for c in file xz-plugin gz-plugin; do
+  if [[ -n ${rsss[$c]:-} ]]; then echo "  plugin peak RSS ($c), highest of the runs: $(maxof "${rsss[$c]}") MiB (target <= 64)"; fi
+done
 echo "  load average at the end: $(load)"

@@ -265,6 +265,13 @@ func benchRun(t *testing.T, p *isolated, admin *cloud, s seed, b benchBuilder, i
 		t.Logf("output of %s run 1, seconds after packer started:\n%s", b.name, w.stamped(start))
 		if b.pluginPath == "" {
 			t.Logf("requests of run 1:\n%s", strings.Join(requestList(res.Log), "\n"))
+			var raw []string
+			for _, l := range strings.Split(res.Log, "\n") {
+				if strings.Contains(l, "] openstack: ") {
+					raw = append(raw, l)
+				}
+			}
+			t.Logf("PACKER_LOG request lines of run 1 (with their durations):\n%s", strings.Join(raw, "\n"))
 		}
 	}
 	return line, r
