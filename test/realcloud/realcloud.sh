@@ -159,7 +159,10 @@ rc_restart() {
   neutron-server) stage=neutron ;;
   *) die "restart: unknown service '$svc' (keystone placement glance-api glance-api-kz nova-api cinder-api neutron-server)" ;;
   esac
-  [[ " ${RC_STAGES[*]} " == *" $stage "* ]] || die "restart: $svc is not part of profile $profile"
+  # Without a profile argument the profile brought up last is used, which may be a smaller one
+  # started over a running fuller one: then name it (the tests do).
+  [[ " ${RC_STAGES[*]} " == *" $stage "* ]] ||
+    die "restart: $svc is not part of profile $profile; name the profile: realcloud.sh restart $svc PROFILE"
   # A daemon without a live pid file was not started by these scripts: restarting is refused
   # rather than starting a second copy next to it.
   pid_alive "$svc" || die "restart: $svc is not running (no live pid file in $RC_RUN)"

@@ -92,7 +92,9 @@ func restartWhen(t *testing.T, svc string, within time.Duration, cond func() (bo
 		ctx, cancel := context.WithTimeout(context.Background(), restartTimeout)
 		defer cancel()
 		r.began = time.Now()
-		r.out, r.err = exec.CommandContext(ctx, script, "restart", svc).CombinedOutput()
+		// The profile is named: the one recorded as brought up last may be a smaller one that
+		// another checkout started over this full cloud.
+		r.out, r.err = exec.CommandContext(ctx, script, "restart", svc, "full").CombinedOutput()
 		r.took = time.Since(r.began)
 		if r.err == nil && after != nil {
 			r.seen = after()
