@@ -2,19 +2,26 @@
 # Benchmark of the glance-import engine against the tools users compare it with,
 # on the same image and the same cloud, in one run (never a timed test):
 #
-#   local file:  plugin upload  vs  `openstack image create --file`  vs  raw `curl -T` PUT
-#   xz URL:      plugin stream  vs  `curl URL | xz -d > f; openstack image create --file f`
-#   gzip URL:    plugin stream  vs  `curl URL | gzip -d > f; openstack image create --file f`
+#   local file:  plugin upload  vs  raw `curl -T` PUT  vs  `openstack image create --file`
+#   xz URL:      plugin stream  vs  the overlapped C-tools pipe `curl URL | xz -dc | curl -T - …/file`
+#                                vs  the shell way `curl URL | xz -d > f; openstack image create --file f`
+#   gzip URL:    the same with gzip
 #
-# It prints each wall time, the ratios the issue sets targets for, and the
-# plugin's peak RSS. Environment:
+# Each case runs BENCH_RUNS times (default 3), the cases taking turns, so that a
+# change of load hits them alike. It prints every run with the load average, then
+# the medians, the ratios the issues set targets for, and the plugin's peak RSS.
+# Environment:
 #   BENCH_SIZE_MIB     image size (default 1024)
+#   BENCH_RUNS         runs of each case (default 3)
+#   BENCH_SHELL=0      leave out the shell way (the slowest case)
+#   BENCH_CASES        run only these cases (e.g. "curl file"; names as in the per-run lines)
 #   BENCH_CLOUDS_YAML  a clouds.yaml to use instead of starting the test cloud
 #   BENCH_CLOUD        the cloud entry in it (default testcloud)
 #   BENCH_KEEP=1       keep the work folder
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 size=${BENCH_SIZE_MIB:-1024}
+runs=${BENCH_RUNS:-3}
 work=$(mktemp -d /tmp/glance-import-bench.XXXXXX)
 pids=()
 cleanup() {
@@ -56,63 +63,113 @@ for _ in $(seq 50); do curl -fs -o /dev/null "http://127.0.0.1:$port/" && break;
 
 now() { date +%s.%N; }
 elapsed() { python3 -c "print(f'{$2 - $1:.2f}')"; }
-ratio() { python3 -c "print(f'{$1 / $2:.2f}')"; }
 drop_caches() { sync; echo 1 >/proc/sys/vm/drop_caches 2>/dev/null || true; }
+load() { cut -d' ' -f1-3 /proc/loadavg; }
 
-# 1. Raw curl PUT of the file into a fresh image (the ceiling: no hashing, no logic).
-read -r endpoint token < <("$work/importbench" -endpoint 2>/dev/null)
-# (Created with curl: `openstack image create` without --file uploads its standard input.)
-id=$(curl -fsS -X POST -H "X-Auth-Token: $token" -H "Content-Type: application/json" \
-  -d '{"name": "bench-curl", "disk_format": "raw", "container_format": "bare"}' "${endpoint}images" |
-  python3 -c 'import json, sys; print(json.load(sys.stdin)["id"])')
-drop_caches; t0=$(now)
-curl -fsS -X PUT -H "X-Auth-Token: $token" -H "Content-Type: application/octet-stream" -T "$work/disk.raw" "${endpoint}images/$id/file"
-t_curl=$(elapsed "$t0" "$(now)")
-
-# 2. The OpenStack CLI.
-drop_caches; t0=$(now)
-openstack image create --disk-format raw --container-format bare --file "$work/disk.raw" bench-cli -f value -c id >/dev/null </dev/null
-t_cli=$(elapsed "$t0" "$(now)")
-
-# 3. The plugin's engine, local file.
-drop_caches
-out=$("$work/importbench" -file "$work/disk.raw" -name bench-plugin-file 2>"$work/plugin-file.log")
-t_file=$(sed -n 's/.*seconds=\([0-9.]*\).*/\1/p' <<<"$out"); rss_file=$(sed -n 's/.*peak_rss_mib=\([0-9]*\).*/\1/p' <<<"$out")
-
-# 4. Compressed URLs: the plugin against the shell way.
-shell_way() { # $1 = decompressor, $2 = URL
-  local t0; t0=$(now)
-  curl -fsS "$2" | $1 -d >"$work/shell.raw"
-  openstack image create --disk-format raw --container-format bare --file "$work/shell.raw" "bench-shell-$1" -f value -c id >/dev/null </dev/null
-  rm -f "$work/shell.raw"
-  elapsed "$t0" "$(now)"
+# A fresh token before each curl case (tokens may live only 2 minutes) and the image
+# endpoint; neither is timed.
+endpoint='' token=''
+login() { read -r endpoint token < <("$work/importbench" -endpoint 2>/dev/null); }
+# new_image NAME: creates an empty raw image with curl and prints its ID.
+new_image() {
+  curl -fsS -X POST -H "X-Auth-Token: $token" -H "Content-Type: application/json" \
+    -d "{\"name\": \"$1\", \"disk_format\": \"raw\", \"container_format\": \"bare\"}" "${endpoint}images" |
+    python3 -c 'import json, sys; print(json.load(sys.stdin)["id"])'
 }
-declare -A t_url rss_url t_shell
-for fmt in xz gz; do
-  tool=$([[ $fmt == xz ]] && echo xz || echo gzip)
-  url="http://127.0.0.1:$port/${fmt}blob"
-  drop_caches
-  out=$("$work/importbench" -url "$url" -name "bench-plugin-$fmt" 2>"$work/plugin-$fmt.log")
-  t_url[$fmt]=$(sed -n 's/.*seconds=\([0-9.]*\).*/\1/p' <<<"$out")
-  rss_url[$fmt]=$(sed -n 's/.*peak_rss_mib=\([0-9]*\).*/\1/p' <<<"$out")
-  drop_caches
-  t_shell[$fmt]=$(shell_way "$tool" "$url")
+# Each run's image is deleted at once: a few 1 GiB images would fill a small store.
+delete_image() { login; curl -fsS -o /dev/null -X DELETE -H "X-Auth-Token: $token" "${endpoint}images/$1" || true; }
+put() { # $1 = image ID; the data comes from stdin or -T FILE given as $2
+  curl -fsS -X PUT -H "X-Auth-Token: $token" -H "Content-Type: application/octet-stream" -T "$2" "${endpoint}images/$1/file"
+}
+
+# Every case sets t (seconds) and may set rss (MiB).
+case_curl() {
+  login; local id; id=$(new_image bench-curl)
+  drop_caches; local t0; t0=$(now)
+  put "$id" "$work/disk.raw"
+  t=$(elapsed "$t0" "$(now)"); delete_image "$id"
+}
+case_cli() {
+  drop_caches; local t0 id; t0=$(now)
+  id=$(openstack image create --disk-format raw --container-format bare --file "$work/disk.raw" bench-cli -f value -c id </dev/null)
+  t=$(elapsed "$t0" "$(now)"); delete_image "$id"
+}
+case_plugin() { # $1 = -file PATH or -url URL, $2 = its argument
+  drop_caches; local out
+  if ! out=$("$work/importbench" "$1" "$2" -name bench-plugin 2>"$work/plugin.log"); then
+    cat "$work/plugin.log" >&2
+    exit 1
+  fi
+  t=$(sed -n 's/.*seconds=\([0-9.]*\).*/\1/p' <<<"$out"); rss=$(sed -n 's/.*peak_rss_mib=\([0-9]*\).*/\1/p' <<<"$out")
+  phases=$(sed -n 's/.*phases=\([^ ]*\).*/\1/p' <<<"$out")
+  delete_image "$(sed -n 's/.*image=\([^ ]*\).*/\1/p' <<<"$out")"
+}
+case_pipe() { # $1 = decompressor command, $2 = URL: every stage a C tool, all overlapped
+  local -a dec; read -ra dec <<<"$1"
+  login; local id; id=$(new_image "bench-pipe-${dec[0]}")
+  drop_caches; local t0; t0=$(now)
+  curl -fsS "$2" | "${dec[@]}" | put "$id" -
+  t=$(elapsed "$t0" "$(now)"); delete_image "$id"
+}
+case_shell() { # $1 = decompressor command, $2 = URL: download and decompress, then upload
+  local -a dec; read -ra dec <<<"$1"
+  drop_caches; local t0 id; t0=$(now)
+  curl -fsS "$2" | "${dec[@]}" >"$work/shell.raw"
+  id=$(openstack image create --disk-format raw --container-format bare --file "$work/shell.raw" bench-shell -f value -c id </dev/null)
+  rm -f "$work/shell.raw"
+  t=$(elapsed "$t0" "$(now)"); delete_image "$id"
+}
+
+xz_url="http://127.0.0.1:$port/xzblob" gz_url="http://127.0.0.1:$port/gzblob"
+declare -a cases=(curl cli file xz-pipe xz-plugin gz-pipe gz-plugin)
+if [[ ${BENCH_SHELL:-1} != 0 ]]; then cases+=(xz-shell gz-shell); fi
+if [[ -n ${BENCH_CASES:-} ]]; then read -ra cases <<<"$BENCH_CASES"; fi
+declare -A times rsss
+for ((r = 1; r <= runs; r++)); do
+  for c in "${cases[@]}"; do
+    rss='' phases='' l=$(load)
+    case $c in
+    curl) case_curl ;;
+    cli) case_cli ;;
+    file) case_plugin -file "$work/disk.raw" ;;
+    xz-pipe) case_pipe "xz -dc -T0" "$xz_url" ;;
+    xz-plugin) case_plugin -url "$xz_url" ;;
+    xz-shell) case_shell "xz -dc -T0" "$xz_url" ;;
+    gz-pipe) case_pipe "gzip -dc" "$gz_url" ;;
+    gz-plugin) case_plugin -url "$gz_url" ;;
+    gz-shell) case_shell "gzip -dc" "$gz_url" ;;
+    esac
+    times[$c]+="$t "
+    if [[ -n $rss ]]; then rsss[$c]+="$rss "; fi
+    printf 'bench: run %d %-10s %7s s%s%s  (load %s)\n' "$r" "$c" "$t" "${rss:+, peak RSS $rss MiB}" "${phases:+, $phases}" "$l" >&2
+  done
 done
 
-xz_mb=$(( $(stat -c %s "$work/disk.raw.xz") >> 20 )); gz_mb=$(( $(stat -c %s "$work/disk.raw.gz") >> 20 ))
-cat <<REPORT
-glance-import benchmark: ${size} MiB image (xz ${xz_mb} MiB, gzip ${gz_mb} MiB), cloud ${OS_CLOUD}, $(nproc) cores
-  raw curl -T PUT                      ${t_curl} s
-  openstack image create --file        ${t_cli} s
-  plugin, local file                   ${t_file} s   ratio to curl $(ratio "$t_file" "$t_curl") (target <= 1.15), to CLI $(ratio "$t_file" "$t_cli") (target < 1)
-  shell way, xz URL                    ${t_shell[xz]} s
-  plugin, xz URL                       ${t_url[xz]} s   ratio to shell way $(ratio "${t_url[xz]}" "${t_shell[xz]}") (target <= 0.75)
-  shell way, gzip URL                  ${t_shell[gz]} s
-  plugin, gzip URL                     ${t_url[gz]} s   ratio to shell way $(ratio "${t_url[gz]}" "${t_shell[gz]}") (target <= 0.75)
-  plugin peak RSS: file ${rss_file} MiB, xz ${rss_url[xz]} MiB, gzip ${rss_url[gz]} MiB (target <= 64)
-REPORT
+# Each takes one string of space-separated values.
+med() { python3 -c 'import statistics, sys; print(f"{statistics.median(float(x) for x in sys.argv[1].split()):.2f}")' "$1"; }
+span() { python3 -c 'import sys; v=[float(x) for x in sys.argv[1].split()]; print(f"{min(v):.2f}-{max(v):.2f}")' "$1"; }
+maxof() { python3 -c 'import sys; print(max(int(x) for x in sys.argv[1].split()))' "$1"; }
+ratio() { python3 -c "print(f'{$1 / $2:.2f}')"; }
+declare -A m
+for c in "${cases[@]}"; do m[$c]=$(med "${times[$c]}"); done
+row() { # $1 = label, $2 = case, $3 = what to add; nothing for a case that did not run
+  if [[ -n ${m[$2]:-} ]]; then printf '  %-52s %7s s  (%s)%s\n' "$1" "${m[$2]}" "$(span "${times[$2]}")" "${3:-}"; fi
+}
+# vs A B TEXT: "TEXT <A/B>" when both cases ran.
+vs() { if [[ -n ${m[$1]:-} && -n ${m[$2]:-} ]]; then printf '%s %s' "$3" "$(ratio "${m[$1]}" "${m[$2]}")"; fi; }
 
-# Remove what the benchmark created.
-for n in bench-curl bench-cli bench-plugin-file bench-plugin-xz bench-plugin-gz bench-shell-xz bench-shell-gzip; do
-  openstack image delete "$n" >/dev/null 2>&1 || true
+xz_mb=$(($(stat -c %s "$work/disk.raw.xz") >> 20)) gz_mb=$(($(stat -c %s "$work/disk.raw.gz") >> 20))
+echo "glance-import benchmark: ${size} MiB image (xz ${xz_mb} MiB, gzip ${gz_mb} MiB), cloud ${OS_CLOUD}, $(nproc) cores, median of ${runs} runs (min-max)"
+row "raw curl -T PUT" curl
+row "openstack image create --file" cli
+row "plugin, local file" file "   $(vs file curl "ratio to curl") (target <= 1.05)$(vs file cli ", to the CLI")"
+for f in xz gz; do
+  tool=$([[ $f == xz ]] && echo "xz -dc -T0" || echo "gzip -dc")
+  row "C pipe: curl URL | $tool | curl -T -" "$f-pipe"
+  row "shell way: curl | $tool > f; openstack --file f" "$f-shell"
+  row "plugin, $([[ $f == xz ]] && echo xz || echo gzip) URL" "$f-plugin" "   $(vs "$f-plugin" "$f-pipe" "ratio to the C pipe") (target <= 1.1)$(vs "$f-plugin" "$f-shell" ", to the shell way")"
 done
+for c in file xz-plugin gz-plugin; do
+  if [[ -n ${rsss[$c]:-} ]]; then echo "  plugin peak RSS ($c), highest of the runs: $(maxof "${rsss[$c]}") MiB (target <= 64)"; fi
+done
+echo "  load average at the end: $(load)"

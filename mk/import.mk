@@ -8,9 +8,11 @@ TEST_PACKAGES += bzip2 xz-utils zstd
 
 # Wall time of the plugin's import against `openstack image create --file` and a
 # raw `curl -T` PUT on the same file and cloud, plus compressed-URL imports against
-# the shell way (curl | xz -d > f; openstack image create --file f). Prints ratios.
-# BENCH_SIZE_MIB sets the image size (default 1024). BENCH_CLOUDS_YAML/BENCH_CLOUD
-# point it at a real cloud instead of the test cloud.
+# the overlapped C-tools pipe (curl URL | xz -dc | curl -T -) and the shell way
+# (curl | xz -d > f; openstack image create --file f); each case BENCH_RUNS times
+# (default 3), medians and ratios. BENCH_SIZE_MIB sets the image size (default
+# 1024). BENCH_CLOUDS_YAML/BENCH_CLOUD point it at a real cloud instead of the test
+# cloud. See bench/README.md.
 bench-import:
 	scripts/apt-install.sh curl xz-utils gzip python3 python3-openstackclient
 	bench/import.sh

@@ -5,7 +5,8 @@
 #   make realcloud-down PROFILE=full
 #   make realcloud-full-test        the full profile's acceptance tests (a real server, SSH, snapshots)
 #   make realcloud-full-differential the differential suite's Cinder scenarios against the real Cinder
-#   make realcloud-full-bench       phase timings and API request counts of our builder on this profile
+#   make realcloud-full-bench       wall time, the cloud's critical path, overhead and API requests of our builder
+#   make realcloud-full-bench-official  the same, side by side with HashiCorp's openstack builder (never in CI)
 #   make realcloud-guest-selftest   the tiny guest under plain qemu (no OpenStack)
 
 REALCLOUD_FULL_TEST_TIMEOUT ?= 30m
@@ -16,7 +17,7 @@ REAL_TIERS += realcloud-full-test
 # The Cinder scenarios take about 80 s (one server boots from a volume).
 REAL_TIERS += realcloud-full-differential
 
-.PHONY: realcloud-full realcloud-full-test realcloud-full-differential realcloud-full-bench realcloud-guest-selftest
+.PHONY: realcloud-full realcloud-full-test realcloud-full-differential realcloud-full-bench realcloud-full-bench-official realcloud-guest-selftest
 
 realcloud-full:
 	@$(REALCLOUD_SH) up full
@@ -32,6 +33,11 @@ realcloud-full-differential: realcloud-full
 
 realcloud-full-bench: realcloud-full packer
 	test/realcloud/full/bench.sh
+
+# Builds packer-plugin-openstack (test/realcloud/full/official.sh: OFFICIAL_TAG, OFFICIAL_SRC) outside
+# the repository and alternates it with ours on the same template.
+realcloud-full-bench-official: realcloud-full packer
+	OFFICIAL=1 test/realcloud/full/bench.sh
 
 realcloud-guest-selftest:
 	test/realcloud/guest/selftest.sh

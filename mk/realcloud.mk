@@ -5,6 +5,7 @@
 #   make realcloud-down       stop what realcloud started
 #   make realcloud-test       the differential + authentication suite against the real services
 #   make realcloud-status     which services answer
+#   make realcloud-restart SERVICE=glance-api   stop and start one service of the running cloud
 #   make differential DIFF_CLOUDS_YAML=... DIFF_CLOUD=...
 #                             the same differential suite against any cloud (e.g. the test cloud)
 #
@@ -18,7 +19,7 @@ REALCLOUD_TEST_TIMEOUT ?= 15m
 # `make test-all` runs this tier (it installs and starts the services first).
 REAL_TIERS += realcloud-test
 
-.PHONY: realcloud realcloud-down realcloud-status realcloud-test differential
+.PHONY: realcloud realcloud-down realcloud-status realcloud-restart realcloud-test differential
 
 realcloud:
 	@$(REALCLOUD_SH) up $(REALCLOUD_PROFILE)
@@ -28,6 +29,10 @@ realcloud-down:
 
 realcloud-status:
 	@$(REALCLOUD_SH) status $(REALCLOUD_PROFILE)
+
+realcloud-restart:
+	@test -n "$(SERVICE)" || { echo "realcloud-restart: set SERVICE (e.g. SERVICE=glance-api)" >&2; exit 2; }
+	@$(REALCLOUD_SH) restart $(SERVICE) $(PROFILE)
 
 # The Cinder scenarios (TestVolume*) need the full profile: they run in realcloud-full-differential,
 # not here, even when the full profile happens to be up.

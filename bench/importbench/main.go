@@ -55,20 +55,36 @@ func main() {
 		return
 	}
 	start := time.Now()
+	// The engine's progress lines cut the run into phases: before the data moves (name
+	// check, probe, image creation), the upload itself, and after it (status, hash check).
+	var sending, waiting time.Time
+	say := func(line string) {
+		switch {
+		case sending.IsZero() && (strings.HasPrefix(line, "Uploading ") || strings.HasPrefix(line, "Decompressing ")):
+			sending = time.Now()
+		case waiting.IsZero() && strings.HasPrefix(line, "Waiting for image "):
+			waiting = time.Now()
+		}
+	}
 	res, err := glanceimport.Import(ctx, glance, glanceimport.Request{
 		Source:     glanceimport.Source{File: *file, URL: *url},
 		Method:     glanceimport.Method(*method),
 		Image:      glanceimport.ImageSpec{Name: *name, DiskFormat: *diskFormat},
-		Say:        func(string) {},
+		Say:        say,
 		Decompress: glanceimport.DecompressAuto,
 		// The engine checks names only within the session's project.
 		OwnerID: sess.Project.ID,
 	})
-	took := time.Since(start)
+	end := time.Now()
+	took := end.Sub(start)
 	if err != nil {
 		fail(err)
 	}
-	fmt.Printf("seconds=%.2f image=%s bytes=%d compression=%s peak_rss_mib=%d\n", took.Seconds(), res.Image.ID, res.UploadedBytes, orNone(string(res.Compression)), peakRSS()>>20)
+	phases := "?"
+	if !sending.IsZero() && !waiting.IsZero() {
+		phases = fmt.Sprintf("before:%.2f,upload:%.2f,after:%.2f", sending.Sub(start).Seconds(), waiting.Sub(sending).Seconds(), end.Sub(waiting).Seconds())
+	}
+	fmt.Printf("seconds=%.2f image=%s bytes=%d compression=%s peak_rss_mib=%d phases=%s\n", took.Seconds(), res.Image.ID, res.UploadedBytes, orNone(string(res.Compression)), peakRSS()>>20, phases)
 }
 
 func orNone(s string) string {

@@ -19,12 +19,18 @@ import (
 	"github.com/packer-glance/packer-plugin-glance/internal/acctest"
 )
 
-// TestAccFullBench is the benchmark of issue 8 (not a timed test: it asserts nothing about speed).
-// It runs our builder on a template comparable to the one the official openstack builder was
-// measured with on this profile (98-115 s, 48-52 API requests): the tiny guest by name, a fixed IP
-// on "private", a temporary keypair, one shell provisioner, stop, snapshot. For each run it prints
-// the wall time, the phases (boot, SSH ready, provision, stop, snapshot, cleanup) and the API
-// requests per service. Runs only with REALCLOUD_FULL_BENCH=1 (test/realcloud/full/bench.sh).
+// TestAccFullBench is the benchmark of issues 8 and 14 (not a timed test: it asserts nothing about
+// speed). It runs our builder on a template comparable to the one the official openstack builder
+// was measured with on this profile: the tiny guest by name, a fixed IP on "private", a temporary
+// keypair, one shell provisioner, stop, snapshot. For each run it prints the wall time, the cloud's
+// critical path for the same build (critical_test.go) and the overhead (wall minus critical path)
+// with where it went, how late the builder noticed each step's end, the API requests per service
+// and the load average; then the medians. Runs only with REALCLOUD_FULL_BENCH=1
+// (test/realcloud/full/bench.sh).
+//
+// With REALCLOUD_FULL_BENCH_OFFICIAL naming a build of HashiCorp's packer-plugin-openstack
+// (test/realcloud/full/official.sh makes one), the official builder runs the same template (source
+// "openstack") in the same project, alternating with ours, and the summary compares the two.
 func TestAccFullBench(t *testing.T) {
 	if os.Getenv("REALCLOUD_FULL_BENCH") != "1" {
 		t.Skip("REALCLOUD_FULL_BENCH=1 runs the benchmark (test/realcloud/full/bench.sh)")
@@ -33,16 +39,142 @@ func TestAccFullBench(t *testing.T) {
 	if n, err := strconv.Atoi(os.Getenv("REALCLOUD_FULL_BENCH_RUNS")); err == nil && n > 0 {
 		runs = n
 	}
+	builders := []benchBuilder{{name: "glance"}}
+	if bin := os.Getenv("REALCLOUD_FULL_BENCH_OFFICIAL"); bin != "" {
+		builders = append(builders, benchBuilder{name: "official", pluginPath: installOfficial(t, bin)})
+	}
 	p := newIsolated(t)
+	admin := connectAs(t, cloudsYAML(t), adminCloud)
+	// Build and install our plugin now: the first run's wall time must not include it.
+	acctest.PluginPath(t)
+	ctx0, cancel0 := context.WithTimeout(context.Background(), time.Minute)
 	// Like the project the official builder was measured in: its default group admits SSH, so no
 	// temporary security group is made (and none is counted).
-	ctx0, cancel0 := context.WithTimeout(context.Background(), time.Minute)
 	allowSSHAndPing(t, ctx0, p.cloud)
+	s := lookupSeed(t, ctx0, p.cloud)
 	cancel0()
 	var lines []string
+	results := map[string]*benchTotals{}
 	for i := 1; i <= runs; i++ {
-		name := uniqueName("rcfull-bench")
-		template := fmt.Sprintf(`
+		// Alternate which builder goes first, so that neither always runs on a cloud the other
+		// has just warmed (or loaded).
+		order := builders
+		if i%2 == 0 && len(builders) == 2 {
+			order = []benchBuilder{builders[1], builders[0]}
+		}
+		for _, b := range order {
+			line, r := benchRun(t, p, admin, s, b, i)
+			t.Log(line)
+			lines = append(lines, line)
+			if results[b.name] == nil {
+				results[b.name] = &benchTotals{}
+			}
+			results[b.name].add(r)
+		}
+	}
+	fmt.Println("BENCH (glance: our builder; official: hashicorp/packer-plugin-openstack. ~ marks a step timed by Nova's instance actions, to the second)")
+	for _, l := range lines {
+		fmt.Println("BENCH " + l)
+	}
+	for _, b := range builders {
+		fmt.Println("BENCH median " + results[b.name].summary(b.name))
+	}
+	if len(builders) == 2 {
+		ours, theirs := median(results["glance"].wall), median(results["official"].wall)
+		if theirs > 0 {
+			fmt.Printf("BENCH median wall: glance %.1fs, official %.1fs: %.2f× the official builder's\n",
+				ours.Seconds(), theirs.Seconds(), ours.Seconds()/theirs.Seconds())
+		}
+	}
+}
+
+// benchBuilder is one builder under test: ours, or the official one from its own plugin folder.
+type benchBuilder struct {
+	name       string
+	pluginPath string // PACKER_PLUGIN_PATH holding the official plugin; "" for ours
+}
+
+// benchResult is what one run measured.
+type benchResult struct {
+	wall, critical, overhead time.Duration
+	criticalOK               bool
+	requests                 int // -1: not known (the official builder logs none)
+}
+
+type benchTotals struct {
+	wall, critical, overhead []time.Duration
+	requests                 []int
+}
+
+func (b *benchTotals) add(r benchResult) {
+	b.wall = append(b.wall, r.wall)
+	if r.criticalOK {
+		b.critical = append(b.critical, r.critical)
+		b.overhead = append(b.overhead, r.overhead)
+	}
+	if r.requests >= 0 {
+		b.requests = append(b.requests, r.requests)
+	}
+}
+
+func (b *benchTotals) summary(name string) string {
+	req := "requests ?"
+	if len(b.requests) > 0 {
+		ds := make([]time.Duration, len(b.requests))
+		for i, n := range b.requests {
+			ds[i] = time.Duration(n)
+		}
+		req = fmt.Sprintf("requests %d", int(median(ds)))
+	}
+	return fmt.Sprintf("%s (%d runs): wall %.1fs, cloud critical path %.1fs, overhead %.1fs, %s", name, len(b.wall),
+		median(b.wall).Seconds(), median(b.critical).Seconds(), median(b.overhead).Seconds(), req)
+}
+
+// installOfficial installs a packer-plugin-openstack binary into a plugin folder of its own.
+func installOfficial(t *testing.T, bin string) string {
+	t.Helper()
+	dir := t.TempDir()
+	cmd := exec.Command(acctest.PackerBinary(t), "plugins", "install", "--path", bin, "github.com/hashicorp/openstack")
+	cmd.Env = append(os.Environ(), "PACKER_PLUGIN_PATH="+dir, "CHECKPOINT_DISABLE=1")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("installing the official plugin %s: %v\n%s", bin, err, out)
+	}
+	return dir
+}
+
+// benchTemplate is the benchmark's template for one builder: the same server, provisioner and
+// image either way. The official builder takes networks by ID only.
+func benchTemplate(b benchBuilder, s seed, name string) string {
+	prov := `
+  provisioner "shell" {
+    inline = ["echo benchmarked > /etc/golden-marker", "sync"]
+  }`
+	if b.pluginPath != "" {
+		return fmt.Sprintf(`
+packer {
+  required_plugins {
+    openstack = {
+      version = ">= 1.1.0"
+      source  = "github.com/hashicorp/openstack"
+    }
+  }
+}
+
+source "openstack" "t" {
+  source_image_name = %q
+  flavor            = %q
+  networks          = [%q]
+  ssh_username      = "root"
+  ssh_timeout       = "5m"
+  image_name        = %q
+}
+
+build {
+  sources = ["source.openstack.t"]%s
+}
+`, guestImage, guestFlavor, s.privateID, name, prov)
+	}
+	return fmt.Sprintf(`
 packer {
   required_plugins {
     glance = {
@@ -62,45 +194,87 @@ source "glance" "t" {
 }
 
 build {
-  sources = ["source.glance.t"]
-  provisioner "shell" {
-    inline = ["echo benchmarked > /etc/golden-marker", "sync"]
-  }
+  sources = ["source.glance.t"]%s
 }
-`, acctest.SourceAddress, guestImage, guestFlavor, name)
-		dir := t.TempDir()
-		acctest.WriteFile(t, dir, "t.pkr.hcl", template)
-		w := &lineWatch{}
-		start := time.Now()
-		res := acctest.Packer(t, acctest.Run{
-			Dir: dir, Args: []string{"build", "-color=false", "."},
-			Env:       []string{"OS_CLIENT_CONFIG_FILE=" + p.cloudsYAML, "OS_CLOUD=" + isolatedCloudName},
-			Timeout:   10 * time.Minute,
-			Interrupt: w.watch, // never interrupts: only stamps each output line as it appears
-		})
-		wall := time.Since(start)
-		w.stop()
-		if res.ExitCode != 0 {
-			t.Fatalf("run %d failed:\n%s", i, res.Output)
+`, acctest.SourceAddress, guestImage, guestFlavor, name, prov)
+}
+
+// benchRun runs one build and returns its report line and figures.
+func benchRun(t *testing.T, p *isolated, admin *cloud, s seed, b benchBuilder, i int) (string, benchResult) {
+	t.Helper()
+	name := uniqueName("rcfull-bench")
+	dir := t.TempDir()
+	acctest.WriteFile(t, dir, "t.pkr.hcl", benchTemplate(b, s, name))
+	env := []string{"OS_CLIENT_CONFIG_FILE=" + p.cloudsYAML, "OS_CLOUD=" + isolatedCloudName}
+	if b.pluginPath != "" {
+		env = append(env, "PACKER_PLUGIN_PATH="+b.pluginPath) // the last value wins
+	}
+	load := loadAverage()
+	logs := markLogs()
+	w := &lineWatch{}
+	probe := probeSSH(p.network, w)
+	start := time.Now()
+	res := acctest.Packer(t, acctest.Run{
+		Dir: dir, Args: []string{"build", "-color=false", "."}, Env: env,
+		Timeout:   10 * time.Minute,
+		Interrupt: w.watch, // never interrupts: only stamps each output line as it appears
+	})
+	wall := time.Since(start)
+	w.stop()
+	sshUp := probe.finish()
+	if res.ExitCode != 0 {
+		t.Fatalf("%s run %d failed:\n%s", b.name, i, res.Output)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	img := imageByName(t, ctx, p.cloud, name)
+	defer func() { _ = images.Delete(ctx, p.image, img.ID).ExtractErr() }()
+	r := benchResult{wall: wall, requests: -1}
+	path := cloudPath{}
+	serverID, _ := img.Properties["instance_uuid"].(string)
+	// Nova may still be finishing the delete (its last log line, its last event) when the build
+	// ends: read again for up to 15 s until every step is known.
+	for deadline := time.Now().Add(15 * time.Second); ; {
+		actions, err := serverActions(ctx, admin.compute, serverID)
+		if err != nil {
+			t.Logf("instance actions of server %q: %v", serverID, err)
+		} else {
+			path = buildPath(actions, logs, serverID, img.ID, sshUp)
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		img := imageByName(t, ctx, p.cloud, name)
-		_ = images.Delete(ctx, p.image, img.ID).ExtractErr()
-		cancel()
-		phases := w.phases(start)
+		if _, ok := path.total(); ok || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(time.Second)
+	}
+	r.critical, r.criticalOK = path.total()
+	r.overhead = wall - r.critical
+	reqs := "requests ? (the official builder logs none)"
+	if b.pluginPath == "" {
 		counts, total := requestCounts(res.Log)
-		line := fmt.Sprintf("run %d: wall %.1fs | %s | requests %d (%s)", i, wall.Seconds(), phases, total, counts)
-		t.Log(line)
-		lines = append(lines, line)
-		if i == 1 {
-			t.Logf("output of run 1:\n%s", res.Output)
+		r.requests = total
+		reqs = fmt.Sprintf("requests %d (%s)", total, counts)
+	}
+	crit, over := "cloud ?", "overhead ?"
+	if r.criticalOK {
+		crit = fmt.Sprintf("cloud %.1fs = %s", r.critical.Seconds(), path.format())
+		over = fmt.Sprintf("overhead %.1fs = %s", r.overhead.Seconds(), path.gaps(start, w.last()))
+	}
+	line := fmt.Sprintf("run %d %s: wall %.1fs | %s | %s | noticed %s | %s | load %s", i, b.name, wall.Seconds(), crit, over,
+		path.noticed(w), reqs, load)
+	if i == 1 {
+		t.Logf("output of %s run 1, seconds after packer started:\n%s", b.name, w.stamped(start))
+		if b.pluginPath == "" {
 			t.Logf("requests of run 1:\n%s", strings.Join(requestList(res.Log), "\n"))
+			var raw []string
+			for _, l := range strings.Split(res.Log, "\n") {
+				if strings.Contains(l, "] openstack: ") {
+					raw = append(raw, l)
+				}
+			}
+			t.Logf("PACKER_LOG request lines of run 1 (with their durations):\n%s", strings.Join(raw, "\n"))
 		}
 	}
-	fmt.Println("BENCH (official openstack builder on this profile: 98-115 s, 48-52 requests)")
-	for _, l := range lines {
-		fmt.Println("BENCH " + l)
-	}
+	return line, r
 }
 
 // lineWatch stamps each line of packer's output with the time it first appeared.
@@ -152,17 +326,39 @@ func (w *lineWatch) stop() {
 	}
 }
 
-// first returns when a line matching re first appeared (zero if never).
-func (w *lineWatch) first(re string) time.Time {
-	r := regexp.MustCompile(re)
+// match returns the submatches of the first line matching re (nil if none yet).
+func (w *lineWatch) match(re *regexp.Regexp) []string {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	for _, l := range w.lines {
-		if r.MatchString(l.text) {
+		if m := re.FindStringSubmatch(l.text); m != nil {
+			return m
+		}
+	}
+	return nil
+}
+
+// after returns when the first line stamped after t appeared (zero if none).
+func (w *lineWatch) after(t time.Time) time.Time {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for _, l := range w.lines {
+		if l.at.After(t) {
 			return l.at
 		}
 	}
 	return time.Time{}
+}
+
+// stamped is the output with each line's time since start.
+func (w *lineWatch) stamped(start time.Time) string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	var b strings.Builder
+	for _, l := range w.lines {
+		fmt.Fprintf(&b, "%6.2f %s\n", l.at.Sub(start).Seconds(), l.text)
+	}
+	return b.String()
 }
 
 func (w *lineWatch) last() time.Time {
@@ -172,33 +368,6 @@ func (w *lineWatch) last() time.Time {
 		return time.Time{}
 	}
 	return w.lines[len(w.lines)-1].at
-}
-
-// phases cuts the run at the builder's and Packer's own progress lines.
-func (w *lineWatch) phases(start time.Time) string {
-	create := w.first(`Creating server `)
-	waitSSH := w.first(`Waiting for SSH to become available`)
-	connected := w.first(`Connected to SSH!`)
-	stopping := w.first(`Stopping server |Shutting the guest down`)
-	shutoff := w.first(`is SHUTOFF`)
-	snapshot := w.first(`Creating the image `)
-	cleanup := w.first(`Deleting server |Deleting the temporary keypair`)
-	end := w.last()
-	d := func(a, b time.Time) string {
-		if a.IsZero() || b.IsZero() {
-			return "?"
-		}
-		return fmt.Sprintf("%.1fs", b.Sub(a).Seconds())
-	}
-	return strings.Join([]string{
-		"start " + d(start, create),
-		"boot " + d(create, waitSSH),
-		"ssh " + d(waitSSH, connected),
-		"provision " + d(connected, stopping),
-		"stop " + d(stopping, shutoff),
-		"snapshot " + d(snapshot, cleanup),
-		"cleanup " + d(cleanup, end),
-	}, ", ")
 }
 
 var requestLine = regexp.MustCompile(`\[DEBUG\] openstack: (GET|POST|PUT|PATCH|DELETE|HEAD) (\S+) -> `)

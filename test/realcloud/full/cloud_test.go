@@ -65,6 +65,7 @@ func cloudsYAML(t *testing.T) string {
 type cloud struct {
 	compute, network, image, identity, volume *gophercloud.ServiceClient
 	projectID                                 string
+	provider                                  *gophercloud.ProviderClient
 }
 
 // connectAs logs in as clouds.yaml entry name of the file path.
@@ -81,7 +82,7 @@ func connectAs(t *testing.T, path, name string) *cloud {
 	if err != nil {
 		t.Fatalf("authenticating as %s: %v", name, err)
 	}
-	c := &cloud{}
+	c := &cloud{provider: sess.Provider}
 	if c.compute, err = openstack.NewComputeV2(sess.Provider, sess.EndpointOpts()); err != nil {
 		t.Fatal(err)
 	}
