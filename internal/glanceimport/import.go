@@ -306,16 +306,37 @@ func (im *importer) webDownload(ctx context.Context, probe []byte) error {
 			return fmt.Errorf("disk_format auto: cannot tell the format of %s without reading it; set disk_format", im.req.Source.describe())
 		}
 	}
-	if err := im.createImage(ctx, format); err != nil {
-		return err
+	for attempt := 1; ; attempt++ {
+		if err := im.createImage(ctx, format); err != nil {
+			return err
+		}
+		im.req.Say(fmt.Sprintf("Asking Glance to download %s (web-download)", im.req.Source.describe()))
+		call := im.importCall(MethodWebDownload)
+		call.URI = im.req.Source.URL
+		if err := im.g.StartImport(ctx, im.image.ID, call); err != nil {
+			return fmt.Errorf("starting the web-download import of %s: %w", im.req.Source.describe(), err)
+		}
+		err := im.waitActive(ctx, true)
+		if !errors.Is(err, errTaskDied) || attempt > streamRestarts || ctx.Err() != nil {
+			return err
+		}
+		im.req.Say(fmt.Sprintf("glance-api restarted while it downloaded %s, and its import task died with it: importing again into a new image (%d of %d)",
+			im.req.Source.describe(), attempt, streamRestarts))
+		if err := im.discardImage(err); err != nil {
+			return err
+		}
 	}
-	im.req.Say(fmt.Sprintf("Asking Glance to download %s (web-download)", im.req.Source.describe()))
-	call := im.importCall(MethodWebDownload)
-	call.URI = im.req.Source.URL
-	if err := im.g.StartImport(ctx, im.image.ID, call); err != nil {
-		return fmt.Errorf("starting the web-download import of %s: %w", im.req.Source.describe(), err)
+}
+
+// discardImage deletes the half-made image before the import starts again.
+func (im *importer) discardImage(cause error) error {
+	dctx, cancel := retry.CleanupContext()
+	defer cancel()
+	if err := imagepolicy.DeleteUnfinished(dctx, im.images(), im.image.ID, false); err != nil {
+		return fmt.Errorf("%w; deleting the half-made image %s before starting again also failed: %v", cause, im.image.ID, err)
 	}
-	return im.waitActive(ctx, true)
+	im.image = nil
+	return nil
 }
 
 func (im *importer) importCall(m Method) ImportCall {
@@ -474,20 +495,14 @@ func (im *importer) streamRestarting(ctx context.Context, method Method) error {
 		// Only the data's way to Glance restarts: a create that failed (im.image is
 		// nil) is the lost-create clean-up's business.
 		if err == nil || errors.As(err, &v) || ctx.Err() != nil || im.req.Source.Reader != nil ||
-			im.image == nil || attempt > streamRestarts || !retry.IsTransient(err) {
+			im.image == nil || attempt > streamRestarts || !(retry.IsTransient(err) || errors.Is(err, errTaskDied)) {
 			return err
 		}
 		im.req.Say(fmt.Sprintf("The upload broke (%v): starting again from %s (%d of %d)", err, im.req.Source.describe(), attempt, streamRestarts))
-		if im.image != nil {
-			// The image may be stuck in saving after a glance-api restart: a new one
-			// is made for the new attempt, and this one deleted.
-			dctx, cancel := retry.CleanupContext()
-			derr := imagepolicy.DeleteUnfinished(dctx, im.images(), im.image.ID, false)
-			cancel()
-			if derr != nil {
-				return fmt.Errorf("%w; deleting the half-made image %s before starting again also failed: %v", err, im.image.ID, derr)
-			}
-			im.image = nil
+		// The image may be stuck in saving (or importing) after a glance-api
+		// restart: a new one is made for the new attempt, and this one deleted.
+		if derr := im.discardImage(err); derr != nil {
+			return derr
 		}
 		if retry.SleepContext(ctx, time.Duration(attempt)*2*time.Second) != nil {
 			return err
@@ -559,6 +574,9 @@ func (im *importer) verifyUpload(method Method, format string) error {
 func (im *importer) waitActive(ctx context.Context, importStarted bool) error {
 	im.req.Say(fmt.Sprintf("Waiting for image %s to become active", im.image.ID))
 	get := func(ctx context.Context, id string) (*images.Image, error) { return im.g.GetImage(ctx, id) }
+	if importStarted {
+		get = (&taskWatch{im: im}).get
+	}
 	img, err := osapi.WaitForImage(ctx, get, im.image.ID, osapi.ImageWait{
 		What:          fmt.Sprintf("image %q (%s)", im.req.Image.Name, im.image.ID),
 		ImportStarted: importStarted,

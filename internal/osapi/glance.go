@@ -337,6 +337,7 @@ type Task struct {
 	Status    string `json:"status"`
 	Message   string `json:"message"`
 	CreatedAt string `json:"created_at"`
+	UpdatedAt string `json:"updated_at"`
 }
 
 // ImportCall is the body of POST /v2/images/{id}/import. gophercloud's options

@@ -10,10 +10,10 @@ import (
 	"github.com/packer-glance/packer-plugin-glance/internal/retry"
 )
 
-// importLockProperty is the property Glance holds while an import task owns the
+// ImportLockProperty is the property Glance holds while an import task owns the
 // image. It is set before the import call returns and removed when the task ends,
 // on success and on failure.
-const importLockProperty = "os_glance_import_task"
+const ImportLockProperty = "os_glance_import_task"
 
 // ImageGetter reads one image; tests give a fake, real code wraps images.Get.
 type ImageGetter func(ctx context.Context, id string) (*images.Image, error)
@@ -103,7 +103,7 @@ func imageDone(img *images.Image, importStarted bool) (bool, error) {
 
 // importLockHeld reports whether an import task still owns the image.
 func importLockHeld(img *images.Image) bool {
-	v, ok := img.Properties[importLockProperty]
+	v, ok := img.Properties[ImportLockProperty]
 	if !ok || v == nil {
 		return false
 	}

@@ -109,7 +109,7 @@ func (p *Policy) retry(ctx context.Context, method, rawURL string, opts *gopherc
 		p.forget(opts)
 		return err
 	}
-	countAttempt(ctx)
+	countAttempt(ctx, err)
 	return nil
 }
 
@@ -267,8 +267,18 @@ type attemptsKey struct{}
 
 // Attempts counts the retries the policy made for the calls of one context.
 type Attempts struct {
-	mu sync.Mutex
-	n  int
+	mu     sync.Mutex
+	n      int
+	broken bool
+}
+
+// Broken reports whether a retried call had lost its connection (refused,
+// reset, cut short) rather than getting an answer: the service itself went
+// away, as a restarting API server does.
+func (a *Attempts) Broken() bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.broken
 }
 
 // Retried reports whether any call made with the context was repeated.
@@ -286,10 +296,14 @@ func Track(ctx context.Context) (context.Context, *Attempts) {
 	return context.WithValue(ctx, attemptsKey{}, a), a
 }
 
-func countAttempt(ctx context.Context) {
+func countAttempt(ctx context.Context, err error) {
 	if a, ok := ctx.Value(attemptsKey{}).(*Attempts); ok {
+		var code gophercloud.ErrUnexpectedResponseCode
 		a.mu.Lock()
 		a.n++
+		if !errors.As(err, &code) {
+			a.broken = true
+		}
 		a.mu.Unlock()
 	}
 }
