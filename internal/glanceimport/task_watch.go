@@ -20,8 +20,13 @@ var errTaskDied = errors.New("Glance's import task died with its glance-api (the
 
 // deadTaskGrace is how long a task must stay `processing` without any update,
 // after the image service went away during the wait, before it counts as dead.
+// A live task saves its progress ("Copied N MiB") at most once a minute while
+// it writes to the store, so the grace is longer than that. While Glance still
+// downloads into its staging area a live task is not updated at all: a task
+// seen across a lost connection in that phase may be taken for dead and the
+// import made again (the first image is deleted, so the result is the same).
 // Tests shorten it.
-var deadTaskGrace = 30 * time.Second
+var deadTaskGrace = 90 * time.Second
 
 // taskWatch reads the image for a wait after an import call and notices an
 // import task that died. The sign is a call of the wait that lost its

@@ -191,6 +191,8 @@ source "glance" "t" {
   ssh_username      = "root"
   ssh_timeout       = "5m"
   image_name        = %q
+  # The bench finds the build's server by the snapshot's instance_uuid.
+  drop_image_properties = []
 }
 
 build {

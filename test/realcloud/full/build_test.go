@@ -162,9 +162,18 @@ func TestAccFullBuildAndRebuild(t *testing.T) {
 			t.Errorf("property %s = %q, want %q", k, got, want)
 		}
 	}
-	// A Nova snapshot of the build's server (not, say, an upload): Nova records the server.
-	if uuid, _ := img.Properties["instance_uuid"].(string); uuid == "" {
-		t.Errorf("image %s has no instance_uuid: not a snapshot of the build's server? %v", img.ID, img.Properties)
+	// A Nova snapshot of the build's server (not, say, an upload): Nova records the server's base
+	// image, and the builder adds its provenance. The bookkeeping about the deleted server and whoever
+	// ran the build is dropped by default (drop_image_properties).
+	src, _ := img.Properties["source_image_id"].(string)
+	if base, _ := img.Properties["base_image_ref"].(string); src == "" || base != src ||
+		img.Properties["source_image_name"] != "tiny-guest" || img.Properties["packer_build_name"] == nil {
+		t.Errorf("image %s: no snapshot provenance (base_image_ref, source_image_id, source_image_name, packer_build_name): %v", img.ID, img.Properties)
+	}
+	for _, k := range []string{"instance_uuid", "user_id", "owner_user_name", "owner_project_name", "boot_roles", "image_location", "image_state"} {
+		if v, ok := img.Properties[k]; ok {
+			t.Errorf("image %s keeps Nova's bookkeeping %s=%v", img.ID, k, v)
+		}
 	}
 	tags := slices.Clone(img.Tags)
 	slices.Sort(tags)

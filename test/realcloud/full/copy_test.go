@@ -37,7 +37,7 @@ func imageClientIn(t *testing.T, path, name, region string) *gophercloud.Service
 
 // TestAccFullBuildCopiesToSecondRegion: a full build whose Nova snapshot is copied, by copy_to, to
 // the second real Glance (kz-ala-1). The copy holds the snapshot's data (the second Glance's own
-// hash equals the first's), its properties (Nova's instance_uuid included) and the build's marker;
+// hash equals the first's), its properties (the builder's provenance included) and the build's marker;
 // the build leaves nothing but the two images.
 func TestAccFullBuildCopiesToSecondRegion(t *testing.T) {
 	p := newIsolated(t)
@@ -87,7 +87,7 @@ func TestAccFullBuildCopiesToSecondRegion(t *testing.T) {
 		t.Errorf("copy %s: status %s, hash %.16s…, %d bytes, %s, owner %s; the image: hash %.16s…, %d bytes, %s",
 			cp.ID, cp.Status, hash(cp), cp.SizeBytes, cp.DiskFormat, cp.Owner, hash(*img), img.SizeBytes, img.DiskFormat)
 	}
-	for _, k := range []string{"os_distro", "image_type", "instance_uuid", "packer_build_uuid"} {
+	for _, k := range []string{"os_distro", "image_type", "source_image_id", "packer_build_uuid"} {
 		if prop(cp, k) == "" || prop(cp, k) != prop(*img, k) {
 			t.Errorf("property %s: copy %q, image %q", k, prop(cp, k), prop(*img, k))
 		}

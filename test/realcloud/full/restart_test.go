@@ -397,15 +397,11 @@ func removeOrphanedData(t *testing.T, id string) {
 // TestAccFullRestartGlanceWebDownload restarts glance-api while Glance downloads the image itself
 // (web-download) and the plugin waits for it.
 //
-// Known bug, so the test runs only with REALCLOUD_FULL_KNOWN_BUGS=1: the restart kills Glance's
-// import task with the process, and Glance leaves the image importing, locked by that task, for
-// the lock's 60 minutes (FACTS.md). The plugin sees nothing wrong (its polls are refused for a few
-// seconds, retried, then answered "importing") and waits until import_timeout (default 60 minutes)
-// ends the build with "the import took longer than its timeout".
+// The restart kills Glance's import task with the process, and Glance leaves the image importing,
+// locked by that task, for the lock's 60 minutes (FACTS.md). The plugin's polls are refused for a
+// few seconds and retried; it then sees the task stay processing with no update for 90 s, deletes
+// the image and imports again into a new one, which becomes active.
 func TestAccFullRestartGlanceWebDownload(t *testing.T) {
-	if os.Getenv("REALCLOUD_FULL_KNOWN_BUGS") != "1" {
-		t.Skip("known bug: a web-download whose glance-api restarts is waited on until import_timeout (REALCLOUD_FULL_KNOWN_BUGS=1 runs it)")
-	}
 	p := newIsolated(t)
 	ic := kzImages(t, p.cloud)
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
@@ -427,7 +423,7 @@ func TestAccFullRestartGlanceWebDownload(t *testing.T) {
     image_source_url = %q
     import_method    = "web-download"
     disk_format      = "raw"
-    import_timeout   = "3m"`, name, src.url)))
+    import_timeout   = "8m"`, name, src.url)))
 	start := time.Now()
 	res := acctest.Packer(t, acctest.Run{
 		Dir: dir, Args: []string{"build", "-color=false", "."},
@@ -440,6 +436,9 @@ func TestAccFullRestartGlanceWebDownload(t *testing.T) {
 	failed := failedRequests(res.Log, "9293")
 	t.Logf("image requests that failed during the restart: %d\n%s", len(failed), strings.Join(failed, "\n"))
 	requireSuccess(t, res)
+	if !strings.Contains(res.Output, "importing again into a new image") {
+		t.Errorf("the build did not say it imported again after the task died:\n%s", res.Output)
+	}
 	img := theOnlyImage(t, ctx, ic, name)
 	if img.Status != images.ImageStatusActive || img.SizeBytes != int64(len(data)) {
 		t.Errorf("image %s: status %s, size %d; want active and %d", img.ID, img.Status, img.SizeBytes, len(data))

@@ -74,10 +74,11 @@ func TestAccFullBuildFromVolume(t *testing.T) {
 			t.Errorf("property %s = %q, want %q", k, got, want)
 		}
 	}
-	// A Cinder upload of the volume, not a Nova snapshot: no instance_uuid; the volume carried
-	// tiny-guest's boot properties (kernel, ramdisk, command line) over to the image.
-	if uuid, ok := img.Properties["instance_uuid"]; ok {
-		t.Errorf("image %s has instance_uuid %v: a Nova snapshot, not a volume upload", img.ID, uuid)
+	// A Cinder upload of the volume, not a Nova snapshot of a volume-backed server (which is an
+	// empty image naming volume snapshots in block_device_mapping); the volume carried tiny-guest's
+	// boot properties (kernel, ramdisk, command line) over to the image.
+	if bdm, ok := img.Properties["block_device_mapping"]; ok || img.SizeBytes == 0 {
+		t.Errorf("image %s (%d bytes, block_device_mapping %v): a Nova snapshot, not a volume upload", img.ID, img.SizeBytes, bdm)
 	}
 	for _, k := range []string{"kernel_id", "ramdisk_id", "os_command_line"} {
 		if v, _ := img.Properties[k].(string); v == "" {
