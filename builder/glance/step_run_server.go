@@ -39,23 +39,7 @@ func (s *stepRunServer) Run(ctx context.Context, state multistep.StateBag) multi
 	if spec.VolumeID == "" {
 		spec.ImageID = state.Get(stateSourceImage).(*Image).ID
 	}
-	for k, v := range cfg.InstanceMetadata {
-		spec.Metadata[k] = v
-	}
-	spec.Metadata["packer_build_uuid"] = stringOf(state, stateBuildUUID)
-	if nets, ok := state.Get(stateNetworks).([]NetworkInfo); ok {
-		for _, n := range nets {
-			spec.Networks = append(spec.Networks, n.ID)
-		}
-	}
-	if ports, ok := state.Get(statePorts).([]PortInfo); ok {
-		for _, p := range ports {
-			spec.Ports = append(spec.Ports, p.ID)
-		}
-	}
-	if groups, ok := state.Get(stateSecurityGroups).([]string); ok {
-		spec.SecurityGroups = groups
-	}
+	placeServer(state, &spec)
 	switch {
 	case cfg.UserDataFile != "":
 		data, err := os.ReadFile(cfg.UserDataFile)
@@ -147,4 +131,29 @@ func deleteServer(ctx context.Context, state multistep.StateBag, id string) erro
 		}
 		return false, nil
 	})
+}
+
+// placeServer fills in what every server of the build shares: the instance
+// metadata with the build's marker, the networks, ports and security groups.
+func placeServer(state multistep.StateBag, spec *ServerSpec) {
+	if spec.Metadata == nil {
+		spec.Metadata = map[string]string{}
+	}
+	for k, v := range configOf(state).InstanceMetadata {
+		spec.Metadata[k] = v
+	}
+	spec.Metadata["packer_build_uuid"] = stringOf(state, stateBuildUUID)
+	if nets, ok := state.Get(stateNetworks).([]NetworkInfo); ok {
+		for _, n := range nets {
+			spec.Networks = append(spec.Networks, n.ID)
+		}
+	}
+	if ports, ok := state.Get(statePorts).([]PortInfo); ok {
+		for _, p := range ports {
+			spec.Ports = append(spec.Ports, p.ID)
+		}
+	}
+	if groups, ok := state.Get(stateSecurityGroups).([]string); ok {
+		spec.SecurityGroups = groups
+	}
 }

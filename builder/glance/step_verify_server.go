@@ -37,23 +37,7 @@ func (s *stepVerifyServer) Run(ctx context.Context, state multistep.StateBag) mu
 		KeyName:          stringOf(state, stateKeyPairName),
 		Metadata:         map[string]string{},
 	}
-	for k, v := range cfg.InstanceMetadata {
-		spec.Metadata[k] = v
-	}
-	spec.Metadata["packer_build_uuid"] = stringOf(state, stateBuildUUID)
-	if nets, ok := state.Get(stateNetworks).([]NetworkInfo); ok {
-		for _, n := range nets {
-			spec.Networks = append(spec.Networks, n.ID)
-		}
-	}
-	if ports, ok := state.Get(statePorts).([]PortInfo); ok {
-		for _, p := range ports {
-			spec.Ports = append(spec.Ports, p.ID)
-		}
-	}
-	if groups, ok := state.Get(stateSecurityGroups).([]string); ok {
-		spec.SecurityGroups = groups
-	}
+	placeServer(state, &spec)
 
 	ui.Sayf("Creating the test server %s from image %s...", spec.Name, spec.ImageID)
 	id, err := cloud.Compute.CreateServer(ctx, spec)

@@ -151,49 +151,33 @@ func (a *glanceImages) GetImage(ctx context.Context, id string) (*Image, error) 
 	return FromGlance(img), nil
 }
 
-func (a *glanceImages) OwnedImagesNamed(ctx context.Context, name string) ([]Image, error) {
+// owned runs a list scoped to the build's project (refused when the project is
+// unknown: an unscoped list could reach other projects' images).
+func (a *glanceImages) owned(list func() ([]images.Image, error)) ([]Image, error) {
 	if a.project == "" {
 		return nil, ErrProjectUnknown
 	}
-	list, err := a.g.ImagesNamed(ctx, name, a.project)
+	found, err := list()
 	if err != nil {
 		return nil, err
 	}
-	out := make([]Image, 0, len(list))
-	for i := range list {
-		out = append(out, *FromGlance(&list[i]))
+	out := make([]Image, 0, len(found))
+	for i := range found {
+		out = append(out, *FromGlance(&found[i]))
 	}
 	return out, nil
+}
+
+func (a *glanceImages) OwnedImagesNamed(ctx context.Context, name string) ([]Image, error) {
+	return a.owned(func() ([]images.Image, error) { return a.g.ImagesNamed(ctx, name, a.project) })
 }
 
 func (a *glanceImages) OwnedImagesMarked(ctx context.Context, marker string) ([]Image, error) {
-	if a.project == "" {
-		return nil, ErrProjectUnknown
-	}
-	list, err := a.g.ImagesMarked(ctx, MarkerProperty, marker, a.project)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]Image, 0, len(list))
-	for i := range list {
-		out = append(out, *FromGlance(&list[i]))
-	}
-	return out, nil
+	return a.owned(func() ([]images.Image, error) { return a.g.ImagesMarked(ctx, MarkerProperty, marker, a.project) })
 }
 
 func (a *glanceImages) OwnedImagesInFamily(ctx context.Context, family string) ([]Image, error) {
-	if a.project == "" {
-		return nil, ErrProjectUnknown
-	}
-	list, err := a.g.ImagesMarked(ctx, FamilyProperty, family, a.project)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]Image, 0, len(list))
-	for i := range list {
-		out = append(out, *FromGlance(&list[i]))
-	}
-	return out, nil
+	return a.owned(func() ([]images.Image, error) { return a.g.ImagesMarked(ctx, FamilyProperty, family, a.project) })
 }
 
 func (a *glanceImages) UpdateImage(ctx context.Context, id string, u Update) error {
