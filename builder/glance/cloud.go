@@ -24,6 +24,8 @@ type Compute interface {
 	FlavorID(ctx context.Context, nameOrID string) (string, error)
 	CreateKeypair(ctx context.Context, name, publicKey string) error
 	DeleteKeypair(ctx context.Context, name string) error
+	// KeypairPublicKey returns the public key of the keypair of that name.
+	KeypairPublicKey(ctx context.Context, name string) (string, error)
 	CreateServer(ctx context.Context, spec ServerSpec) (id string, err error)
 	// GetServer returns the server; a missing server is a 404 error.
 	GetServer(ctx context.Context, id string) (*Server, error)

@@ -204,6 +204,19 @@ func (f *fakeCloud) CreateKeypair(ctx context.Context, name, publicKey string) e
 	return f.lose["CreateKeypair"]
 }
 
+func (f *fakeCloud) KeypairPublicKey(ctx context.Context, name string) (string, error) {
+	if err := f.record("KeypairPublicKey", name); err != nil {
+		return "", err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	key, ok := f.keypairs[name]
+	if !ok {
+		return "", errNotFound
+	}
+	return key, nil
+}
+
 func (f *fakeCloud) DeleteKeypair(ctx context.Context, name string) error {
 	if err := f.record("DeleteKeypair", name); err != nil {
 		return err

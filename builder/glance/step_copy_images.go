@@ -103,9 +103,10 @@ func retireCopies(ctx context.Context, state multistep.StateBag, copies *imageco
 		return
 	}
 	ui := uiOf(state)
+	made := append([]string{stringOf(state, stateImageID)}, copies.ImageIDs()...)
 	for _, c := range copies.Copies {
 		say := func(line string) { ui.Say(c.Target + ": " + line) }
-		if _, err := imagepolicy.Retire(ctx, c.Images(), r, c.ImageID, say); err != nil {
+		if _, err := imagepolicy.Retire(ctx, c.Images(), r, c.ImageID, made, say); err != nil {
 			ui.Error("Warning: " + c.Target + ": " + err.Error() + " (nothing was retired there)")
 		}
 	}

@@ -17,6 +17,10 @@ import (
 // Uses: config, cloud. Produces: keypair_name.
 type stepCreateKeypair struct {
 	created string
+	// lost names a keypair whose create call got no usable reply: the clean-up
+	// deletes it only if it holds this build's public key, since the name may
+	// be the user's (temporary_key_pair_name) and taken by someone else's.
+	lost, public string
 }
 
 // needsTemporaryKey says whether the build logs in with a key it generates itself.
@@ -52,7 +56,7 @@ func (s *stepCreateKeypair) Run(ctx context.Context, state multistep.StateBag) m
 	public := strings.TrimSpace(string(cfg.Comm.SSHPublicKey))
 	if err := cloud.Compute.CreateKeypair(ctx, name, public); err != nil {
 		if retry.CreateMayHaveHappened(ctx, err) {
-			s.created = name // Nova may have it: cleanup deletes it by name (a 404 is fine)
+			s.lost, s.public = name, public // Nova may have it: the clean-up looks
 		}
 		return halt(state, fmt.Errorf("creating keypair %q: %w", name, err))
 	}
@@ -76,16 +80,46 @@ func (s *stepCreateKeypair) deleteNow(ctx context.Context, state multistep.State
 }
 
 func (s *stepCreateKeypair) Cleanup(state multistep.StateBag) {
-	if s.created == "" {
+	if s.created == "" && s.lost == "" {
 		return
 	}
 	ui := uiOf(state)
 	ctx, cancel := retry.CleanupContext()
 	defer cancel()
+	if s.lost != "" && !s.lostOneIsOurs(ctx, state) {
+		return
+	}
 	ui.Sayf("Deleting the temporary keypair %s...", s.created)
 	if err := cloudOf(state).Compute.DeleteKeypair(ctx, s.created); err != nil && !osapi.IsNotFound(err) {
 		ui.Error(fmt.Sprintf("Error deleting keypair %s: %s (delete it by hand)", s.created, err))
 		return
 	}
 	s.created = ""
+}
+
+// lostOneIsOurs looks, after a create whose reply was lost, for a keypair of
+// that name holding this build's public key (twice, a moment apart: the call
+// may still be running in Nova). Only then is it this build's to delete.
+func (s *stepCreateKeypair) lostOneIsOurs(ctx context.Context, state multistep.StateBag) bool {
+	name := s.lost
+	s.lost = ""
+	found, err := retry.LookTwice(ctx, osapi.LostLookupPause, func(ctx context.Context) ([]string, error) {
+		key, err := cloudOf(state).Compute.KeypairPublicKey(ctx, name)
+		if osapi.IsNotFound(err) {
+			return nil, nil
+		}
+		if err != nil || strings.TrimSpace(key) != s.public {
+			return nil, err
+		}
+		return []string{name}, nil
+	})
+	if err != nil {
+		uiOf(state).Error(fmt.Sprintf("Error looking for keypair %s, whose create reply was lost: %s (check it by hand)", name, err))
+		return false
+	}
+	if len(found) == 0 {
+		return false // none, or another's key: not this build's
+	}
+	s.created = name
+	return true
 }

@@ -2,6 +2,9 @@ package glance
 
 import (
 	"testing"
+	"time"
+
+	"github.com/packer-glance/packer-plugin-glance/internal/osapi"
 )
 
 func TestStepCreateKeypair(t *testing.T) {
@@ -35,13 +38,28 @@ func TestStepCreateKeypair(t *testing.T) {
 			t.Error("created a keypair")
 		}
 	})
-	t.Run("reply lost: the keypair is deleted by name", func(t *testing.T) {
+	t.Run("reply lost: the keypair holding this build's key is deleted", func(t *testing.T) {
 		e := newTestEnv(t, minimal())
 		e.fake.lose["CreateKeypair"] = errServer
 		s := &stepCreateKeypair{}
 		e.mustHalt(t, s, `creating keypair "packer_0000-uuid_keypair"`)
 		s.Cleanup(e.state)
 		e.noLeaks(t)
+	})
+	t.Run("reply lost: a keypair of that name with another key is left alone", func(t *testing.T) {
+		saved := osapi.LostLookupPause
+		osapi.LostLookupPause = time.Millisecond
+		t.Cleanup(func() { osapi.LostLookupPause = saved })
+		e := newTestEnv(t, with("temporary_key_pair_name", "team-key"))
+		e.cfg.Comm.SSHPublicKey = []byte("ssh-ed25519 AAAA ours\n")
+		e.fake.keypairs["team-key"] = "ssh-ed25519 BBBB a colleague's"
+		e.fake.fail["CreateKeypair"] = errServer
+		s := &stepCreateKeypair{}
+		e.mustHalt(t, s, `creating keypair "team-key"`)
+		s.Cleanup(e.state)
+		if e.fake.called("DeleteKeypair") != 0 || e.fake.keypairs["team-key"] != "ssh-ed25519 BBBB a colleague's" {
+			t.Errorf("the colleague's keypair was touched: calls %v", e.fake.calls)
+		}
 	})
 	t.Run("Nova refuses", func(t *testing.T) {
 		e := newTestEnv(t, minimal())

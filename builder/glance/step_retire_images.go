@@ -5,6 +5,7 @@ import (
 
 	"github.com/hashicorp/packer-plugin-sdk/multistep"
 
+	"github.com/packer-glance/packer-plugin-glance/internal/imagecopy"
 	"github.com/packer-glance/packer-plugin-glance/internal/imagepolicy"
 )
 
@@ -14,7 +15,7 @@ import (
 // its clean-up included, and nothing it meets fails the build: the new image
 // stands, and what could not be retired is reported.
 //
-// Uses: config, cloud, image_id.
+// Uses: config, cloud, image_id, copies.
 type stepRetireImages struct{}
 
 func (s *stepRetireImages) Run(ctx context.Context, state multistep.StateBag) multistep.StepAction {
@@ -24,7 +25,8 @@ func (s *stepRetireImages) Run(ctx context.Context, state multistep.StateBag) mu
 		return multistep.ActionContinue
 	}
 	ui.Sayf("Keeping the %d newest images of family %q (retire_action = %s)...", r.Keep, r.Family, r.Action)
-	if _, err := imagepolicy.Retire(ctx, cloud.Images, r, stringOf(state, stateImageID), ui.Say); err != nil {
+	copies, _ := state.Get(stateCopies).(*imagecopy.Result)
+	if _, err := imagepolicy.Retire(ctx, cloud.Images, r, stringOf(state, stateImageID), copies.ImageIDs(), ui.Say); err != nil {
 		ui.Error("Warning: " + err.Error() + " (nothing was retired)")
 	}
 	return multistep.ActionContinue

@@ -662,7 +662,10 @@ func (im *importer) cleanup(err error) error {
 	}
 	ctx, cancel := retry.CleanupContext()
 	defer cancel()
-	if derr := imagepolicy.DeleteUnfinished(ctx, im.images(), id, false); derr != nil {
+	// The image's ID came from Glance's reply, so it is this import's own: when
+	// protection was asked for, a protect call cut off by Ctrl-C may have been
+	// applied, and the delete needs it undone.
+	if derr := imagepolicy.DeleteUnfinished(ctx, im.images(), id, im.req.Image.Protected); derr != nil {
 		return fmt.Errorf("%w; deleting the failed image %s also failed: %v", err, id, derr)
 	}
 	log.Printf("[INFO] glance-import: deleted the failed image %s", id)

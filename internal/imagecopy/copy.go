@@ -521,10 +521,12 @@ func (c *Copier) finish(ctx context.Context, d *dest, src *source) error {
 		return err
 	}
 	if s.Protected {
+		// Marked before the call: a PATCH cut off by Ctrl-C or copy_timeout may
+		// still have been applied, and the clean-up must then unprotect the copy.
+		d.protected = true
 		if err := imagepolicy.Protect(ctx, d.imgs, d.image.ID); err != nil {
 			return err
 		}
-		d.protected = true
 	}
 	c.opts.Say(fmt.Sprintf("Copy to %s: image %s is active and its data matches the source's (%s)", d.label, d.image.ID, hashText(d.image)))
 	return nil
@@ -567,14 +569,16 @@ func (c *Copier) cleanup(d *dest, err error) error {
 	ctx, cancel := retry.CleanupContext()
 	defer cancel()
 	if d.image == nil && d.createLost {
-		lost, ferr := imagepolicy.FindLost(ctx, d.imgs, c.opts.Marker, d.createStarted)
+		// Looked for twice, a moment apart: a create cut off by another target's
+		// failure or by Ctrl-C may still be running inside Glance.
+		lost, ferr := retry.LookTwice(ctx, osapi.LostLookupPause, func(ctx context.Context) ([]imagepolicy.Image, error) {
+			found, err := imagepolicy.FindLost(ctx, d.imgs, c.opts.Marker, d.createStarted)
+			return slices.DeleteFunc(found, func(img imagepolicy.Image) bool { return img.Name != d.name }), err
+		})
 		if ferr != nil {
 			return fmt.Errorf("%w; looking for the image the lost create may have made also failed: %v", err, ferr)
 		}
 		for _, img := range lost {
-			if img.Name != d.name {
-				continue
-			}
 			if derr := imagepolicy.DeleteUnfinished(ctx, d.imgs, img.ID, false); derr != nil {
 				return fmt.Errorf("%w; deleting image %s also failed: %v", err, img.ID, derr)
 			}

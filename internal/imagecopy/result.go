@@ -42,6 +42,18 @@ func (c *Copy) Images() imagepolicy.Images { return c.imgs }
 
 // ReplaceOlder deletes, in each copy's project, the images that had the copy's
 // name before (image_force), now that the build has succeeded. A failure is
+// ImageIDs are the copies' image IDs (none for a nil result).
+func (r *Result) ImageIDs() []string {
+	if r == nil {
+		return nil
+	}
+	ids := make([]string, 0, len(r.Copies))
+	for _, c := range r.Copies {
+		ids = append(ids, c.ImageID)
+	}
+	return ids
+}
+
 // reported and not fatal, as for the image itself.
 func (r *Result) ReplaceOlder(ctx context.Context, say func(string)) {
 	if r == nil {

@@ -108,9 +108,11 @@ type Retired struct {
 // Retire applies the retention to the images of one region, now that newID is
 // active there (and verified, and copied). It lists the session project's
 // images of the family, hidden ones included, and keeps the r.Keep newest by
-// created_at (ties: the greater ID), newID always among them. An image hidden
-// by hand still takes a place: retention counts images, not visible images.
-// Every older one is retired:
+// created_at (ties: the greater ID), newID always among them. The other images
+// this run made (spare: its copies, which may land in the same project under
+// another name) are never retired either, and rank right after newID. An image
+// hidden by hand still takes a place: retention counts images, not visible
+// images. Every older one is retired:
 //
 //   - hide: os_hidden = true and retired_at = now, unless already hidden;
 //   - delete: deleted, except a protected image, which is hidden instead.
@@ -120,7 +122,7 @@ type Retired struct {
 // never touched. A change Glance refuses (an image still in use on a
 // Ceph-backed cloud refuses its delete) is reported and skipped: the new image
 // stands. The error is for a failed listing only.
-func Retire(ctx context.Context, imgs Images, r Retention, newID string, say func(string)) (Retired, error) {
+func Retire(ctx context.Context, imgs Images, r Retention, newID string, spare []string, say func(string)) (Retired, error) {
 	var out Retired
 	if !r.Enabled() {
 		return out, nil
@@ -129,7 +131,11 @@ func Retire(ctx context.Context, imgs Images, r Retention, newID string, say fun
 	if err != nil {
 		return out, fmt.Errorf("listing the images of family %q: %w", r.Family, err)
 	}
-	family := ranked(listed, r.Family, newID)
+	made := map[string]bool{newID: true}
+	for _, id := range spare {
+		made[id] = true
+	}
+	family := ranked(listed, r.Family, newID, made)
 	keep := r.Keep
 	if !slices.ContainsFunc(family, func(img Image) bool { return img.ID == newID }) {
 		// Glance's list may lag behind the new image: it still takes a place.
@@ -147,6 +153,10 @@ func Retire(ctx context.Context, imgs Images, r Retention, newID string, say fun
 	}
 	now := time.Now().UTC().Format(time.RFC3339)
 	for _, img := range family[keep:] {
+		if made[img.ID] {
+			out.Kept = append(out.Kept, img.ID) // this run's own: never retired
+			continue
+		}
 		what := fmt.Sprintf("image %s (%q, created %s)", img.ID, img.Name, img.CreatedAt.UTC().Format(time.RFC3339))
 		if r.Action == RetireDelete && !img.Protected {
 			say(fmt.Sprintf("Deleting %s: family %q keeps its %d newest (retire_action = delete)", what, r.Family, r.Keep))
@@ -182,8 +192,9 @@ func Retire(ctx context.Context, imgs Images, r Retention, newID string, say fun
 }
 
 // ranked keeps the active images of the family (checked again here, whatever
-// the listing did) and orders them newest first, newID ahead of all.
-func ranked(listed []Image, family, newID string) []Image {
+// the listing did) and orders them newest first, newID ahead of all, then the
+// other images this run made.
+func ranked(listed []Image, family, newID string, made map[string]bool) []Image {
 	var out []Image
 	seen := map[string]bool{}
 	for _, img := range listed {
@@ -198,6 +209,11 @@ func ranked(listed []Image, family, newID string) []Image {
 		case a.ID == newID:
 			return -1
 		case b.ID == newID:
+			return 1
+		case made[a.ID] != made[b.ID]:
+			if made[a.ID] {
+				return -1
+			}
 			return 1
 		case !a.CreatedAt.Equal(b.CreatedAt):
 			return b.CreatedAt.Compare(a.CreatedAt)

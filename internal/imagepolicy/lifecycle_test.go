@@ -106,7 +106,7 @@ func newFamily() *familyImages {
 func retire(t *testing.T, f *familyImages, r Retention, newID string) (Retired, string) {
 	t.Helper()
 	var said []string
-	got, err := Retire(context.Background(), f, r, newID, func(s string) { said = append(said, s) })
+	got, err := Retire(context.Background(), f, r, newID, nil, func(s string) { said = append(said, s) })
 	if err != nil {
 		t.Fatalf("Retire: %v", err)
 	}
@@ -226,7 +226,7 @@ func TestRetireNothingToDo(t *testing.T) {
 func TestRetireListingFails(t *testing.T) {
 	f := newFamily()
 	f.listErr = errors.New("glance down")
-	_, err := Retire(context.Background(), f, Retention{Family: "golden", Keep: 1, Action: RetireHide}, "new", func(string) {})
+	_, err := Retire(context.Background(), f, Retention{Family: "golden", Keep: 1, Action: RetireHide}, "new", nil, func(string) {})
 	if err == nil || !strings.Contains(err.Error(), `family "golden"`) {
 		t.Errorf("err = %v", err)
 	}
@@ -293,5 +293,32 @@ func TestOwnedImagesInFamilyAsksForTheProjectsOwn(t *testing.T) {
 	}
 	if _, err := On(g, "").OwnedImagesInFamily(context.Background(), "golden"); !errors.Is(err, ErrProjectUnknown) {
 		t.Errorf("without a project: %v", err)
+	}
+}
+
+// A copy_to block may put a copy in the same project under another name: it
+// joins the family there, and retention must not retire it (nor, retiring the
+// copy's own region afterwards, the image it was copied from).
+func TestRetireNeverRetiresTheRunsOwnCopies(t *testing.T) {
+	f := newFamily()
+	f.add("copy", "demo", "golden", 0, nil)
+	var said []string
+	say := func(s string) { said = append(said, s) }
+	r := Retention{Family: "golden", Keep: 1, Action: RetireDelete}
+	if _, err := Retire(context.Background(), f, r, "new", []string{"copy"}, say); err != nil {
+		t.Fatal(err)
+	}
+	// The copy's region (the same Glance here) is retired next, with the image as the spare.
+	got, err := Retire(context.Background(), f, r, "copy", []string{"new"}, say)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"new", "copy"} {
+		if _, ok := f.images[id]; !ok {
+			t.Errorf("the run's own image %s was retired:\n%s", id, strings.Join(said, "\n"))
+		}
+	}
+	if _, ok := f.images["a"]; ok {
+		t.Errorf("image a, older than the run's two, was kept: %+v", got)
 	}
 }

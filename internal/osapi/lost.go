@@ -43,7 +43,7 @@ func createRecovering[T any](ctx context.Context, what string, create func(conte
 		v, err := create(ctx)
 		if err == nil || ctx.Err() != nil || !retry.CreateMayHaveHappened(ctx, err) || find == nil {
 			if err != nil && attempt > 1 {
-				return v, fmt.Errorf("%d attempts failed, the last: %w", attempt, err)
+				return v, fmt.Errorf("%d attempts failed, the last: %w (%w)", attempt, err, retry.ErrEarlierCreateLost)
 			}
 			return v, err
 		}

@@ -80,6 +80,20 @@ func (n *Nova) CreateKeypair(ctx context.Context, name, publicKey string) error 
 	return err
 }
 
+// KeypairPublicKey returns the public key of the user's keypair of that name
+// (a 404 error when there is none).
+func (n *Nova) KeypairPublicKey(ctx context.Context, name string) (string, error) {
+	c, err := n.client()
+	if err != nil {
+		return "", err
+	}
+	kp, err := keypairs.Get(ctx, c, name, nil).Extract()
+	if err != nil {
+		return "", err
+	}
+	return kp.PublicKey, nil
+}
+
 func (n *Nova) DeleteKeypair(ctx context.Context, name string) error {
 	c, err := n.client()
 	if err != nil {

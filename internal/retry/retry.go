@@ -109,12 +109,21 @@ func CreateMayHaveHappened(ctx context.Context, err error) bool {
 	if ctx.Err() != nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return true
 	}
+	if errors.Is(err, ErrEarlierCreateLost) {
+		return true
+	}
 	var code gophercloud.ErrUnexpectedResponseCode
 	if errors.As(err, &code) {
 		return code.Actual >= 500
 	}
 	return IsTransient(err)
 }
+
+// ErrEarlierCreateLost marks the error of a create call that was sent again
+// after an earlier attempt lost its reply: whatever the last attempt answered
+// (a 409 because the first one's resource now exists, say), the earlier one
+// may have made something, so the caller's clean-up must look for it.
+var ErrEarlierCreateLost = errors.New("an earlier attempt's reply was lost, so it may have made it")
 
 // LookTwice runs find, and once more after pause when the first look found
 // nothing: a create call cut off by Ctrl-C may still be running inside the

@@ -78,14 +78,15 @@ func (c *Config) copy(ctx context.Context, copier *imagecopy.Copier, imgs imagep
 
 // retireCopies applies keep_latest in each copy's region and project, as
 // retire does for the image.
-func (c *Config) retireCopies(ctx context.Context, ui packersdk.Ui, copies *imagecopy.Result) {
+func (c *Config) retireCopies(ctx context.Context, ui packersdk.Ui, imageID string, copies *imagecopy.Result) {
 	r := c.retention()
 	if !r.Enabled() || copies == nil {
 		return
 	}
+	made := append([]string{imageID}, copies.ImageIDs()...)
 	for _, cp := range copies.Copies {
 		say := func(line string) { ui.Say(cp.Target + ": " + line) }
-		if _, err := imagepolicy.Retire(ctx, cp.Images(), r, cp.ImageID, say); err != nil {
+		if _, err := imagepolicy.Retire(ctx, cp.Images(), r, cp.ImageID, made, say); err != nil {
 			ui.Error("Warning: " + cp.Target + ": " + err.Error() + " (nothing was retired there)")
 		}
 	}

@@ -148,8 +148,8 @@ func (p *PostProcessor) PostProcess(ctx context.Context, ui packersdk.Ui, input 
 	if err != nil {
 		return nil, true, false, err
 	}
-	c.retire(ctx, ui, imgs, img.ID)
-	c.retireCopies(ctx, ui, copies)
+	c.retire(ctx, ui, imgs, img.ID, copies.ImageIDs())
+	c.retireCopies(ctx, ui, img.ID, copies)
 	a := &Artifact{
 		ImageID:        img.ID,
 		ImageName:      img.Name,
@@ -174,13 +174,13 @@ func (p *PostProcessor) PostProcess(ctx context.Context, ui packersdk.Ui, input 
 // retire applies keep_latest once the new image is active. Nothing it meets
 // fails the import: the new image stands, and what could not be retired is
 // reported.
-func (c *Config) retire(ctx context.Context, ui packersdk.Ui, imgs imagepolicy.Images, newID string) {
+func (c *Config) retire(ctx context.Context, ui packersdk.Ui, imgs imagepolicy.Images, newID string, copyIDs []string) {
 	r := c.retention()
 	if !r.Enabled() {
 		return
 	}
 	ui.Sayf("Keeping the %d newest images of family %q (retire_action = %s)...", r.Keep, r.Family, r.Action)
-	if _, err := imagepolicy.Retire(ctx, imgs, r, newID, ui.Say); err != nil {
+	if _, err := imagepolicy.Retire(ctx, imgs, r, newID, copyIDs, ui.Say); err != nil {
 		ui.Error("Warning: " + err.Error() + " (nothing was retired)")
 	}
 }
