@@ -90,7 +90,11 @@ func (b *Builder) Run(ctx context.Context, ui packersdk.Ui, hook packersdk.Hook)
 	// during the final clean-up fails the build as surely as one during a step.
 	// A build that fails leaves nothing, its image included; one that succeeds
 	// keeps its image and only then replaces the older ones.
+	// The runner marks the state cancelled from a goroutine that stops watching
+	// when the steps end: a Ctrl-C in the last moments of clean-up shows only in
+	// the context.
 	_, cancelled := state.GetOk(multistep.StateCancelled)
+	cancelled = cancelled || ctx.Err() != nil
 	var failure error
 	if err, ok := state.GetOk(stateError); ok {
 		failure = err.(error)

@@ -422,3 +422,15 @@ identity_endpoint = "http://127.0.0.1:5000/v3"
 		}
 	}
 }
+
+// Source CIDRs are kept in Neutron's form, so a rule whose create reply was
+// lost is found by what it allows.
+func TestPrepareNormalisesSourceCIDRs(t *testing.T) {
+	c, _, err := prepare(t, with("temporary_security_group", true, "temporary_security_group_source_cidrs", []string{"203.0.113.5/24", "2001:db8::1/32"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.TemporarySecurityGroupSourceCIDRs; len(got) != 2 || got[0] != "203.0.113.0/24" || got[1] != "2001:db8::/32" {
+		t.Errorf("source CIDRs = %v", got)
+	}
+}

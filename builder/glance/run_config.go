@@ -310,13 +310,17 @@ func (c *RunConfig) Prepare(ctx *interpolate.Context) (warnings []string, errs [
 			c.TemporarySecurityGroupSourceCIDRs = []string{"::/0"}
 		}
 	}
-	for _, cidr := range c.TemporarySecurityGroupSourceCIDRs {
-		if _, _, err := net.ParseCIDR(cidr); err != nil {
+	for i, cidr := range c.TemporarySecurityGroupSourceCIDRs {
+		_, ipnet, err := net.ParseCIDR(cidr)
+		if err != nil {
 			errs = append(errs, fmt.Errorf("temporary_security_group_source_cidrs: %q is not a CIDR such as 203.0.113.0/24", cidr))
+			continue
 		}
+		// In Neutron's own form (203.0.113.5/24 is stored as 203.0.113.0/24),
+		// so a rule whose create reply was lost is found by what it allows.
+		c.TemporarySecurityGroupSourceCIDRs[i] = ipnet.String()
 	}
 
-	// Floating IP.
 	// Floating IP. Where the openstack builder let one option win over another,
 	// so does this builder, with a warning instead of silence.
 	if c.FloatingIPPool != "" {

@@ -64,6 +64,11 @@ func (s *stepAllocateFloatingIP) Run(ctx context.Context, state multistep.StateB
 		ui.Sayf("Attaching floating IP %s to server %s...", existing.Address, serverID)
 		fip, err = cloud.Network.AssociateFloatingIP(ctx, existing.ID, port)
 		if err != nil {
+			if retry.CreateMayHaveHappened(ctx, err) {
+				// Cut off by Ctrl-C or a lost reply: Neutron may have attached it,
+				// and a port the user gave outlives the server.
+				s.attached = existing.ID
+			}
 			return halt(state, fmt.Errorf("attaching floating IP %s to port %s: %w", existing.Address, port, err))
 		}
 		s.attached = existing.ID

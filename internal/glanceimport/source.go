@@ -266,13 +266,24 @@ func (d *download) Close() error {
 }
 
 // redactErr hides the URL's credentials in errors from net/http, which quote the URL.
+// The cause stays reachable (errors.As, errors.Is) without the URL, so a refused
+// or reset connection is still known as one and retried.
 func redactErr(err error, raw string) error {
 	var uerr *url.Error
 	if errors.As(err, &uerr) {
-		return fmt.Errorf("%s", strings.ReplaceAll(uerr.Err.Error(), raw, access.RedactURLString(raw)))
+		return &redactedError{msg: strings.ReplaceAll(uerr.Err.Error(), raw, access.RedactURLString(raw)), cause: uerr.Err}
 	}
 	return err
 }
+
+// redactedError is a download error whose text no longer holds the URL.
+type redactedError struct {
+	msg   string
+	cause error
+}
+
+func (e *redactedError) Error() string { return e.msg }
+func (e *redactedError) Unwrap() error { return e.cause }
 
 // fetchSmall reads a small file (a checksum list) from a URL or a local path.
 func (s *Source) fetchSmall(ctx context.Context, where string) ([]byte, error) {

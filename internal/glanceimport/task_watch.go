@@ -30,7 +30,8 @@ var deadTaskGrace = 90 * time.Second
 
 // taskWatch reads the image for a wait after an import call and notices an
 // import task that died. The sign is a call of the wait that lost its
-// connection (the service went away: a restart), after which the task that
+// connection or got a 502/503 from a load balancer in front of Glance (the
+// service went away: a restart), after which the task that
 // holds the image stays `processing` with no update for deadTaskGrace. Without
 // such a sign a slow task is only ever slow.
 type taskWatch struct {

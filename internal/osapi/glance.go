@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"net/http"
 	"sort"
 	"strconv"
 	"time"
@@ -196,12 +197,38 @@ func (g *Glance) CreateImage(ctx context.Context, opts images.CreateOptsBuilder)
 
 // UpdateImage applies a JSON patch. With Glance's v2.1 patch media type an "add"
 // also replaces an inherited value.
+// UpdateImage applies a JSON patch. The policy sends a PATCH again when its
+// reply was lost; if the first one was applied, its "remove" operations now
+// name properties that are gone and Glance answers 409. The patch is then sent
+// once more without them, which finishes what the first one did.
 func (g *Glance) UpdateImage(ctx context.Context, id string, opts images.UpdateOptsBuilder) error {
 	c, err := g.client()
 	if err != nil {
 		return err
 	}
-	return images.Update(ctx, c, id, opts).Err
+	tracked, attempts := retry.Track(ctx)
+	err = images.Update(tracked, c, id, opts).Err
+	patch, ok := opts.(images.UpdateOpts)
+	if !ok || !attempts.Retried() || !gophercloud.ResponseCodeIs(err, http.StatusConflict) {
+		return err
+	}
+	img, gerr := images.Get(ctx, c, id).Extract()
+	if gerr != nil {
+		return err
+	}
+	var again images.UpdateOpts
+	for _, p := range patch {
+		if r, ok := p.(images.UpdateImageProperty); ok && r.Op == images.RemoveOp {
+			if _, present := img.Properties[r.Name]; !present {
+				continue
+			}
+		}
+		again = append(again, p)
+	}
+	if len(again) == len(patch) {
+		return err // not what a repeated removal answers
+	}
+	return images.Update(ctx, c, id, again).Err
 }
 
 // DeleteImage deletes an image. A 404 after a retried attempt counts as done:

@@ -242,7 +242,8 @@ func (n *Neutron) SecurityGroupsNamed(ctx context.Context, name string) ([]strin
 	if err != nil {
 		return nil, err
 	}
-	pages, err := groups.List(c, groups.ListOpts{Name: name}).AllPages(ctx)
+	// Only the session project's groups: an administrator sees every project's.
+	pages, err := groups.List(c, groups.ListOpts{Name: name, ProjectID: n.project}).AllPages(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -252,7 +253,7 @@ func (n *Neutron) SecurityGroupsNamed(ctx context.Context, name string) ([]strin
 	}
 	var ids []string
 	for _, g := range list {
-		if g.Name == name {
+		if g.Name == name && (n.project == "" || g.ProjectID == n.project) {
 			ids = append(ids, g.ID)
 		}
 	}
@@ -283,16 +284,24 @@ func toFloatingIP(f *floatingips.FloatingIP) *FloatingIP {
 	return &FloatingIP{ID: f.ID, Address: f.FloatingIP, NetworkID: f.FloatingNetworkID, PortID: f.PortID}
 }
 
+// listFloatingIPs lists the session project's floating IPs: an administrator
+// sees every project's, and the builder must never take, attach, detach or
+// delete another project's address.
 func (n *Neutron) listFloatingIPs(ctx context.Context, opts floatingips.ListOpts) ([]floatingips.FloatingIP, error) {
 	c, err := n.client()
 	if err != nil {
 		return nil, err
 	}
+	opts.ProjectID = n.project
 	pages, err := floatingips.List(c, opts).AllPages(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return floatingips.ExtractFloatingIPs(pages)
+	list, err := floatingips.ExtractFloatingIPs(pages)
+	if err != nil || n.project == "" {
+		return list, err
+	}
+	return slices.DeleteFunc(list, func(f floatingips.FloatingIP) bool { return f.ProjectID != n.project }), nil
 }
 
 func (n *Neutron) FindFloatingIP(ctx context.Context, addressOrID string) (*FloatingIP, error) {
@@ -352,15 +361,7 @@ func (n *Neutron) CreateFloatingIP(ctx context.Context, networkID, portID, descr
 }
 
 func (n *Neutron) FloatingIPsDescribed(ctx context.Context, description string) ([]string, error) {
-	c, err := n.client()
-	if err != nil {
-		return nil, err
-	}
-	pages, err := floatingips.List(c, floatingips.ListOpts{Description: description}).AllPages(ctx)
-	if err != nil {
-		return nil, err
-	}
-	list, err := floatingips.ExtractFloatingIPs(pages)
+	list, err := n.listFloatingIPs(ctx, floatingips.ListOpts{Description: description})
 	if err != nil {
 		return nil, err
 	}

@@ -214,9 +214,11 @@ func Idempotent(method, rawURL string, opts *gophercloud.RequestOpts) bool {
 			_, stop := body["os-stop"]
 			_, start := body["os-start"]
 			_, metadata := body["os-set_image_metadata"]
+			_, forceDelete := body["forceDelete"]
 			// A repeated stop or start answers 409 (already stopping), taken as
-			// done; setting the same image metadata again changes nothing.
-			return stop || start || metadata
+			// done; setting the same image metadata again changes nothing; a
+			// repeated force delete finds the server deleting or gone (404).
+			return stop || start || metadata || forceDelete
 		}
 	}
 	return false
@@ -273,8 +275,9 @@ type Attempts struct {
 }
 
 // Broken reports whether a retried call had lost its connection (refused,
-// reset, cut short) rather than getting an answer: the service itself went
-// away, as a restarting API server does.
+// reset, cut short) or got a 502 or 503, which a load balancer answers while
+// no server is behind it: the service itself went away, as a restarting API
+// server does.
 func (a *Attempts) Broken() bool {
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -301,7 +304,7 @@ func countAttempt(ctx context.Context, err error) {
 		var code gophercloud.ErrUnexpectedResponseCode
 		a.mu.Lock()
 		a.n++
-		if !errors.As(err, &code) {
+		if !errors.As(err, &code) || code.Actual == http.StatusBadGateway || code.Actual == http.StatusServiceUnavailable {
 			a.broken = true
 		}
 		a.mu.Unlock()

@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -78,6 +79,7 @@ func TestPolicyRetriesIdempotentCallsOnTransientAnswers(t *testing.T) {
 		{"POST create 429 (refused) then 202", []int{429, 202}, post("v2.1/servers", map[string]any{"server": map[string]any{}}), 2, true},
 		{"POST create 400 is final", []int{400, 202}, post("v2.0/security-group-rules", map[string]any{"security_group_rule": map[string]any{}}), 1, false},
 		{"POST os-set_image_metadata 502 then 200", []int{502, 200}, post("v3/p/volumes/v/action", map[string]any{"os-set_image_metadata": map[string]any{}}), 2, true},
+		{"POST forceDelete 503 then 202", []int{503, 202}, post("v2.1/servers/s/action", map[string]any{"forceDelete": ""}), 2, true},
 		{"POST os-volume_upload_image 503 is never repeated", []int{503, 202}, post("v3/p/volumes/v/action", map[string]any{"os-volume_upload_image": map[string]any{}}), 1, false},
 		{"POST token 503 then 201", []int{503, 201}, post("v3/auth/tokens", map[string]any{"auth": map[string]any{}}), 2, true},
 		{"POST os-stop 503 then 202", []int{503, 202}, post("v2.1/servers/s/action", map[string]any{"os-stop": nil}), 2, true},
@@ -224,5 +226,27 @@ func putBody(path string, body io.Reader) func(*gophercloud.ServiceClient) error
 	return func(c *gophercloud.ServiceClient) error {
 		_, err := c.Put(context.Background(), c.ServiceURL(path), nil, nil, &gophercloud.RequestOpts{RawBody: body, OkCodes: []int{204}})
 		return err
+	}
+}
+
+// A retried call counts as "the service went away" when its connection broke
+// or a load balancer answered 502/503 for it; a 500 or a 429 is an answer of
+// the service itself.
+func TestAttemptsTellAServiceThatWentAway(t *testing.T) {
+	for _, c := range []struct {
+		err    error
+		broken bool
+	}{
+		{gophercloud.ErrUnexpectedResponseCode{Actual: 500}, false},
+		{gophercloud.ErrUnexpectedResponseCode{Actual: 429}, false},
+		{gophercloud.ErrUnexpectedResponseCode{Actual: 503}, true},
+		{gophercloud.ErrUnexpectedResponseCode{Actual: 502}, true},
+		{syscall.ECONNREFUSED, true},
+	} {
+		ctx, a := Track(context.Background())
+		countAttempt(ctx, c.err)
+		if !a.Retried() || a.Broken() != c.broken {
+			t.Errorf("after %v: retried %t, broken %t; want broken %t", c.err, a.Retried(), a.Broken(), c.broken)
+		}
 	}
 }
