@@ -316,3 +316,11 @@ func (s *Session) CatalogRegion(endpointURL string) string {
 
 // dialTimeout bounds connection set-up only; transfers are bounded by contexts.
 const dialTimeout = 30 * time.Second
+
+// responseTimeout bounds the wait for an answer once a request (its body
+// included) is sent: a service that takes the connection and never answers
+// must not hang a step that has no deadline of its own. The slowest answer an
+// API gives after its request is written (Nova's snapshot of a volume-backed
+// server, Glance's last write of an upload) takes seconds to a minute or two.
+// The call then counts as a timeout: retried, or looked for when it created.
+var responseTimeout = 10 * time.Minute // tests shorten it

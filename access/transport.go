@@ -20,12 +20,14 @@ const ImageSizeHeader = "X-Openstack-Image-Size"
 const maxLoggedBody = 4096
 
 // newTransport returns the round tripper every OpenStack call goes through: TLS
-// settings, bounded connection set-up, one log line per request and upload lengths.
+// settings, bounded connection set-up and answer wait, one log line per request
+// and upload lengths.
 func newTransport(tlsConfig *tls.Config) http.RoundTripper {
 	base := http.DefaultTransport.(*http.Transport).Clone()
 	base.TLSClientConfig = tlsConfig
 	base.DialContext = (&net.Dialer{Timeout: dialTimeout, KeepAlive: 30 * time.Second}).DialContext
 	base.TLSHandshakeTimeout = dialTimeout
+	base.ResponseHeaderTimeout = responseTimeout
 	return &loggingTransport{next: base}
 }
 
