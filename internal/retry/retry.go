@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strings"
 	"syscall"
 	"time"
 
@@ -53,6 +54,9 @@ func IsTransient(err error) bool {
 	}
 	if Permanent(err) {
 		return false
+	}
+	if connectionLost(err) {
+		return true
 	}
 	// Every *url.Error is a net.Error; what it wraps decides.
 	var urlErr *url.Error
@@ -147,4 +151,26 @@ const CleanupTimeout = 5 * time.Minute
 // CleanupTimeout.
 func CleanupContext() (context.Context, context.CancelFunc) {
 	return context.WithTimeout(context.Background(), CleanupTimeout)
+}
+
+// connectionLostText are the texts of net/http's own errors for a connection
+// that went away under a request; their types are unexported, so the text is
+// all there is. HTTP/2 (negotiated on TLS endpoints) reports a server that
+// restarts or a proxy that drops its connections this way.
+var connectionLostText = []string{
+	"http2: server sent GOAWAY",
+	"http2: client connection lost",
+	"http2: client connection force closed",
+	"stream error: stream ID",
+	"http: server closed idle connection",
+}
+
+func connectionLost(err error) bool {
+	text := err.Error()
+	for _, t := range connectionLostText {
+		if strings.Contains(text, t) {
+			return true
+		}
+	}
+	return false
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
 	"syscall"
 	"testing"
 	"time"
@@ -20,6 +21,8 @@ func TestIsTransient(t *testing.T) {
 		fmt.Errorf("deleting image: %w", gophercloud.ErrUnexpectedResponseCode{Actual: 502}),
 		fmt.Errorf("put: %w", syscall.ECONNRESET),
 		io.ErrUnexpectedEOF,
+		&url.Error{Op: "Get", URL: "https://glance:9292/v2/images", Err: errors.New(`http2: server sent GOAWAY and closed the connection; LastStreamID=1, ErrCode=NO_ERROR, debug=""`)},
+		&url.Error{Op: "Patch", URL: "https://glance:9292/v2/images/x", Err: errors.New("stream error: stream ID 3; INTERNAL_ERROR; received from peer")},
 	} {
 		if !IsTransient(err) {
 			t.Errorf("%v is not retried", err)
