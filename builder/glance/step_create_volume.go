@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"time"
 
 	"github.com/gophercloud/gophercloud/v2"
 	"github.com/hashicorp/packer-plugin-sdk/multistep"
@@ -105,7 +106,9 @@ func (s *stepCreateVolume) Cleanup(state multistep.StateBag) {
 // deleteVolume deletes s.created and waits until it is gone, then clears it.
 func (s *stepCreateVolume) deleteVolume(state multistep.StateBag) {
 	ui, cloud := uiOf(state), cloudOf(state)
-	ctx, cancel := retry.CleanupContext()
+	// A fresh context (this runs after Ctrl-C too), long enough for the wait
+	// below: a volume Cinder is still uploading can stay busy for minutes.
+	ctx, cancel := context.WithTimeout(context.Background(), max(retry.CleanupTimeout, configOf(state).StateTimeout+time.Minute))
 	defer cancel()
 	ui.Sayf("Deleting volume %s...", s.created)
 	// A volume still detaching or uploading refuses deletion with 400 or 409:
