@@ -5,6 +5,7 @@ package glance
 
 import (
 	"fmt"
+	"net/url"
 	"os"
 
 	"github.com/hashicorp/packer-plugin-sdk/common"
@@ -69,6 +70,11 @@ func (c *Config) Prepare(raws ...interface{}) (warnings []string, err error) {
 		c.ImageForce = true
 	}
 	packersdk.LogSecretFilter.Set(c.Comm.SSHPassword, c.Comm.WinRMPassword, c.Comm.SSHBastionPassword, c.Comm.SSHProxyPassword)
+	if u, err := url.Parse(c.ExternalSourceImageURL); err == nil && u.User != nil {
+		if pw, ok := u.User.Password(); ok {
+			packersdk.LogSecretFilter.Set(pw) // redacted wherever the URL is shown; kept out of any other line too
+		}
+	}
 
 	if errs != nil && len(errs.Errors) > 0 {
 		return warnings, errs

@@ -3,6 +3,7 @@ package glanceimport
 import (
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 )
@@ -28,5 +29,20 @@ func TestRedactedDownloadErrorStaysTransient(t *testing.T) {
 	}
 	if !transient(red) {
 		t.Errorf("a refused connection is not transient once redacted: %q", red)
+	}
+}
+
+// A checksum file gets the image's credentials only from the image's own host
+// and scheme: never in clear over http when the image came over https.
+func TestChecksumFileGetsCredentialsOnlyFromTheSameOrigin(t *testing.T) {
+	img, _ := url.Parse("https://mirror.example/images/disk.qcow2")
+	for other, want := range map[string]bool{
+		"https://mirror.example/images/SHA256SUMS": true,
+		"http://mirror.example/images/SHA256SUMS":  false,
+		"https://other.example/SHA256SUMS":         false,
+	} {
+		if got := sameHost(img, other); got != want {
+			t.Errorf("sameHost(%s, %s) = %t, want %t", img, other, got, want)
+		}
 	}
 }

@@ -290,7 +290,8 @@ func (s *Source) fetchSmall(ctx context.Context, where string) ([]byte, error) {
 	const limit = 16 << 20
 	if strings.HasPrefix(where, "http://") || strings.HasPrefix(where, "https://") {
 		sub := &Source{Username: s.Username, Password: s.Password, Headers: s.Headers, HTTPClient: s.HTTPClient}
-		// Credentials go only to the image's own host.
+		// Credentials go only to the image's own host, by the image's own scheme
+		// (never in clear over http when the image came over https).
 		if su, err := url.Parse(s.URL); err != nil || s.URL == "" || !sameHost(su, where) {
 			sub.Username, sub.Password, sub.Headers = "", "", nil
 		}
@@ -312,7 +313,7 @@ func (s *Source) fetchSmall(ctx context.Context, where string) ([]byte, error) {
 
 func sameHost(u *url.URL, other string) bool {
 	o, err := url.Parse(other)
-	return err == nil && strings.EqualFold(o.Host, u.Host)
+	return err == nil && strings.EqualFold(o.Host, u.Host) && strings.EqualFold(o.Scheme, u.Scheme)
 }
 
 // formatSize renders a byte count for humans.
