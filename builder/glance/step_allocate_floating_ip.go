@@ -21,6 +21,7 @@ import (
 type stepAllocateFloatingIP struct {
 	allocated string // deleted in cleanup
 	attached  string // detached in cleanup
+	port      string // the server's port the address was attached to
 	lost      string // description of an allocation whose reply never came
 }
 
@@ -59,6 +60,7 @@ func (s *stepAllocateFloatingIP) Run(ctx context.Context, state multistep.StateB
 		}
 	}
 
+	s.port = port
 	var fip *FloatingIP
 	if existing != nil {
 		ui.Sayf("Attaching floating IP %s to server %s...", existing.Address, serverID)
@@ -160,6 +162,17 @@ func (s *stepAllocateFloatingIP) release(state multistep.StateBag) {
 		s.allocated = ""
 	}
 	if s.attached != "" {
+		// Detached only while it is still on the build's port: another build
+		// that reuses free addresses may have taken it since.
+		fip, err := cloud.Network.FindFloatingIP(ctx, s.attached)
+		switch {
+		case err != nil:
+			ui.Error(fmt.Sprintf("Error reading floating IP %s before detaching it: %s (check it by hand)", s.attached, err))
+			return
+		case fip.PortID != s.port:
+			s.attached = "" // detached already, or someone else's now
+			return
+		}
 		ui.Sayf("Detaching floating IP %s...", s.attached)
 		if _, err := cloud.Network.AssociateFloatingIP(ctx, s.attached, ""); err != nil && !osapi.IsNotFound(err) {
 			ui.Error(fmt.Sprintf("Error detaching floating IP %s: %s", s.attached, err))

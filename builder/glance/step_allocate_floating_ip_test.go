@@ -38,6 +38,17 @@ func TestStepAllocateFloatingIP(t *testing.T) {
 			t.Errorf("after cleanup: %+v", fip)
 		}
 	})
+	t.Run("a reused address another build has taken since is not detached", func(t *testing.T) {
+		e := env(t, with("floating_ip_network", "public", "reuse_ips", true))
+		e.fake.floatingIPs["free"] = &FloatingIP{ID: "free", Address: "198.51.100.9", NetworkID: "net-public"}
+		s := &stepAllocateFloatingIP{}
+		e.mustRun(t, s)
+		e.fake.floatingIPs["free"].PortID = "port-of-another-build"
+		s.Cleanup(e.state)
+		if e.fake.floatingIPs["free"].PortID != "port-of-another-build" {
+			t.Errorf("the other build's address was detached: calls %v", e.fake.calls)
+		}
+	})
 	t.Run("a given address in use is refused", func(t *testing.T) {
 		e := env(t, with("floating_ip", "198.51.100.4"))
 		e.fake.floatingIPs["given"] = &FloatingIP{ID: "given", Address: "198.51.100.4", PortID: "other"}
