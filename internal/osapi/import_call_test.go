@@ -11,7 +11,6 @@ import (
 	"github.com/gophercloud/gophercloud/v2"
 	"github.com/gophercloud/gophercloud/v2/openstack/image/v2/images"
 
-	"github.com/packer-glance/packer-plugin-glance/access"
 	"github.com/packer-glance/packer-plugin-glance/internal/testcloud"
 )
 
@@ -35,12 +34,7 @@ func TestStartImportSendsALostCallAgain(t *testing.T) {
 	defer tc.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	sess, err := (&access.AccessConfig{IdentityEndpoint: tc.AuthURL(), Username: testcloud.DemoUser, Password: testcloud.DemoPassword,
-		ProjectName: testcloud.DemoProject, UserDomainName: "Default", ProjectDomainName: "Default", Region: "RegionOne"}).Authenticate(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	g := New(sess).Glance()
+	g := demoServices(t, ctx, tc).Glance()
 	call := ImportCall{Method: "web-download", URI: src.URL + "/disk.raw"}
 
 	for _, f := range []testcloud.Fault{

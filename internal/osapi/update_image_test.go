@@ -7,7 +7,6 @@ import (
 
 	"github.com/gophercloud/gophercloud/v2/openstack/image/v2/images"
 
-	"github.com/packer-glance/packer-plugin-glance/access"
 	"github.com/packer-glance/packer-plugin-glance/internal/testcloud"
 )
 
@@ -22,12 +21,7 @@ func TestUpdateImageLostReplyWithRemovals(t *testing.T) {
 	defer tc.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	sess, err := (&access.AccessConfig{IdentityEndpoint: tc.AuthURL(), Username: testcloud.DemoUser, Password: testcloud.DemoPassword,
-		ProjectName: testcloud.DemoProject, UserDomainName: "Default", ProjectDomainName: "Default", Region: "RegionOne"}).Authenticate(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	g := New(sess).Glance()
+	g := demoServices(t, ctx, tc).Glance()
 	img, err := g.CreateImage(ctx, images.CreateOpts{Name: "patched", DiskFormat: "raw", ContainerFormat: "bare",
 		Properties: map[string]string{"instance_uuid": "x", "user_id": "y"}})
 	if err != nil {
