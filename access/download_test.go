@@ -232,6 +232,8 @@ func TestURLCarriesSecrets(t *testing.T) {
 		"https://h/f.qcow2?apikey=abc":                                               true,
 		"https://h/f.qcow2?GoogleAccessId=x&Signature=abc":                           true,
 		"https://h/f.qcow2?password=abc":                                             true,
+		"https://cdn.example.com/f.qcow2?auth=1700000000-0-0-abc":                    true,
+		"https://h/f.qcow2?Authorization=Bearer%20abc":                               true,
 		"https://h/token/f.qcow2":                                                    false, // a path is not a credential
 		"https://h/f.qcow2#token=abc":                                                false, // a fragment is never sent
 		"%zz":                                                                        false,

@@ -8,7 +8,7 @@ import (
 
 // secretQueryKeys are query parameters that can carry credentials (temporary URLs,
 // signed URLs, tokens passed in the query).
-var secretQueryKeys = regexp.MustCompile(`(?i)(token|secret|password|passwd|signature|sig|key|credential)`)
+var secretQueryKeys = regexp.MustCompile(`(?i)(token|secret|password|passwd|signature|sig|key|credential|auth)`)
 
 // RedactURL renders u without user info and with credential-like query values
 // hidden, for logs and error messages.
