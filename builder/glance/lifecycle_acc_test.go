@@ -1,18 +1,11 @@
 package glance
 
 import (
-	"bytes"
-	"context"
 	"os/exec"
 	"strings"
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/gophercloud/gophercloud/v2"
-	"github.com/gophercloud/gophercloud/v2/openstack"
-	"github.com/gophercloud/gophercloud/v2/openstack/image/v2/imagedata"
-	"github.com/gophercloud/gophercloud/v2/openstack/image/v2/images"
 
 	"github.com/packer-glance/packer-plugin-glance/internal/acctest"
 	"github.com/packer-glance/packer-plugin-glance/internal/testcloud"
@@ -135,39 +128,13 @@ func TestAccBuildVerifyFailsOrIsInterrupted(t *testing.T) {
 	}
 }
 
-// adminPublicImage makes an active public image of the admin project, one that
-// every project lists but none but admin may retire.
-func adminPublicImage(t *testing.T, c *testcloud.Cloud, name string, props map[string]string) string {
-	t.Helper()
-	ctx := context.Background()
-	provider, err := openstack.AuthenticatedClient(ctx, gophercloud.AuthOptions{
-		IdentityEndpoint: c.AuthURL(), Username: "admin", Password: "admin-secret", DomainName: "Default", TenantName: "admin",
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	glance, err := openstack.NewImageV2(provider, gophercloud.EndpointOpts{Region: c.DefaultRegion()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	public := images.ImageVisibilityPublic
-	img, err := images.Create(ctx, glance, images.CreateOpts{Name: name, Visibility: &public, ContainerFormat: "bare", DiskFormat: "raw", Properties: props}).Extract()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := imagedata.Upload(ctx, glance, img.ID, bytes.NewReader(make([]byte, 1024))).ExtractErr(); err != nil {
-		t.Fatal(err)
-	}
-	return img.ID
-}
-
 // Three builds into a family with keep_latest = 2, the third from the family's
 // newest image found by the data source (the golden-image pipeline): the oldest
 // is hidden, another project's image of the family is untouched, and the third
 // image is in the family without having inherited it.
 func TestAccBuildFamilyRetention(t *testing.T) {
 	c, env := accCloud(t, testcloud.Options{})
-	theirs := adminPublicImage(t, c, "golden-theirs", map[string]string{"image_family": "golden-acc"})
+	theirs := acctest.AdminPublicImage(t, c, "golden-theirs", "raw", make([]byte, 1024), map[string]string{"image_family": "golden-acc"})
 	build := func(name, source, data string) testcloud.Image {
 		t.Helper()
 		time.Sleep(time.Until(time.Now().Truncate(time.Second).Add(time.Second))) // created_at has whole seconds

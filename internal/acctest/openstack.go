@@ -144,3 +144,31 @@ func Touched(c *testcloud.Cloud, id string) []string {
 	}
 	return out
 }
+
+// AdminPublicImage makes an active public image of the test cloud's admin
+// project: one every project sees in its lists, but none but admin may change
+// or retire.
+func AdminPublicImage(t testing.TB, c *testcloud.Cloud, name, diskFormat string, data []byte, props map[string]string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	provider, err := openstack.AuthenticatedClient(ctx, gophercloud.AuthOptions{
+		IdentityEndpoint: c.AuthURL(), Username: "admin", Password: "admin-secret", DomainName: "Default", TenantName: "admin",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	glance, err := openstack.NewImageV2(provider, gophercloud.EndpointOpts{Region: c.DefaultRegion()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	public := images.ImageVisibilityPublic
+	img, err := images.Create(ctx, glance, images.CreateOpts{Name: name, Visibility: &public, ContainerFormat: "bare", DiskFormat: diskFormat, Properties: props}).Extract()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := imagedata.Upload(ctx, glance, img.ID, bytes.NewReader(data)).ExtractErr(); err != nil {
+		t.Fatal(err)
+	}
+	return img.ID
+}

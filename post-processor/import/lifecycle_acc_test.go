@@ -1,47 +1,13 @@
 package importpp
 
 import (
-	"bytes"
-	"context"
 	"fmt"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/gophercloud/gophercloud/v2"
-	"github.com/gophercloud/gophercloud/v2/openstack"
-	"github.com/gophercloud/gophercloud/v2/openstack/image/v2/imagedata"
-	"github.com/gophercloud/gophercloud/v2/openstack/image/v2/images"
-
 	"github.com/packer-glance/packer-plugin-glance/internal/acctest"
-	"github.com/packer-glance/packer-plugin-glance/internal/testcloud"
 )
-
-// adminPublicImage makes an active public image of the admin project: one any
-// project sees in its lists, but none but admin may retire.
-func adminPublicImage(t *testing.T, c *testcloud.Cloud, name string, props map[string]string) string {
-	t.Helper()
-	ctx := context.Background()
-	provider, err := openstack.AuthenticatedClient(ctx, gophercloud.AuthOptions{
-		IdentityEndpoint: c.AuthURL(), Username: "admin", Password: "admin-secret", DomainName: "Default", TenantName: "admin",
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	glance, err := openstack.NewImageV2(provider, gophercloud.EndpointOpts{Region: c.DefaultRegion()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	public := images.ImageVisibilityPublic
-	img, err := images.Create(ctx, glance, images.CreateOpts{Name: name, Visibility: &public, ContainerFormat: "bare", DiskFormat: "qcow2", Properties: props}).Extract()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := imagedata.Upload(ctx, glance, img.ID, bytes.NewReader(qcow2Bytes(64<<10))).ExtractErr(); err != nil {
-		t.Fatal(err)
-	}
-	return img.ID
-}
 
 // nextSecond waits for the wall clock's next second: Glance keeps created_at to
 // the second, and the family's order must not depend on a tie.
@@ -54,7 +20,7 @@ func nextSecond() { time.Sleep(time.Until(time.Now().Truncate(time.Second).Add(t
 func TestAccImportFamilyRetention(t *testing.T) {
 	a := startAccCloud(t)
 	url := a.serve("/images/base", qcow2Bytes(256<<10))
-	theirs := adminPublicImage(t, a.cloud, "acc-base-theirs", map[string]string{"image_family": "acc-base"})
+	theirs := acctest.AdminPublicImage(t, a.cloud, "acc-base-theirs", "qcow2", qcow2Bytes(64<<10), map[string]string{"image_family": "acc-base"})
 	nextSecond()
 	imp := func(name, extra string) string {
 		t.Helper()
