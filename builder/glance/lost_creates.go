@@ -29,3 +29,12 @@ func findLost(state multistep.StateBag, what string, find func(ctx context.Conte
 	}
 	return ids
 }
+
+// lostServers finds the servers of this build named name (its marker in their
+// metadata) that a create call cut off may have made.
+func lostServers(state multistep.StateBag, name string) []string {
+	build := stringOf(state, stateBuildUUID)
+	return findLost(state, "server "+name, func(ctx context.Context) ([]string, error) {
+		return cloudOf(state).Compute.ServersOfBuild(ctx, name, build)
+	})
+}

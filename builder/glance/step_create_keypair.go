@@ -83,12 +83,12 @@ func (s *stepCreateKeypair) Cleanup(state multistep.StateBag) {
 	if s.created == "" && s.lost == "" {
 		return
 	}
+	if s.lost != "" && !s.lostOneIsOurs(state) {
+		return
+	}
 	ui := uiOf(state)
 	ctx, cancel := retry.CleanupContext()
 	defer cancel()
-	if s.lost != "" && !s.lostOneIsOurs(ctx, state) {
-		return
-	}
 	ui.Sayf("Deleting the temporary keypair %s...", s.created)
 	if err := cloudOf(state).Compute.DeleteKeypair(ctx, s.created); err != nil && !osapi.IsNotFound(err) {
 		ui.Error(fmt.Sprintf("Error deleting keypair %s: %s (delete it by hand)", s.created, err))
@@ -98,12 +98,12 @@ func (s *stepCreateKeypair) Cleanup(state multistep.StateBag) {
 }
 
 // lostOneIsOurs looks, after a create whose reply was lost, for a keypair of
-// that name holding this build's public key (twice, a moment apart: the call
-// may still be running in Nova). Only then is it this build's to delete.
-func (s *stepCreateKeypair) lostOneIsOurs(ctx context.Context, state multistep.StateBag) bool {
+// that name holding this build's public key. Only then is it this build's to
+// delete.
+func (s *stepCreateKeypair) lostOneIsOurs(state multistep.StateBag) bool {
 	name := s.lost
 	s.lost = ""
-	found, err := retry.LookTwice(ctx, osapi.LostLookupPause, func(ctx context.Context) ([]string, error) {
+	found := findLost(state, "keypair "+name, func(ctx context.Context) ([]string, error) {
 		key, err := cloudOf(state).Compute.KeypairPublicKey(ctx, name)
 		if osapi.IsNotFound(err) {
 			return nil, nil
@@ -113,12 +113,8 @@ func (s *stepCreateKeypair) lostOneIsOurs(ctx context.Context, state multistep.S
 		}
 		return []string{name}, nil
 	})
-	if err != nil {
-		uiOf(state).Error(fmt.Sprintf("Error looking for keypair %s, whose create reply was lost: %s (check it by hand)", name, err))
-		return false
-	}
 	if len(found) == 0 {
-		return false // none, or another's key: not this build's
+		return false // none, another's key, or the lookup failed (reported)
 	}
 	s.created = name
 	return true

@@ -2,9 +2,6 @@ package glance
 
 import (
 	"testing"
-	"time"
-
-	"github.com/packer-glance/packer-plugin-glance/internal/osapi"
 )
 
 func TestStepCreateKeypair(t *testing.T) {
@@ -47,9 +44,6 @@ func TestStepCreateKeypair(t *testing.T) {
 		e.noLeaks(t)
 	})
 	t.Run("reply lost: a keypair of that name with another key is left alone", func(t *testing.T) {
-		saved := osapi.LostLookupPause
-		osapi.LostLookupPause = time.Millisecond
-		t.Cleanup(func() { osapi.LostLookupPause = saved })
 		e := newTestEnv(t, with("temporary_key_pair_name", "team-key"))
 		e.cfg.Comm.SSHPublicKey = []byte("ssh-ed25519 AAAA ours\n")
 		e.fake.keypairs["team-key"] = "ssh-ed25519 BBBB a colleague's"

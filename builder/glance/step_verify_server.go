@@ -76,11 +76,9 @@ func (s *stepVerifyServer) Run(ctx context.Context, state multistep.StateBag) mu
 
 func (s *stepVerifyServer) Cleanup(state multistep.StateBag) {
 	if s.created == "" && s.lost != "" {
-		name, build := s.lost, stringOf(state, stateBuildUUID)
+		name := s.lost
 		s.lost = ""
-		for _, id := range findLost(state, "server "+name, func(ctx context.Context) ([]string, error) {
-			return cloudOf(state).Compute.ServersOfBuild(ctx, name, build)
-		}) {
+		for _, id := range lostServers(state, name) {
 			s.created = id
 			s.remove(state)
 		}
