@@ -5,7 +5,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"flag"
 	"fmt"
@@ -15,6 +14,7 @@ import (
 	"time"
 
 	"github.com/packer-glance/packer-plugin-glance/access"
+	"github.com/packer-glance/packer-plugin-glance/bench/internal/procstat"
 	"github.com/packer-glance/packer-plugin-glance/internal/imagecopy"
 )
 
@@ -65,29 +65,12 @@ func main() {
 	var ru syscall.Rusage
 	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
 	cpu := time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-	fmt.Printf("seconds=%.2f copies=%d methods=%s peak_rss_mib=%d cpu_seconds=%.2f\n", took.Seconds(), len(res.Copies), strings.Join(methods, ","), peakRSS()>>20, cpu.Seconds())
+	fmt.Printf("seconds=%.2f copies=%d methods=%s peak_rss_mib=%d cpu_seconds=%.2f\n", took.Seconds(), len(res.Copies), strings.Join(methods, ","), procstat.PeakRSS()>>20, cpu.Seconds())
 	if *del {
 		if err := res.Delete(ctx, func(string) {}); err != nil {
 			fail(err)
 		}
 	}
-}
-
-// peakRSS reads the process's high-water resident set size.
-func peakRSS() int64 {
-	f, err := os.Open("/proc/self/status")
-	if err != nil {
-		return 0
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		var kb int64
-		if _, err := fmt.Sscanf(sc.Text(), "VmHWM: %d kB", &kb); err == nil {
-			return kb << 10
-		}
-	}
-	return 0
 }
 
 func fail(err error) {

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/packer-glance/packer-plugin-glance/access"
+	"github.com/packer-glance/packer-plugin-glance/bench/internal/procstat"
 	"github.com/packer-glance/packer-plugin-glance/internal/glanceimport"
 	"github.com/packer-glance/packer-plugin-glance/internal/osapi"
 )
@@ -84,7 +85,7 @@ func main() {
 	if !sending.IsZero() && !waiting.IsZero() {
 		phases = fmt.Sprintf("before:%.2f,upload:%.2f,after:%.2f", sending.Sub(start).Seconds(), waiting.Sub(sending).Seconds(), end.Sub(waiting).Seconds())
 	}
-	fmt.Printf("seconds=%.2f image=%s bytes=%d compression=%s peak_rss_mib=%d phases=%s\n", took.Seconds(), res.Image.ID, res.UploadedBytes, orNone(string(res.Compression)), peakRSS()>>20, phases)
+	fmt.Printf("seconds=%.2f image=%s bytes=%d compression=%s peak_rss_mib=%d phases=%s\n", took.Seconds(), res.Image.ID, res.UploadedBytes, orNone(string(res.Compression)), procstat.PeakRSS()>>20, phases)
 }
 
 func orNone(s string) string {
@@ -133,23 +134,6 @@ func generateImage(path string, size int64) error {
 		}
 	}
 	return w.Flush()
-}
-
-// peakRSS reads the process's high-water resident set size.
-func peakRSS() int64 {
-	f, err := os.Open("/proc/self/status")
-	if err != nil {
-		return 0
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		var kb int64
-		if _, err := fmt.Sscanf(sc.Text(), "VmHWM: %d kB", &kb); err == nil {
-			return kb << 10
-		}
-	}
-	return 0
 }
 
 func fail(err error) {
