@@ -469,3 +469,32 @@ func TestAccBuildOutlivesItsToken(t *testing.T) {
 	}
 	noTempLeaks(t, c)
 }
+
+// Glance shows the snapshot active while Nova is still finishing it; a server
+// deleted then makes Nova delete the image. Here Nova takes 3 s to finish: the
+// build waits for it before deleting its server, with and without a boot test.
+func TestAccBuildKeepsTheSnapshotNovaIsFinishing(t *testing.T) {
+	for name, extra := range map[string]string{
+		"plain": ``,
+		"with verify": `
+  verify {
+    inline  = ["test -s /etc/marker"]
+    timeout = "2m"
+  }`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			c, env := accCloud(t, testcloud.Options{SnapshotFinishDelay: 3 * time.Second})
+			res := accBuild(t, env, accTemplate(c, `
+  source_image_name = "Fedora-Cloud-Base-37-1.7"
+  image_name        = "golden-finished"`+extra, `"echo built > /etc/marker"`), "")
+			mustSucceed(t, res)
+			// Nova's finish fell due 3 s after the image turned active, which
+			// was before the build ended: let it pass, then look.
+			time.Sleep(3*time.Second + 500*time.Millisecond)
+			if img := onlyImage(t, c, "golden-finished"); img.Status != "active" {
+				t.Errorf("image %s is %s", img.ID, img.Status)
+			}
+			noTempLeaks(t, c)
+		})
+	}
+}

@@ -68,6 +68,8 @@ type fakeServer struct {
 	spec   ServerSpec
 	script []string
 	srv    Server
+	// tasks are the task states GetServer reports, one per read (the last sticks); none: idle.
+	tasks []string
 }
 
 type fakeVolume struct {
@@ -277,6 +279,9 @@ func (f *fakeCloud) GetServer(ctx context.Context, id string) (*Server, error) {
 	}
 	out := s.srv
 	out.Status = next(&s.script)
+	if len(s.tasks) > 0 {
+		out.TaskState = next(&s.tasks)
+	}
 	if out.Status == "ERROR" {
 		out.Fault = "No valid host was found"
 	}

@@ -91,6 +91,10 @@ func (s *stepRunServer) removeServer(state multistep.StateBag) {
 	ui := uiOf(state)
 	ctx, cancel := retry.CleanupContext()
 	defer cancel()
+	if err := awaitSnapshotFinished(ctx, state, s.created); err != nil {
+		// Deleting it now may cost the image, but leaving it would leak the server.
+		ui.Error(fmt.Sprintf("Warning: %s; deleting server %s anyway", err, s.created))
+	}
 	ui.Sayf("Deleting server %s...", s.created)
 	if err := deleteServer(ctx, state, s.created); err != nil {
 		ui.Error(fmt.Sprintf("Error deleting server %s: %s (delete it by hand)", s.created, err))

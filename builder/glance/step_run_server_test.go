@@ -4,7 +4,10 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
+
+	"github.com/hashicorp/packer-plugin-sdk/multistep"
 )
 
 func TestStepRunServer(t *testing.T) {
@@ -84,6 +87,35 @@ func TestStepRunServer(t *testing.T) {
 		s.Cleanup(e.state)
 		if !contains(e.out.String(), "delete it by hand") && !contains(e.out.String(), "Error") {
 			t.Errorf("no error shown:\n%s", e.out)
+		}
+	})
+	t.Run("a snapshot the build keeps is finished by Nova before the server goes", func(t *testing.T) {
+		e := prepared(t, minimal())
+		s := &stepRunServer{}
+		e.mustRun(t, s)
+		id := stringOf(e.state, stateServerID)
+		e.state.Put(stateImageID, "img-new")
+		e.fake.servers[id].tasks = []string{"image_uploading", "image_uploading", ""}
+		e.fake.calls = nil
+		s.Cleanup(e.state)
+		e.noLeaks(t)
+		want := []string{"GetServer " + id, "GetServer " + id, "GetServer " + id, "DeleteServer " + id + " false"}
+		if len(e.fake.calls) < 4 || !reflect.DeepEqual(e.fake.calls[:4], want) {
+			t.Errorf("calls = %v, want first %v", e.fake.calls, want)
+		}
+	})
+	t.Run("a failed build does not wait for the snapshot it deletes anyway", func(t *testing.T) {
+		e := prepared(t, minimal())
+		s := &stepRunServer{}
+		e.mustRun(t, s)
+		id := stringOf(e.state, stateServerID)
+		e.state.Put(stateImageID, "img-new")
+		e.state.Put(multistep.StateHalted, true)
+		e.fake.servers[id].tasks = []string{"image_uploading"}
+		e.fake.calls = nil
+		s.Cleanup(e.state)
+		if len(e.fake.calls) == 0 || !strings.HasPrefix(e.fake.calls[0], "DeleteServer") {
+			t.Errorf("calls = %v, want the delete first", e.fake.calls)
 		}
 	})
 	t.Run("no second delete after the volume flow deleted it", func(t *testing.T) {

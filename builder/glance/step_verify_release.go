@@ -25,6 +25,9 @@ func (s *stepReleaseBuildServer) Run(ctx context.Context, state multistep.StateB
 	if id == "" {
 		return multistep.ActionContinue
 	}
+	if err := awaitSnapshotFinished(ctx, state, id); err != nil {
+		return halt(state, fmt.Errorf("before deleting the build's server: %w", err))
+	}
 	uiOf(state).Sayf("Deleting the build's server %s: the image is made, and its boot test gets a server of its own...", id)
 	if err := deleteServer(ctx, state, id); err != nil {
 		return halt(state, fmt.Errorf("deleting the build's server %s before the boot test: %w", id, err))

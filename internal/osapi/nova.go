@@ -166,7 +166,8 @@ func (n *Nova) GetServer(ctx context.Context, id string) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := &Server{ID: s.ID, Status: s.Status, Fault: s.Fault.Message, AccessIPv4: s.AccessIPv4, AccessIPv6: s.AccessIPv6}
+	out := &Server{ID: s.ID, Status: s.Status, Fault: s.Fault.Message, TaskState: s.TaskState,
+		AccessIPv4: s.AccessIPv4, AccessIPv6: s.AccessIPv6}
 	names := make([]string, 0, len(s.Addresses))
 	for name := range s.Addresses {
 		names = append(names, name)

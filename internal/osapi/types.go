@@ -21,7 +21,9 @@ type Server struct {
 	ID     string
 	Status string
 	// Fault is Nova's fault message when the server is in ERROR.
-	Fault     string
+	Fault string
+	// TaskState is Nova's task in progress (OS-EXT-STS:task_state), empty when idle.
+	TaskState string
 	Addresses []Address
 	AccessIPv4,
 	AccessIPv6 string

@@ -16,6 +16,11 @@ type snapshotJob struct {
 	action   string
 	message  string
 	onFinish func(ok bool) // runs under c.mu when the image reaches a final state
+	// serverDeleted, for a Nova snapshot, says whether the server's deletion has started. Nova
+	// clears the server's task_state a moment after the image turns active; a server deleted in
+	// that window makes the snapshot's last update fail, and Nova's delete_image_on_error then
+	// deletes the image although it is active. Volume uploads have no such window.
+	serverDeleted func() bool
 }
 
 // newSnapshotImage creates the queued image record that a snapshot or volume upload fills.
@@ -88,9 +93,29 @@ func (c *Cloud) runSnapshot(j snapshotJob) {
 				return
 			}
 			markActive(img, final, h, []string{glanceStores[0]})
-			j.onFinish(true)
+			if j.serverDeleted == nil {
+				j.onFinish(true)
+				return
+			}
+			c.after(c.opts.SnapshotFinishDelay, func() { c.finishSnapshot(j) })
 		}
 	})
+}
+
+// finishSnapshot is Nova's last step of a snapshot, after the image is active: it clears the
+// server's task_state, or, when the server was deleted meanwhile, deletes the image. (Nova deletes
+// it when the deletion finished first; the test cloud does so whenever it started, the stricter.)
+// Callers hold c.mu.
+func (c *Cloud) finishSnapshot(j snapshotJob) {
+	if j.serverDeleted() {
+		if j.reg.images[j.img.ID] == j.img {
+			c.opts.Logf("testcloud: server deleted before its snapshot finished: Nova deletes image %s", j.img.ID)
+			c.removeImage(j.reg, j.img)
+		}
+		j.onFinish(false)
+		return
+	}
+	j.onFinish(true)
 }
 
 // Properties Nova never copies from the base image into a snapshot.
@@ -150,6 +175,7 @@ func (c *Cloud) createServerImage(w http.ResponseWriter, rc *reqCtx, s *server, 
 	action, msg := c.stateFault("server.createImage", rc.region)
 	s.TaskState, s.Updated = "image_uploading", time.Now()
 	c.runSnapshot(snapshotJob{reg: reg, img: img, dir: s.Disk, action: action, message: msg,
+		serverDeleted: func() bool { return s.Gone || s.TaskState == "deleting" },
 		onFinish: func(ok bool) {
 			if s.TaskState == "image_uploading" {
 				s.TaskState = ""

@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gophercloud/gophercloud/v2"
 	"github.com/gophercloud/gophercloud/v2/openstack"
@@ -408,5 +409,43 @@ func TestServerKeepsItsKeyAfterTheKeypairIsDeleted(t *testing.T) {
 	}
 	if got := run(t, e.dial(t, fixedIP(s)), "echo still-in"); strings.TrimSpace(got) != "still-in" {
 		t.Errorf("output %q", got)
+	}
+}
+
+// Glance shows a snapshot active before Nova clears the server's task_state; a server deleted in
+// between loses its snapshot, as on a real Nova. Waiting for the task_state keeps it.
+func TestSnapshotLostWhenServerDeletedBeforeNovaFinishes(t *testing.T) {
+	e := newComputeEnv(t, Options{SnapshotFinishDelay: 2 * time.Second})
+	snapshot := func(name string) string {
+		s := e.boot(t, name, e.baseImage)
+		e.compute.Microversion = "2.45"
+		defer func() { e.compute.Microversion = "" }()
+		id, err := servers.CreateImage(testCtx(t), e.compute, s.ID, servers.CreateImageOpts{Name: name}).ExtractImageID()
+		if err != nil {
+			t.Fatal(err)
+		}
+		waitImageStatus(t, e.image, id, "active")
+		if srv, err := servers.Get(testCtx(t), e.compute, s.ID).Extract(); err != nil || srv.TaskState != "image_uploading" {
+			t.Fatalf("server right after its snapshot turned active: task_state %q (%v), want image_uploading", srv.TaskState, err)
+		}
+		return s.ID
+	}
+	imageOf := func(name string) []Image { return e.c.ImagesByName(name) }
+
+	hasty := snapshot("hasty")
+	if err := servers.Delete(testCtx(t), e.compute, hasty).ExtractErr(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "Nova to delete the hasty snapshot", func() bool { return len(imageOf("hasty")) == 0 })
+
+	patient := snapshot("patient")
+	e.waitServer(t, patient, "ACTIVE")
+	if err := servers.Delete(testCtx(t), e.compute, patient).ExtractErr(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the patient server to go", func() bool { return len(e.c.Servers()) == 0 })
+	time.Sleep(100 * time.Millisecond)
+	if imgs := imageOf("patient"); len(imgs) != 1 || imgs[0].Status != "active" {
+		t.Fatalf("the snapshot of a server deleted after Nova finished: %+v, want one active image", imgs)
 	}
 }

@@ -36,6 +36,10 @@ type Options struct {
 	ServerDeleteDelay time.Duration // delete accepted -> 404
 	VolumeDelay       time.Duration // creating -> available, uploading -> available, deleting -> gone
 	ImageDelay        time.Duration // snapshot saving -> active, import importing -> active
+	// SnapshotFinishDelay is how long, after a snapshot's image turns active, Nova keeps the
+	// server's task_state image_uploading (default 200ms). Deleting the server in that window
+	// makes Nova delete the image, as a real Nova does.
+	SnapshotFinishDelay time.Duration
 	// ImportLockLinger is how long a successful import keeps os_glance_import_task after the image
 	// turns active, as Glance's task does while it finishes (default 300ms).
 	ImportLockLinger time.Duration
@@ -115,6 +119,7 @@ func (o *Options) applyDefaults() {
 	def(&o.ServerDeleteDelay)
 	def(&o.VolumeDelay)
 	def(&o.ImageDelay)
+	def(&o.SnapshotFinishDelay)
 	if o.ImportLockLinger <= 0 {
 		o.ImportLockLinger = 300 * time.Millisecond
 	}

@@ -218,7 +218,8 @@ func waitSSH(ctx context.Context, addr string, signer ssh.Signer, timeout time.D
 	return fmt.Errorf("no SSH to root@%s after %s: %v", addr, timeout, last)
 }
 
-// waitServer polls a server until it reaches status want; ERROR fails at once with Nova's fault.
+// waitServer polls a server until it reaches status want with no task in progress; ERROR fails at
+// once with Nova's fault.
 func waitServer(ctx context.Context, c *cloud, id, want string, timeout time.Duration) (*servers.Server, error) {
 	var srv *servers.Server
 	err := retry.WaitFor(ctx, "server "+id+" "+want, timeout, pollFast, func(ctx context.Context) (bool, error) {
@@ -230,7 +231,7 @@ func waitServer(ctx context.Context, c *cloud, id, want string, timeout time.Dur
 		if s.Status == "ERROR" {
 			return false, fmt.Errorf("server %s went to ERROR: %s", id, s.Fault.Message)
 		}
-		return s.Status == want, nil
+		return s.Status == want && s.TaskState == "", nil
 	})
 	return srv, err
 }

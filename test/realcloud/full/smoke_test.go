@@ -85,6 +85,10 @@ func TestAccFullCloudSmoke(t *testing.T) {
 	}, snapID, osapi.ImageWait{What: "snapshot " + snapName, Timeout: 5 * time.Minute, Backoff: pollFast})
 	must(t, "waiting for the snapshot", err)
 	phase("snapshot", t0)
+	// Nova finishes the snapshot a moment after Glance shows it active; a server deleted before
+	// that makes Nova delete the image.
+	_, err = waitServer(ctx, c, srv1, "SHUTOFF", 2*time.Minute)
+	must(t, "waiting for Nova to finish the snapshot", err)
 
 	deleteServer(t, ctx, c, srv1, timings, "delete")
 
