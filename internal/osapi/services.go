@@ -72,7 +72,7 @@ func (s *Services) serviceError(service string, err error) error {
 
 func (s *Services) imageClient() (*gophercloud.ServiceClient, error) {
 	return s.image.get(func() (*gophercloud.ServiceClient, error) {
-		c, err := openstack.NewImageV2(s.sess.Provider, s.endpoint())
+		c, err := s.unversioned("image", "v2/")
 		if err != nil {
 			return nil, s.serviceError("image", err)
 		}
@@ -92,12 +92,28 @@ func (s *Services) computeClient() (*gophercloud.ServiceClient, error) {
 
 func (s *Services) networkClient() (*gophercloud.ServiceClient, error) {
 	return s.network.get(func() (*gophercloud.ServiceClient, error) {
-		c, err := openstack.NewNetworkV2(s.sess.Provider, s.endpoint())
+		c, err := s.unversioned("network", "v2.0/")
 		if err != nil {
 			return nil, s.serviceError("network", err)
 		}
 		return c, nil
 	})
+}
+
+// unversioned makes the client of a service with a single API version (Glance
+// v2, Neutron v2.0) from its catalog endpoint, as gophercloud's NewImageV2 and
+// NewNetworkV2 do, but without their version discovery: a GET of the
+// endpoint's root on every run, which can only confirm the one version these
+// services have had for years.
+func (s *Services) unversioned(clientType, version string) (*gophercloud.ServiceClient, error) {
+	eo := s.endpoint()
+	eo.ApplyDefaults(clientType)
+	eo.Version = 0 // 0: take the catalog's endpoint as it is
+	url, err := s.sess.Provider.EndpointLocator(eo)
+	if err != nil {
+		return nil, err
+	}
+	return &gophercloud.ServiceClient{ProviderClient: s.sess.Provider, Endpoint: url, Type: clientType, ResourceBase: url + version}, nil
 }
 
 // volumeClient accepts the catalog types block-storage, volumev3 and volume.

@@ -26,7 +26,8 @@ import (
 //	create    POST /servers reaches nova-api → nova-compute has built the server (ACTIVE)
 //	ssh       ACTIVE → the guest's port 22 accepts a connection (probed by the bench every 100 ms)
 //	stop      the os-stop action reaches nova-api → the guest is powered off (SHUTOFF)
-//	snapshot  the createImage action reaches nova-api → Glance has the snapshot's data (active)
+//	snapshot  the createImage action reaches nova-api → Glance has the snapshot's data (active) and
+//	          Nova has finished the snapshot (the server may be deleted from then on)
 //	delete    DELETE /servers/<id> reaches nova-api → nova-compute has released the server's network
 //	          (its last step before the server reads DELETED)
 //
@@ -291,6 +292,12 @@ func buildPath(actions map[string]actionInfo, logs *logFiles, serverID, imageID 
 		func(r string) (time.Time, bool) { return arrival(api, r, "POST", actionPath) },
 		func(string) (time.Time, bool) { return uploadEnd(glance, imageID) },
 		"compute_snapshot_instance")
+	// Nova finishes the snapshot (clears the server's task_state) after Glance has the data; a
+	// build must wait for that before it deletes the server, or Nova deletes the image. Only the
+	// instance action says when, to the second (rounded down: never more than the truth).
+	if e, ok := actions["createImage"].events["compute_snapshot_instance"]; ok && e.FinishTime.After(p.snapshot.to) && p.snapshot.ok() {
+		p.snapshot.to, p.snapshot.coarse = e.FinishTime, true
+	}
 	p.del = step("delete",
 		func(r string) (time.Time, bool) { return arrival(api, r, "DELETE", serverPath) },
 		// Logged without the request's ID; right after it Nova saves the server as DELETED (then it
