@@ -81,11 +81,12 @@ done
 # dropbear serves SSH; OpenSSH's scp and sftp-server make Packer's scp and SFTP transfers work
 # (busybox and Debian's dropbear ship neither). dropbear looks for sftp-server at /usr/lib/.
 cp /usr/sbin/dropbear "$root/usr/sbin/dropbear"
+cp /usr/bin/dropbearkey "$root/usr/bin/dropbearkey"
 rm -f "$root/usr/bin/scp"
 cp /usr/bin/scp "$root/usr/bin/scp"
 cp /usr/lib/openssh/sftp-server "$root/usr/lib/openssh/sftp-server"
 ln -s openssh/sftp-server "$root/usr/lib/sftp-server"
-for bin in /usr/sbin/dropbear /usr/bin/scp /usr/lib/openssh/sftp-server; do
+for bin in /usr/sbin/dropbear /usr/bin/dropbearkey /usr/bin/scp /usr/lib/openssh/sftp-server; do
   ldd "$bin" | grep -o '/[^ ]*' 
 done | sort -u | while read -r lib; do
   mkdir -p "$root$(dirname "$lib")"
