@@ -167,7 +167,7 @@ func TestAdapterServerLifecycle(t *testing.T) {
 	if err != nil || imageID == "" {
 		t.Fatalf("CreateServerImage = %q, %v", imageID, err)
 	}
-	img, err := waitImageActive(ctx, c.Images, imageID, "snapshot", time.Minute, false, testUI())
+	img, err := waitImageActive(ctx, c.Images, imageID, "snapshot", time.Minute, firstPollDelay, false, testUI())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -45,6 +45,7 @@ const (
 	stateConfig          = "config"            // *Config
 	stateError           = "error"             // error
 	stateSourceImportURL = "source_import_url" // string: the external URL, for the artifact
+	stateFirstPoll       = "first_poll"        // time.Duration: the cloud's pace (firstPoll)
 )
 
 // Polling schedules. Tests swap them for fast ones.
@@ -60,13 +61,33 @@ var (
 	bootBackoff = retry.Backoff{Initial: time.Second, Max: 8 * time.Second, Factor: 1.5}
 	// firstPollDelay is how long a status wait lets a transition run before its
 	// first read: nothing is done the moment it was asked for, so an immediate
-	// read would be a wasted request.
+	// read would be a wasted request. Once the server has booted, the cloud's
+	// pace replaces it (firstPoll).
 	firstPollDelay = 500 * time.Millisecond
 )
 
-// settle waits firstPollDelay, or less when ctx ends first.
-func settle(ctx context.Context) {
-	t := time.NewTimer(firstPollDelay)
+// firstPoll is how long a wait lets a short transition (a stop, a snapshot, a
+// deletion) run before its first read. A cloud's transitions go at about the
+// pace of its boots: one that took 12 s to boot the server does not stop it,
+// snapshot it or delete it in under a second (a read before that is a wasted
+// request), while one that boots in a fraction of a second stops as fast. So it
+// is a tenth of the boot as the build saw it, kept between half and twice
+// firstPollDelay (0.25-1 s); firstPollDelay itself until a server has booted.
+func firstPoll(state multistep.StateBag) time.Duration {
+	if d, ok := state.Get(stateFirstPoll).(time.Duration); ok {
+		return d
+	}
+	return firstPollDelay
+}
+
+// notePace records the cloud's pace from a boot the build saw take boot.
+func notePace(state multistep.StateBag, boot time.Duration) {
+	state.Put(stateFirstPoll, min(max(boot/10, firstPollDelay/2), 2*firstPollDelay))
+}
+
+// settle waits d, or less when ctx ends first.
+func settle(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
 	case <-ctx.Done():
@@ -106,7 +127,7 @@ func toWaiterImage(img *Image) *images.Image {
 
 // waitImageActive waits for an image with the shared waiter (which fails at once on
 // killed, deleted and deactivated images) and returns the image as last read.
-func waitImageActive(ctx context.Context, imgs Images, id, what string, timeout time.Duration, importStarted bool, ui packersdk.Ui) (*Image, error) {
+func waitImageActive(ctx context.Context, imgs Images, id, what string, timeout, firstRead time.Duration, importStarted bool, ui packersdk.Ui) (*Image, error) {
 	var last *Image
 	// A passing 5xx never reaches here: the session's retry policy rides it out.
 	get := func(ctx context.Context, id string) (*images.Image, error) {
@@ -117,7 +138,7 @@ func waitImageActive(ctx context.Context, imgs Images, id, what string, timeout 
 		last = img
 		return toWaiterImage(img), nil
 	}
-	settle(ctx)
+	settle(ctx, firstRead)
 	_, err := osapi.WaitForImage(ctx, get, id, osapi.ImageWait{
 		What:          what,
 		Timeout:       timeout,

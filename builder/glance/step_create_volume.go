@@ -64,7 +64,7 @@ func (s *stepCreateVolume) Run(ctx context.Context, state multistep.StateBag) mu
 	// Recorded before the wait, so a volume that ends in error is deleted too.
 	s.created = id
 	state.Put(stateVolumeID, id)
-	settle(ctx)
+	settle(ctx, firstPoll(state))
 	err = retry.WaitFor(ctx, "volume "+id+" to become available", cfg.StateTimeout, transitionBackoff, func(ctx context.Context) (bool, error) {
 		v, err := cloud.Volumes.GetVolume(ctx, id)
 		if err != nil {

@@ -105,23 +105,19 @@ func (s *stepRunServer) removeServer(state multistep.StateBag) {
 
 // deleteServer deletes a server and waits until it is gone, so that its ports,
 // floating IP, security group and volume can be released afterwards. (Nova's
-// occasional 500 or 409 on delete is retried by the session's policy.)
+// occasional 500 or 409 on delete is retried by the session's policy.) The
+// first read comes at the cloud's pace: a deletion takes Nova about as long as
+// a stop.
 func deleteServer(ctx context.Context, state multistep.StateBag, id string) error {
 	cfg, cloud := configOf(state), cloudOf(state)
-	requested := false
+	switch err := cloud.Compute.DeleteServer(ctx, id, cfg.ForceDelete); {
+	case osapi.IsNotFound(err):
+		return nil
+	case err != nil:
+		return fmt.Errorf("deleting server %s: %w", id, err)
+	}
+	settle(ctx, firstPoll(state))
 	return retry.WaitFor(ctx, "server "+id+" to be deleted", cfg.StateTimeout, transitionBackoff, func(ctx context.Context) (bool, error) {
-		if !requested {
-			err := cloud.Compute.DeleteServer(ctx, id, cfg.ForceDelete)
-			switch {
-			case err == nil:
-				requested = true
-				return false, nil // read it back after the backoff, not at once
-			case osapi.IsNotFound(err):
-				return true, nil
-			default:
-				return false, fmt.Errorf("deleting server %s: %w", id, err)
-			}
-		}
 		srv, err := cloud.Compute.GetServer(ctx, id)
 		switch {
 		case osapi.IsNotFound(err):

@@ -17,7 +17,7 @@ func (s *stepWaitImage) Run(ctx context.Context, state multistep.StateBag) multi
 	cfg, cloud, ui := configOf(state), cloudOf(state), uiOf(state)
 	id := stringOf(state, stateImageID)
 	ui.Sayf("Waiting for image %s to become active...", id)
-	img, err := waitImageActive(ctx, cloud.Images, id, fmt.Sprintf("image %q (%s)", cfg.ImageName, id), cfg.ImageTimeout, false, ui)
+	img, err := waitImageActive(ctx, cloud.Images, id, fmt.Sprintf("image %q (%s)", cfg.ImageName, id), cfg.ImageTimeout, firstPoll(state), false, ui)
 	if err != nil {
 		return halt(state, fmt.Errorf("the new image %q did not become active: %w", cfg.ImageName, err))
 	}

@@ -21,10 +21,12 @@ func (s *stepWaitServer) Run(ctx context.Context, state multistep.StateBag) mult
 	cfg, ui := configOf(state), uiOf(state)
 	id := stringOf(state, stateServerID)
 	ui.Sayf("Waiting for server %s to become ACTIVE...", id)
+	started := time.Now()
 	srv, err := waitServerStatus(ctx, state, id, "ACTIVE", cfg.StateTimeout)
 	if err != nil {
 		return halt(state, err)
 	}
+	notePace(state, time.Since(started))
 	state.Put(stateServer, srv)
 	ui.Sayf("Server %s is ACTIVE", id)
 	// Nova gave the guest its public key when the server was created: the
@@ -45,7 +47,7 @@ func (s *stepWaitServer) Cleanup(multistep.StateBag) {}
 func waitServerStatus(ctx context.Context, state multistep.StateBag, id, want string, timeout time.Duration) (*Server, error) {
 	cloud := cloudOf(state)
 	var last *Server
-	settle(ctx)
+	settle(ctx, firstPoll(state))
 	err := retry.WaitFor(ctx, fmt.Sprintf("server %s to become %s", id, want), timeout, waitBackoff(want), func(ctx context.Context) (bool, error) {
 		srv, err := cloud.Compute.GetServer(ctx, id)
 		if err != nil {
