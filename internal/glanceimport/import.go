@@ -489,6 +489,7 @@ const streamRestarts = 3
 // streamRestarts times. A 4xx refusal (a full store is a 413), a wrong checksum
 // or a size limit never restarts: sending the data again would not help.
 func (im *importer) streamRestarting(ctx context.Context, method Method) error {
+	var broke error // the last broken upload, which a later failure must not hide
 	for attempt := 1; ; attempt++ {
 		err := im.stream(ctx, method)
 		var v *verifyError
@@ -496,8 +497,12 @@ func (im *importer) streamRestarting(ctx context.Context, method Method) error {
 		// nil) is the lost-create clean-up's business.
 		if err == nil || errors.As(err, &v) || ctx.Err() != nil || im.req.Source.Reader != nil ||
 			im.image == nil || attempt > streamRestarts || !(retry.IsTransient(err) || errors.Is(err, errTaskDied)) {
+			if err != nil && broke != nil {
+				err = fmt.Errorf("%w; before that, the upload broke %d time(s), the last: %v", err, attempt-1, broke)
+			}
 			return err
 		}
+		broke = err
 		im.req.Say(fmt.Sprintf("The upload broke (%v): starting again from %s (%d of %d)", err, im.req.Source.describe(), attempt, streamRestarts))
 		// The image may be stuck in saving (or importing) after a glance-api
 		// restart: a new one is made for the new attempt, and this one deleted.

@@ -71,3 +71,38 @@ func TestImportStartsAgainWhenTheUploadBreaks(t *testing.T) {
 		t.Errorf("the failed stream left %+v", imgs)
 	}
 }
+
+// When the attempt after a broken upload fails another way (here the new
+// image's create is refused), the error still tells of the broken upload.
+func TestImportErrorAfterARestartTellsOfTheBrokenUpload(t *testing.T) {
+	c, err := testcloud.Start(testcloud.Options{})
+	if err != nil {
+		t.Skipf("the test cloud cannot start here: %v", err)
+	}
+	t.Cleanup(func() { c.Close() })
+	ac := access.AccessConfig{IdentityEndpoint: c.AuthURL(), Username: testcloud.DemoUser, Password: testcloud.DemoPassword,
+		ProjectName: testcloud.DemoProject, UserDomainName: "Default", ProjectDomainName: "Default", APIRetryTimeout: time.Second}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	sess, err := ac.Authenticate(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(t.TempDir(), "disk.raw")
+	if err := os.WriteFile(file, []byte(strings.Repeat("golden", 100000)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c.AddFault(testcloud.Fault{Op: "image.upload", Status: 502, Times: 1})
+	// The first create goes through; the restart's create is refused.
+	c.AddFault(testcloud.Fault{Op: "image.create", Status: 403, Nth: 2})
+	_, err = Import(ctx, osapi.New(sess).Glance(), Request{
+		Source: Source{File: file}, Image: ImageSpec{Name: "refused-again", DiskFormat: "raw"}, OwnerID: sess.Project.ID,
+		Say: func(string) {},
+	})
+	if err == nil || !strings.Contains(err.Error(), "403") || !strings.Contains(err.Error(), "the upload broke 1 time(s)") {
+		t.Errorf("error = %v, want the refused create and the broken upload before it", err)
+	}
+	if imgs := c.ImagesByName("refused-again"); len(imgs) != 0 {
+		t.Errorf("the failed import left %+v", imgs)
+	}
+}
