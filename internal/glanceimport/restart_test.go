@@ -13,11 +13,10 @@ import (
 	"github.com/packer-glance/packer-plugin-glance/internal/testcloud"
 )
 
-// An upload that fails transiently (here a 502, as a proxy answers while
-// glance-api restarts behind it) starts again from the file with a new image: the import
-// succeeds and leaves exactly one image. A refused upload of a stream that
-// cannot be read again is not restarted.
-func TestImportStartsAgainWhenTheUploadBreaks(t *testing.T) {
+// restartCloud starts a test cloud for one test and logs in as its demo user,
+// with API retries cut short so that a fault reaches the import quickly.
+func restartCloud(t *testing.T) (*testcloud.Cloud, *access.Session, context.Context) {
+	t.Helper()
 	c, err := testcloud.Start(testcloud.Options{})
 	if err != nil {
 		t.Skipf("the test cloud cannot start here: %v", err)
@@ -26,11 +25,20 @@ func TestImportStartsAgainWhenTheUploadBreaks(t *testing.T) {
 	ac := access.AccessConfig{IdentityEndpoint: c.AuthURL(), Username: testcloud.DemoUser, Password: testcloud.DemoPassword,
 		ProjectName: testcloud.DemoProject, UserDomainName: "Default", ProjectDomainName: "Default", APIRetryTimeout: time.Second}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
+	t.Cleanup(cancel)
 	sess, err := ac.Authenticate(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return c, sess, ctx
+}
+
+// An upload that fails transiently (here a 502, as a proxy answers while
+// glance-api restarts behind it) starts again from the file with a new image: the import
+// succeeds and leaves exactly one image. A refused upload of a stream that
+// cannot be read again is not restarted.
+func TestImportStartsAgainWhenTheUploadBreaks(t *testing.T) {
+	c, sess, ctx := restartCloud(t)
 	g := osapi.New(sess).Glance()
 	file := filepath.Join(t.TempDir(), "disk.raw")
 	if err := os.WriteFile(file, []byte(strings.Repeat("golden", 200000)), 0o600); err != nil {
@@ -75,19 +83,7 @@ func TestImportStartsAgainWhenTheUploadBreaks(t *testing.T) {
 // When the attempt after a broken upload fails another way (here the new
 // image's create is refused), the error still tells of the broken upload.
 func TestImportErrorAfterARestartTellsOfTheBrokenUpload(t *testing.T) {
-	c, err := testcloud.Start(testcloud.Options{})
-	if err != nil {
-		t.Skipf("the test cloud cannot start here: %v", err)
-	}
-	t.Cleanup(func() { c.Close() })
-	ac := access.AccessConfig{IdentityEndpoint: c.AuthURL(), Username: testcloud.DemoUser, Password: testcloud.DemoPassword,
-		ProjectName: testcloud.DemoProject, UserDomainName: "Default", ProjectDomainName: "Default", APIRetryTimeout: time.Second}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	sess, err := ac.Authenticate(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, sess, ctx := restartCloud(t)
 	file := filepath.Join(t.TempDir(), "disk.raw")
 	if err := os.WriteFile(file, []byte(strings.Repeat("golden", 100000)), 0o600); err != nil {
 		t.Fatal(err)
@@ -95,7 +91,7 @@ func TestImportErrorAfterARestartTellsOfTheBrokenUpload(t *testing.T) {
 	c.AddFault(testcloud.Fault{Op: "image.upload", Status: 502, Times: 1})
 	// The first create goes through; the restart's create is refused.
 	c.AddFault(testcloud.Fault{Op: "image.create", Status: 403, Nth: 2})
-	_, err = Import(ctx, osapi.New(sess).Glance(), Request{
+	_, err := Import(ctx, osapi.New(sess).Glance(), Request{
 		Source: Source{File: file}, Image: ImageSpec{Name: "refused-again", DiskFormat: "raw"}, OwnerID: sess.Project.ID,
 		Say: func(string) {},
 	})
